@@ -1,0 +1,48 @@
+# Every target creates .venv from requirements.lock when it is missing or out of date.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test lab lint bench clean lock local-start local-stop
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<timestamp>/
+	$(BIN)/python -m helpers.demo
+
+test: $(STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks
+
+lab: $(STAMP)  ## start the local AWS and JupyterLab on the notebooks
+	$(BIN)/python -m helpers.local start
+	$(BIN)/jupyter lab --ip 127.0.0.1 notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests benchmarks
+	$(BIN)/nbqa ruff notebooks
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+local-start: $(STAMP)
+	$(BIN)/python -m helpers.local start
+
+local-stop: $(STAMP)
+	$(BIN)/python -m helpers.local stop
+
+clean:
+	-test -x $(BIN)/python && $(BIN)/python -m helpers.local stop
+	rm -rf runs .local-aws .pytest_cache .ruff_cache
+
+lock:  ## re-resolve requirements.txt + requirements-dev.txt into requirements.lock
+	rm -rf /tmp/walkthrough-lock-venv && $(PYTHON) -m venv /tmp/walkthrough-lock-venv
+	/tmp/walkthrough-lock-venv/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	{ echo "# Exact versions for make and CI (Python 3.11). Regenerate: make lock"; \
+	  /tmp/walkthrough-lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.lock

@@ -1,0 +1,1 @@
+"""Helpers for the Ground Truth -> Kubeflow Pipelines walkthrough."""

@@ -1,0 +1,22 @@
+"""Errors the walkthrough raises for problems a user can fix."""
+
+from __future__ import annotations
+
+
+class WalkthroughError(Exception):
+    """Base class for errors that carry a message meant for the user."""
+
+
+class InputError(WalkthroughError, ValueError):
+    """A setting or input value breaks a rule; says which, what, why and how to fix it."""
+
+    def __init__(self, setting: str, value: object, rule: str, fix: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.rule = rule
+        self.fix = fix
+        super().__init__(f"{setting} = {value!r} is not valid: {rule}. Fix: {fix}")
+
+
+class LocalAwsError(WalkthroughError, RuntimeError):
+    """The embedded local AWS is missing, unreachable or not safe to write to."""

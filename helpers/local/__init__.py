@@ -1,0 +1,28 @@
+"""The embedded local AWS: one loopback endpoint (moto plus our SageMaker layer) for local mode.
+
+`python -m helpers.local start|stop|status` manages it; notebooks call `ensure_running()`
+through `helpers.aws.connect`.
+"""
+
+from __future__ import annotations
+
+from helpers.local.process import (
+    health,
+    request_counts,
+    reset_request_counts,
+    start,
+    status,
+    stop,
+)
+
+ensure_running = start
+
+__all__ = [
+    "ensure_running",
+    "health",
+    "request_counts",
+    "reset_request_counts",
+    "start",
+    "status",
+    "stop",
+]

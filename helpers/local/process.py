@@ -1,0 +1,235 @@
+"""Start, find, stop and query the shared local AWS process (one per project folder)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from helpers.errors import LocalAwsError
+from helpers.paths import cache_dir, state_dir
+
+ENDPOINT_FILE = "endpoint.json"
+LOG_FILE = "server.log"
+START_TIMEOUT = 300.0
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _http(url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with _NO_PROXY.open(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def health(url: str) -> dict[str, Any] | None:
+    """Return the endpoint's health answer, or None when nothing of ours answers there."""
+    try:
+        answer = _http(f"{url}/_walkthrough/health")
+    except (OSError, ValueError):
+        return None
+    return answer if answer.get("service") == "walkthrough-local-aws" else None
+
+
+def _read_endpoint(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / ENDPOINT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def status(folder: Path | None = None) -> dict[str, Any]:
+    """Say whether the local AWS runs, where, and whether it is ready (checked over HTTP)."""
+    folder = folder or state_dir()
+    record = _read_endpoint(folder)
+    answer = health(record["url"]) if record else None
+    if not record or not answer:
+        return {"running": False, "url": None, "state_dir": str(folder)}
+    return {
+        "running": True,
+        "ready": answer["ready"],
+        "url": record["url"],
+        "pid": answer["pid"],
+        "state_dir": str(folder),
+        "log": str(folder / LOG_FILE),
+    }
+
+
+def _log_tail(folder: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join((folder / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(folder: Path | None = None, timeout: float = START_TIMEOUT) -> str:
+    """Start the local AWS unless one already answers; return its URL once it is ready."""
+    folder = folder or state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / "lock"), timeout=timeout):
+        record = _read_endpoint(folder)
+        if record and (answer := health(record["url"])):
+            return _wait_ready(record["url"], answer["pid"], None, folder, timeout)
+        port = os.environ.get("WALKTHROUGH_LOCAL_PORT", "0")
+        with open(folder / LOG_FILE, "ab") as log:
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "helpers.local",
+                    "serve",
+                    "--port",
+                    port,
+                    "--state-dir",
+                    str(folder),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=_server_environment(),
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = _read_endpoint(folder)
+            if record and record.get("pid") == child.pid:
+                return _wait_ready(record["url"], child.pid, child, folder, timeout)
+            if child.poll() is not None:
+                break
+            time.sleep(0.1)
+        child.kill()
+        raise LocalAwsError(
+            f"the local AWS did not start. Last lines of {folder / LOG_FILE}:\n{_log_tail(folder)}"
+        )
+
+
+def _wait_ready(
+    url: str, pid: int, child: subprocess.Popen[bytes] | None, folder: Path, timeout: float
+) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = health(url)
+        if answer and answer["pid"] == pid and answer["ready"]:
+            return url
+        if child is not None and child.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise LocalAwsError(
+        f"the local AWS at {url} did not become ready. Last lines of "
+        f"{folder / LOG_FILE}:\n{_log_tail(folder)}"
+    )
+
+
+def _server_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    return env
+
+
+def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
+    """Stop the local AWS of this project; return False when none was running."""
+    folder = folder or state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / "lock"), timeout=timeout + 10):
+        record = _read_endpoint(folder)
+        answer = health(record["url"]) if record else None
+        if not record or not answer:
+            (folder / ENDPOINT_FILE).unlink(missing_ok=True)
+            return False
+        with contextlib.suppress(OSError, ValueError):
+            _http(f"{record['url']}/_walkthrough/shutdown", method="POST")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and health(record["url"]):
+            time.sleep(0.1)
+        if health(record["url"]):
+            os.kill(answer["pid"], signal.SIGTERM)
+        (folder / ENDPOINT_FILE).unlink(missing_ok=True)
+        return True
+
+
+def request_counts(url: str) -> dict[str, int]:
+    """Return the requests the endpoint served, per `service.Operation`."""
+    return {k: int(v) for k, v in _http(f"{url}/_walkthrough/stats").items()}
+
+
+def reset_request_counts(url: str) -> None:
+    """Set every request count back to zero."""
+    _http(f"{url}/_walkthrough/stats/reset", method="POST")
+
+
+def serve(port: int, folder: Path) -> None:
+    """Run the endpoint in this process until shut down (the body of the background process)."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from helpers.local.sagemaker import SageMaker
+    from helpers.local.server import LocalAws
+
+    app = LocalAws(DomainDispatcherApplication(create_backend_app), SageMaker(endpoint_url=""))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.sagemaker.endpoint_url = url
+    app.shutdown = server.shutdown
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    threading.Thread(target=_prepare_or_stop, args=(app, url, folder), daemon=True).start()
+    print(f"local AWS listening on {url} (pid {os.getpid()})", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        record = _read_endpoint(folder)
+        if record and record.get("pid") == os.getpid():
+            (folder / ENDPOINT_FILE).unlink(missing_ok=True)
+        print("local AWS stopped", flush=True)
+
+
+def _prepare_or_stop(app: Any, url: str, folder: Path) -> None:
+    try:
+        _prepare(app, url, folder)
+    except Exception:  # noqa: BLE001 - any failure here must end the process, with its reason
+        traceback.print_exc()
+        app.shutdown()
+
+
+def _prepare(app: Any, url: str, folder: Path) -> None:
+    """Publish the endpoint, load the Open Images mirror into S3, then report ready."""
+    import boto3
+
+    from helpers.local import mirror
+
+    tmp = folder / (ENDPOINT_FILE + ".tmp")
+    tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "port": int(url.rsplit(":", 1)[1])}))
+    tmp.replace(folder / ENDPOINT_FILE)
+    started = time.monotonic()
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    uploaded = mirror.upload(s3, mirror.build(cache_dir() / "mirror"))
+    print(
+        f"Open Images mirror ready ({uploaded} objects uploaded in "
+        f"{time.monotonic() - started:.1f}s)",
+        flush=True,
+    )
+    app.counter.reset()
+    app.ready.set()

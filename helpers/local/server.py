@@ -1,0 +1,216 @@
+"""The local AWS endpoint: moto's server behind a WSGI layer that answers SageMaker itself.
+
+It also counts requests per operation (`GET /_walkthrough/stats`) and says whether it is ready
+(`GET /_walkthrough/health`). Run it through `python -m helpers.local start`, not directly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from helpers.local.sagemaker import SageMaker, ServiceError
+
+ADMIN_PREFIX = "/_walkthrough/"
+SERVICE_NAME = "walkthrough-local-aws"
+_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_S3_SUBRESOURCES = {
+    "cors": "Cors",
+    "location": "Location",
+    "tagging": "Tagging",
+    "policy": "Policy",
+    "versioning": "Versioning",
+    "acl": "Acl",
+    "lifecycle": "Lifecycle",
+    "encryption": "Encryption",
+    "publicAccessBlock": "PublicAccessBlock",
+    "ownershipControls": "OwnershipControls",
+    "notification": "NotificationConfiguration",
+    "website": "Website",
+}
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class RequestCounter:
+    """Thread-safe counts of requests per `service.Operation`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, key: str) -> None:
+        """Count one request."""
+        with self._lock:
+            self._counts[key] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Return a copy of the counts."""
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._counts.clear()
+
+
+def _buffer_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body once and put it back so the next layer can read it too."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def service_and_region(environ: dict[str, Any]) -> tuple[str, str]:
+    """Return the signing service and region of a request (from its SigV4 credential scope)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _CREDENTIAL.search(auth) or _CREDENTIAL.search(
+        "Credential=" + parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
+    )
+    if match:
+        return match.group(2), match.group(1)
+    return "unknown", "us-east-1"
+
+
+def s3_operation(
+    method: str, path: str, query: dict[str, list[str]], headers: dict[str, str]
+) -> str:
+    """Name the S3 REST operation a request makes (CopyObject, ListObjectsV2, ...)."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    sub = next((name for q, name in _S3_SUBRESOURCES.items() if q in query), None)
+    if not bucket:
+        return "ListBuckets"
+    if not key:
+        if method == "POST" and "delete" in query:
+            return "DeleteObjects"
+        if sub:
+            return {"GET": "GetBucket", "PUT": "PutBucket", "DELETE": "DeleteBucket"}.get(
+                method, method
+            ) + sub
+        if method == "GET":
+            return "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects"
+        return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(
+            method, f"{method}Bucket"
+        )
+    if method == "PUT":
+        if "x-amz-copy-source" in headers:
+            return "UploadPartCopy" if "partNumber" in query else "CopyObject"
+        if "partNumber" in query:
+            return "UploadPart"
+        return "PutObjectTagging" if "tagging" in query else "PutObject"
+    if method == "POST":
+        return "CreateMultipartUpload" if "uploads" in query else "CompleteMultipartUpload"
+    if method == "DELETE":
+        return "AbortMultipartUpload" if "uploadId" in query else "DeleteObject"
+    if method == "GET" and "tagging" in query:
+        return "GetObjectTagging"
+    return {"GET": "GetObject", "HEAD": "HeadObject"}.get(method, f"{method}Object")
+
+
+def operation_name(environ: dict[str, Any], service: str, body: bytes) -> str:
+    """Name the operation of any request this endpoint serves."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    method = environ.get("REQUEST_METHOD", "GET")
+    if service == "s3":
+        headers = {
+            k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        return s3_operation(method, environ.get("PATH_INFO", "/"), query, headers)
+    if "Action" in query:
+        return query["Action"][0]
+    form = parse_qs(body.decode("utf-8", "replace")) if body[:1].isalpha() else {}
+    if "Action" in form:
+        return form["Action"][0]
+    segment = environ.get("PATH_INFO", "/").strip("/").split("/", 1)[0]
+    return f"{method} /{segment}"
+
+
+def _json_response(
+    start_response: StartResponse, status: int, payload: Any, content_type: str = "application/json"
+) -> list[bytes]:
+    body = json.dumps(payload, default=str).encode()
+    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+    start_response(
+        f"{status} {reasons.get(status, 'Error')}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class LocalAws:
+    """The WSGI application: admin routes, our SageMaker layer, then moto for the rest."""
+
+    def __init__(
+        self, moto_app: WsgiApp, sagemaker: SageMaker, shutdown: Callable[[], None] | None = None
+    ) -> None:
+        self.moto_app = moto_app
+        self.sagemaker = sagemaker
+        self.counter = RequestCounter()
+        self.ready = threading.Event()
+        self.shutdown = shutdown
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
+        body = _buffer_body(environ)
+        service, region = service_and_region(environ)
+        operation = operation_name(environ, service, body)
+        self.counter.add(f"{service}.{operation}")
+        if service == "sagemaker" and self.sagemaker.handles(operation):
+            return self._sagemaker(operation, body, region, start_response)
+        return self.moto_app(environ, start_response)
+
+    def _sagemaker(
+        self, operation: str, body: bytes, region: str, start_response: StartResponse
+    ) -> list[bytes]:
+        kind = "application/x-amz-json-1.1"
+        try:
+            request = json.loads(body or b"{}")
+            return _json_response(
+                start_response, 200, self.sagemaker.call(operation, request, region), kind
+            )
+        except ServiceError as exc:
+            return _json_response(
+                start_response, exc.status, {"__type": exc.code, "message": exc.message}, kind
+            )
+        except json.JSONDecodeError:
+            return _json_response(
+                start_response,
+                400,
+                {"__type": "SerializationException", "message": "body is not JSON"},
+                kind,
+            )
+
+    def _admin(
+        self, route: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if route == "health":
+            return _json_response(
+                start_response,
+                200,
+                {"service": SERVICE_NAME, "ready": self.ready.is_set(), "pid": os.getpid()},
+            )
+        if route == "stats" and method == "GET":
+            return _json_response(start_response, 200, self.counter.snapshot())
+        if route == "stats/reset" and method == "POST":
+            self.counter.reset()
+            return _json_response(start_response, 200, {})
+        if route == "shutdown" and method == "POST" and self.shutdown is not None:
+            threading.Thread(target=self.shutdown, daemon=True).start()
+            return _json_response(start_response, 200, {"stopping": True})
+        return _json_response(start_response, 404, {"error": f"no admin route {route!r}"})

@@ -1,0 +1,55 @@
+"""Figures the notebooks show: image grids and count charts (matplotlib, no pyplot state)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pandas as pd
+from matplotlib.figure import Figure
+from PIL import Image
+
+
+def image_grid(
+    images: Sequence[tuple[str, bytes]],
+    columns: int = 5,
+    cell: float = 2.2,
+    title: str | None = None,
+) -> Figure:
+    """Draw images in a grid, each with its caption."""
+    if not images:
+        raise ValueError("no images to show")
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
+    figure = Figure(figsize=(columns * cell, rows * cell + (0.4 if title else 0)))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (caption, data) in zip(axes.flat, images, strict=False):
+        with Image.open(io.BytesIO(data)) as picture:
+            ax.imshow(picture.convert("RGB"))
+        ax.set_title(caption, fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Figure:
+    """Bar chart of objects per class, one bar per split, with the counts written on the bars."""
+    counts = dataset.groupby([label, "split"]).size().unstack("split", fill_value=0)
+    counts = counts.reindex(columns=[c for c in ("train", "validation") if c in counts.columns])
+    figure = Figure(figsize=(max(4.0, 1.4 * len(counts) + 2), 3.2))
+    ax = figure.subplots()
+    width = 0.8 / max(1, len(counts.columns))
+    for i, split in enumerate(counts.columns):
+        positions = [x + i * width for x in range(len(counts))]
+        bars = ax.bar(positions, counts[split], width=width, label=split)
+        ax.bar_label(bars, fontsize=8)
+    ax.set_xticks([x + width * (len(counts.columns) - 1) / 2 for x in range(len(counts))])
+    ax.set_xticklabels(counts.index)
+    ax.set_ylabel("images")
+    ax.set_title("Images per class and split")
+    ax.legend()
+    figure.tight_layout()
+    return figure

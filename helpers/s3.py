@@ -1,0 +1,100 @@
+"""Small S3 helpers: URIs, the walkthrough's bucket, and reading many objects at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from helpers.errors import InputError
+
+#: The CORS rule Ground Truth needs on the bucket that holds the images, or tasks fail to load.
+GROUND_TRUTH_CORS_RULE: dict[str, list[str]] = {
+    "AllowedHeaders": [],
+    "AllowedMethods": ["GET"],
+    "AllowedOrigins": ["*"],
+    "ExposeHeaders": ["Access-Control-Allow-Origin"],
+}
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """Split s3://bucket/key into (bucket, key)."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise InputError("S3 URI", uri, "must look like s3://bucket/key", "check the URI")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def bucket_region(s3: Any, bucket: str) -> str | None:
+    """Return the bucket's region, or None when the bucket does not exist."""
+    try:
+        answer = s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return None
+        if code in ("403", "AccessDenied", "Forbidden"):
+            raise InputError(
+                "bucket",
+                bucket,
+                "the bucket exists but these credentials may not "
+                "use it (it may belong to another account)",
+                "choose a bucket of your own, or ask for s3:ListBucket on it",
+            ) from exc
+        raise
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return headers.get("x-amz-bucket-region") or answer.get("BucketRegion") or "us-east-1"
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
+    """Make sure the bucket exists in `region`, creating it (with CORS) when allowed."""
+    found = bucket_region(s3, bucket)
+    if found is not None:
+        if found != region:
+            raise InputError(
+                "bucket",
+                bucket,
+                f"the bucket is in {found} but the session region "
+                f"is {region}; Ground Truth needs them in the same region",
+                f"set region={found!r}, or use a bucket in {region}",
+            )
+        return False
+    if not create:
+        raise InputError(
+            "bucket",
+            bucket,
+            "the bucket does not exist",
+            f"create it (aws s3 mb s3://{bucket} --region {region}) or set create_bucket=True",
+        )
+    request: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**request)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [GROUND_TRUTH_CORS_RULE]})
+    return True
+
+
+def read_objects(s3: Any, uris: Iterable[str], max_workers: int = 16) -> dict[str, bytes]:
+    """Read many S3 objects concurrently; return uri -> bytes."""
+    uris = list(uris)
+
+    def read(uri: str) -> bytes:
+        bucket, key = split_uri(uri)
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        return dict(zip(uris, pool.map(read, uris), strict=True))
+
+
+def object_exists(s3: Any, uri: str) -> bool:
+    """Return True when the S3 object exists."""
+    bucket, key = split_uri(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True

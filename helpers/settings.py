@@ -1,0 +1,553 @@
+"""The walkthrough's settings: one immutable object, loaded and validated in one place.
+
+Precedence, highest first: values given to `load` (notebook parameters) > environment variables
+`WALKTHROUGH_<NAME>` > the settings file (`settings.json` in the project root, or the file named by
+`WALKTHROUGH_SETTINGS_FILE`) > defaults that run in local mode.
+
+`python -m helpers.settings` prints the effective settings as JSON, or the validation error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import ipaddress
+import json
+import os
+import re
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpers.errors import InputError
+from helpers.paths import project_root
+
+ENV_PREFIX = "WALKTHROUGH_"
+SETTINGS_FILE_ENV = "WALKTHROUGH_SETTINGS_FILE"
+LOCAL_ACCOUNT = "123456789012"
+
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+IAM_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+COGNITO_POOL_ID = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d_[0-9a-zA-Z]+$")
+COGNITO_CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
+COGNITO_GROUP = re.compile(r"^[^\s,]{1,128}$")  # letters, marks, symbols, digits, punctuation
+EKS_CLUSTER = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: GPU instance families the built-in image-classification algorithm accepts for training.
+GPU_FAMILIES = ("p2", "p3", "p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
+INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([0-9]*x?large|metal)$")
+BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every parameter the notebooks use; names follow the upstream pipeline where it has one."""
+
+    mode: str = "local"
+    region: str = "us-west-2"
+    bucket: str = "gt-kfp-walkthrough-local"
+    prefix: str = "mini-image-classification/ground-truth-demo"
+    # dataset
+    source: str = "openimages"
+    classes: tuple[str, ...] = ("Musical Instrument", "Fruit")
+    images_per_class: int = 50
+    validation_fraction: float = 0.2
+    seed: int = 42
+    annotations_url: str | None = None
+    class_descriptions_url: str | None = None
+    create_bucket: bool | None = None
+    # IAM and Kubernetes
+    role_arn: str | None = None
+    kfp_pod_role_arn: str | None = None
+    eks_cluster_name: str | None = None
+    kfp_namespace: str = "kubeflow"
+    kfp_service_account: str = "pipeline-runner"
+    kfp_host: str | None = None
+    # Cognito private workforce and workteam
+    team_name: str | None = None
+    team_description: str = "Team for mini image classification labeling job"
+    user_pool: str | None = None
+    user_groups: str | None = None
+    client_id: str | None = None
+    # Ground Truth
+    ground_truth_train_job_name: str | None = None
+    ground_truth_validation_job_name: str | None = None
+    ground_truth_label_attribute_name: str = "category"
+    ground_truth_title: str = "Mini image classification"
+    ground_truth_description: str = "Choose the category that best describes the image"
+    ground_truth_num_workers_per_object: int = 3
+    ground_truth_time_limit: int = 300
+    ground_truth_task_availibility: int = 86400
+    ground_truth_max_concurrent_tasks: int = 100
+    # training
+    training_instance_type: str = "ml.g4dn.xlarge"
+    training_instance_count: int = 1
+    training_volume_size: int = 50
+    training_max_run_time: int = 3600
+    # confirmations (aws mode asks before it creates cost or deletes)
+    create_missing: bool = False
+    confirm_submit: bool = False
+    confirm_delete: bool = False
+    # where the value of each setting came from (not a setting itself)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def s3_prefix_uri(self) -> str:
+        """The S3 URI of the walkthrough's prefix in the bucket."""
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def require(self, name: str, why: str) -> Any:
+        """Return a setting that this step needs, or raise a clear error when it is unset."""
+        value = getattr(self, name)
+        if value in (None, ""):
+            raise InputError(
+                name,
+                value,
+                f"this setting is required {why}",
+                f"set it in settings.json, as {ENV_PREFIX}{name.upper()}, or as a notebook "
+                "parameter",
+            )
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as plain JSON-ready values (without `sources`)."""
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"
+        }
+        out["classes"] = list(self.classes)
+        return out
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(Settings) if f.name != "sources"
+)
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    settings_file: Path | None = None,
+) -> Settings:
+    """Load, merge and validate the settings; `overrides` (e.g. a notebook's globals) win."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    path = settings_file or _settings_path(env)
+    if path is not None:
+        for name, value in _read_settings_file(path).items():
+            values[name], sources[name] = value, f"file {path.name}"
+    for name in SETTING_NAMES:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name], sources[name] = _parse_env(name, raw), "environment"
+    for name, value in (overrides or {}).items():
+        if name in SETTING_NAMES and value is not None:
+            values[name], sources[name] = value, "parameter"
+    coerced = {name: _coerce(name, value) for name, value in values.items()}
+    settings = Settings(**coerced, sources=types.MappingProxyType(sources))
+    settings = _apply_mode_defaults(settings)
+    validate(settings)
+    return settings
+
+
+def _settings_path(env: Mapping[str, str]) -> Path | None:
+    named = env.get(SETTINGS_FILE_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise InputError(
+                SETTINGS_FILE_ENV,
+                named,
+                "the settings file does not exist",
+                "point it at an existing JSON file, or unset it",
+            )
+        return path
+    default = default_settings_file()
+    return default if default.is_file() else None
+
+
+def default_settings_file() -> Path:
+    """Return the settings file used when WALKTHROUGH_SETTINGS_FILE is not set."""
+    return project_root() / "settings.json"
+
+
+def _read_settings_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"settings file {path}",
+            f"line {exc.lineno}",
+            f"not valid JSON ({exc.msg})",
+            "fix the JSON syntax (settings.example.json shows the format)",
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(
+            f"settings file {path}",
+            type(data).__name__,
+            "must hold a JSON object",
+            'write the settings as {"name": value, ...}',
+        )
+    unknown = sorted(set(data) - set(SETTING_NAMES))
+    if unknown:
+        raise InputError(
+            f"settings file {path}",
+            unknown,
+            "unknown setting names",
+            "remove them or fix their spelling; `python -m helpers.settings` lists the valid names",
+        )
+    return data
+
+
+def _field_type(name: str) -> Any:
+    return typing.get_type_hints(Settings)[name]
+
+
+def _parse_env(name: str, raw: str) -> Any:
+    kind = _field_type(name)
+    if _base_type(kind) is str:
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        if _base_type(kind) is bool and raw.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return raw.lower() in ("true", "yes", "1")
+        raise InputError(
+            ENV_PREFIX + name.upper(),
+            raw,
+            "must be JSON for this setting",
+            'write numbers as 3, booleans as true, lists as ["Fruit", "Tiger"]',
+        ) from None
+
+
+def _base_type(kind: Any) -> Any:
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (types.UnionType, typing.Union) and len(args) == 1:
+        return _base_type(args[0])
+    return typing.get_origin(kind) or kind
+
+
+def _coerce(name: str, value: Any) -> Any:
+    base = _base_type(_field_type(name))
+    ok = {
+        str: isinstance(value, str),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        bool: isinstance(value, bool),
+        tuple: isinstance(value, list | tuple) and all(isinstance(v, str) for v in value),
+    }
+    if base is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if base is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if base is tuple and isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if not ok.get(base, True):
+        want = {
+            str: "a string",
+            int: "a whole number",
+            float: "a number",
+            bool: "true or false",
+            tuple: "a list of strings",
+        }[base]
+        raise InputError(name, value, f"must be {want}", f"give {name} as {want}")
+    return tuple(value) if base is tuple else (float(value) if base is float else value)
+
+
+def _apply_mode_defaults(s: Settings) -> Settings:
+    """Fill the defaults that differ between local and aws mode."""
+    updates: dict[str, Any] = {}
+    local = s.mode == "local"
+    if s.create_bucket is None:
+        updates["create_bucket"] = local
+    if local and s.role_arn is None:
+        updates["role_arn"] = (
+            f"arn:aws:iam::{LOCAL_ACCOUNT}:role/kfp-example-sagemaker-execution-role"
+        )
+    if local and s.kfp_pod_role_arn is None:
+        updates["kfp_pod_role_arn"] = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/kfp-example-pod-role"
+    if s.annotations_url is None:
+        updates["annotations_url"] = (
+            "s3://open-images-dataset/2018_04/test/test-annotations-human-imagelabels-boxable.csv"
+            if local
+            else "https://storage.googleapis.com/openimages/2018_04/test/"
+            "test-annotations-human-imagelabels-boxable.csv"
+        )
+    if s.class_descriptions_url is None:
+        updates["class_descriptions_url"] = (
+            "s3://open-images-dataset/2018_04/class-descriptions-boxable.csv"
+            if local
+            else "https://storage.googleapis.com/openimages/2018_04/class-descriptions-boxable.csv"
+        )
+    return dataclasses.replace(s, **updates) if updates else s
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Return the AWS regions botocore knows (read from its bundled endpoint data, offline)."""
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("s3", partition_name=partition))
+    return frozenset(regions)
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Return which S3 bucket naming rule `name` breaks, or None when it is valid."""
+    if not 3 <= len(name) <= 63:
+        return f"must be 3 to 63 characters long (it has {len(name)})"
+    if not re.fullmatch(r"[a-z0-9.-]+", name):
+        return "may hold only lower-case letters, digits, dots and hyphens"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "must begin and end with a letter or digit"
+    if ".." in name:
+        return "must not hold two adjacent dots"
+    try:
+        ipaddress.IPv4Address(name)
+        return "must not be formatted as an IP address"
+    except ValueError:
+        pass
+    for bad in BUCKET_FORBIDDEN_PREFIXES:
+        if name.startswith(bad):
+            return f"must not start with {bad!r}"
+    for bad in BUCKET_FORBIDDEN_SUFFIXES:
+        if name.endswith(bad):
+            return f"must not end with {bad!r}"
+    return None
+
+
+def sagemaker_name_problem(name: str) -> str | None:
+    """Return which SageMaker name rule (pattern, 1-63 chars) `name` breaks, or None."""
+    if not 1 <= len(name) <= 63:
+        return f"must be 1 to 63 characters long (it has {len(name)})"
+    if not SAGEMAKER_NAME.fullmatch(name):
+        return (
+            "must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$: letters, digits and hyphens, "
+            "starting and ending with a letter or digit (no underscores, dots or spaces)"
+        )
+    return None
+
+
+def training_instance_problem(instance_type: str) -> str | None:
+    """Return why the image-classification algorithm cannot train on this type, or None."""
+    match = INSTANCE_TYPE.fullmatch(instance_type)
+    if not match:
+        return "must look like ml.<family>.<size>, for example ml.g4dn.xlarge"
+    if match.group(1) not in GPU_FAMILIES:
+        return (
+            "the built-in image-classification algorithm trains on GPU instances only "
+            f"(families {', '.join(GPU_FAMILIES)}); {instance_type} is a CPU type"
+        )
+    return None
+
+
+def _check(ok: bool, name: str, value: Any, rule: str, fix: str) -> None:
+    if not ok:
+        raise InputError(name, value, rule, fix)
+
+
+def _check_range(s: Settings, name: str, low: float, high: float, fix: str) -> None:
+    value = getattr(s, name)
+    _check(low <= value <= high, name, value, f"must be between {low} and {high}", fix)
+
+
+def validate(s: Settings) -> None:
+    """Raise InputError for the first setting that breaks a rule."""
+    _check(
+        s.mode in ("local", "aws"),
+        "mode",
+        s.mode,
+        "must be 'local' or 'aws'",
+        "use mode='local' to run offline, or mode='aws' for a real account",
+    )
+    _check(
+        s.mode == "local" or "bucket" in s.sources,
+        "bucket",
+        s.bucket,
+        "aws mode needs a bucket of your own (the default is only for local mode)",
+        "set bucket to a bucket name in your account, in settings.json or as a parameter",
+    )
+    _check(
+        s.region in known_regions(),
+        "region",
+        s.region,
+        "is not an AWS region botocore knows",
+        "use a region code such as us-west-2 or eu-west-1",
+    )
+    problem = bucket_name_problem(s.bucket)
+    _check(
+        problem is None,
+        "bucket",
+        s.bucket,
+        f"S3 bucket names {problem}",
+        "choose a name of 3-63 lower-case letters, digits and hyphens, e.g. my-gt-demo-bucket",
+    )
+    _check(
+        bool(s.prefix.strip("/"))
+        and not s.prefix.startswith("/")
+        and not s.prefix.endswith("/")
+        and "//" not in s.prefix,
+        "prefix",
+        s.prefix,
+        "must be a non-empty S3 key prefix without leading or trailing '/' or '//'",
+        "use something like mini-image-classification/ground-truth-demo",
+    )
+    _check(
+        s.source == "openimages" or re.fullmatch(r"s3://[^/]+/.+", s.source) is not None,
+        "source",
+        s.source,
+        "must be 'openimages' or an S3 prefix like s3://bucket/my-images/",
+        "set source='openimages' for the Open Images subset, or point it at your images",
+    )
+    _check(
+        len(s.classes) >= 2,
+        "classes",
+        list(s.classes),
+        "Ground Truth image classification needs at least 2 classes",
+        'give two or more class names, e.g. ["Musical Instrument", "Fruit"]',
+    )
+    lowered = [c.strip().lower() for c in s.classes]
+    _check(
+        all(lowered),
+        "classes",
+        list(s.classes),
+        "class names must not be empty",
+        "remove the empty name",
+    )
+    _check(
+        len(set(lowered)) == len(lowered),
+        "classes",
+        list(s.classes),
+        "class names must be distinct (case-insensitively)",
+        "remove the duplicate name",
+    )
+    _check_range(s, "images_per_class", 2, 1000, "use at least 2 (one per split); 50 is the demo")
+    _check(
+        0 < s.validation_fraction < 1,
+        "validation_fraction",
+        s.validation_fraction,
+        "must be between 0 and 1 (exclusive)",
+        "use 0.2 for an 80/20 split",
+    )
+    for name in ("role_arn", "kfp_pod_role_arn"):
+        value = getattr(s, name)
+        _check(
+            value is None or IAM_ROLE_ARN.fullmatch(value) is not None,
+            name,
+            value,
+            "must be an IAM role ARN like arn:aws:iam::<12-digit account>:role/<name>",
+            "copy the ARN from `aws iam get-role --role-name <name> --query Role.Arn`",
+        )
+    for name in ("team_name", "ground_truth_train_job_name", "ground_truth_validation_job_name"):
+        value = getattr(s, name)
+        problem = None if value is None else sagemaker_name_problem(value)
+        _check(
+            problem is None,
+            name,
+            value,
+            f"SageMaker names {problem}",
+            "use letters, digits and hyphens only, at most 63 characters, "
+            "or leave it unset to get a unique name",
+        )
+    _check(
+        s.user_pool is None or COGNITO_POOL_ID.fullmatch(s.user_pool) is not None,
+        "user_pool",
+        s.user_pool,
+        "must be a Cognito user pool id like us-west-2_AbC123xyz",
+        "copy the pool id from the Cognito console or `aws cognito-idp list-user-pools`",
+    )
+    _check(
+        s.client_id is None or COGNITO_CLIENT_ID.fullmatch(s.client_id) is not None,
+        "client_id",
+        s.client_id,
+        "must be a Cognito app client id (letters, digits, '+', '_')",
+        "copy it from `aws cognito-idp list-user-pool-clients --user-pool-id <pool>`",
+    )
+    groups = [] if s.user_groups is None else s.user_groups.split(",")
+    _check(
+        all(COGNITO_GROUP.fullmatch(g.strip()) for g in groups),
+        "user_groups",
+        s.user_groups,
+        "must be comma-separated Cognito group names (1-128 characters each)",
+        "write the group names separated by commas, e.g. labelers,reviewers",
+    )
+    _check(
+        s.eks_cluster_name is None or EKS_CLUSTER.fullmatch(s.eks_cluster_name) is not None,
+        "eks_cluster_name",
+        s.eks_cluster_name,
+        "is not a valid EKS cluster name",
+        "copy it from `aws eks list-clusters`",
+    )
+    for name in ("kfp_namespace", "kfp_service_account"):
+        value = getattr(s, name)
+        _check(
+            K8S_NAME.fullmatch(value) is not None and len(value) <= 63,
+            name,
+            value,
+            "must be a Kubernetes name (lower-case letters, digits, '-')",
+            "use kubeflow / pipeline-runner (standalone KFP) or <profile> / default-editor",
+        )
+    attr = s.ground_truth_label_attribute_name
+    _check(
+        0 < len(attr) <= 127
+        and not attr.endswith(("-metadata", "-ref"))
+        and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", attr) is not None,
+        "ground_truth_label_attribute_name",
+        attr,
+        "must be 1-127 letters, digits and hyphens, not ending in -metadata or -ref",
+        "use the default, category",
+    )
+    _check_range(
+        s,
+        "ground_truth_num_workers_per_object",
+        1,
+        9,
+        "use 3 (1 worker per object makes every confidence 0.00)",
+    )
+    _check_range(s, "ground_truth_time_limit", 30, 28800, "use 300 seconds per task")
+    _check_range(
+        s,
+        "ground_truth_task_availibility",
+        60,
+        864000,
+        "use 86400 (a day) so tasks do not expire before workers see them",
+    )
+    _check_range(s, "ground_truth_max_concurrent_tasks", 1, 5000, "use 100")
+    problem = training_instance_problem(s.training_instance_type)
+    _check(
+        problem is None,
+        "training_instance_type",
+        s.training_instance_type,
+        problem or "",
+        "use a GPU type such as ml.g4dn.xlarge (the smallest) or ml.p3.2xlarge",
+    )
+    _check_range(s, "training_instance_count", 1, 20, "use 1 for the demo")
+    _check_range(s, "training_volume_size", 1, 16384, "use 50 (GB)")
+    _check_range(s, "training_max_run_time", 60, 432000, "use 3600 seconds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the effective settings as JSON; exit 1 with the message when one is invalid."""
+    del argv
+    try:
+        settings = load()
+    except InputError as exc:
+        print(f"Invalid setting: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"settings": settings.to_dict(), "sources": dict(settings.sources)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

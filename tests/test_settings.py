@@ -1,0 +1,159 @@
+"""Settings: precedence, parsing, and a clear error for every rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.errors import InputError
+from helpers.settings import Settings, load
+
+
+def test_defaults_run_in_local_mode(tmp_path: Path) -> None:
+    settings = load(env={}, settings_file=None)
+    assert settings.mode == "local"
+    assert settings.classes == ("Musical Instrument", "Fruit")
+    assert settings.create_bucket is True
+    assert settings.role_arn.startswith("arn:aws:iam::123456789012:role/")
+    assert settings.training_instance_type == "ml.g4dn.xlarge"
+    assert settings.ground_truth_num_workers_per_object == 3
+
+
+def test_precedence_parameter_over_env_over_file(tmp_path: Path) -> None:
+    file = tmp_path / "settings.json"
+    file.write_text(json.dumps({"bucket": "from-file", "prefix": "file/prefix", "seed": 1}))
+    env = {"WALKTHROUGH_BUCKET": "from-env", "WALKTHROUGH_SEED": "7"}
+    settings = load({"bucket": "from-param", "seed": None}, env=env, settings_file=file)
+    assert settings.bucket == "from-param"
+    assert settings.seed == 7
+    assert settings.prefix == "file/prefix"
+    assert settings.sources["bucket"] == "parameter"
+    assert settings.sources["seed"] == "environment"
+    assert settings.sources["prefix"] == "file settings.json"
+
+
+def test_notebook_globals_pass_only_settings_that_were_given() -> None:
+    fake_globals = {"__name__": "__main__", "bucket": None, "images_per_class": 10, "np": object()}
+    settings = load(fake_globals, env={})
+    assert settings.images_per_class == 10
+    assert settings.bucket == Settings().bucket
+
+
+def test_env_lists_and_numbers_are_json() -> None:
+    env = {
+        "WALKTHROUGH_CLASSES": '["Cheetah", "Tiger"]',
+        "WALKTHROUGH_VALIDATION_FRACTION": "0.25",
+        "WALKTHROUGH_CONFIRM_SUBMIT": "true",
+    }
+    settings = load(env=env)
+    assert settings.classes == ("Cheetah", "Tiger")
+    assert settings.validation_fraction == 0.25
+    assert settings.confirm_submit is True
+
+
+def test_env_value_that_is_not_json_names_the_variable() -> None:
+    with pytest.raises(InputError) as err:
+        load(env={"WALKTHROUGH_IMAGES_PER_CLASS": "ten"})
+    assert "WALKTHROUGH_IMAGES_PER_CLASS" in str(err.value)
+
+
+def test_settings_file_with_unknown_name_is_rejected(tmp_path: Path) -> None:
+    file = tmp_path / "settings.json"
+    file.write_text(json.dumps({"buckt": "x"}))
+    with pytest.raises(InputError, match="buckt"):
+        load(env={}, settings_file=file)
+
+
+def test_aws_mode_needs_own_bucket() -> None:
+    with pytest.raises(InputError) as err:
+        load({"mode": "aws"}, env={})
+    assert err.value.setting == "bucket"
+    settings = load({"mode": "aws", "bucket": "my-team-gt-bucket"}, env={})
+    assert settings.annotations_url.startswith("https://storage.googleapis.com/openimages/")
+    assert settings.create_bucket is False
+    assert settings.role_arn is None
+
+
+BAD = [
+    ("bucket", "My_Bucket", "lower-case"),
+    ("bucket", "ab", "3 to 63"),
+    ("bucket", "192.168.5.4", "IP address"),
+    ("bucket", "bucket-end-", "begin and end"),
+    ("bucket", "a..b", "adjacent dots"),
+    ("bucket", "xn--bucket", "must not start"),
+    ("region", "us-west-9", "not an AWS region"),
+    ("mode", "cloud", "'local' or 'aws'"),
+    ("training_instance_type", "ml.c4.2xlarge", "GPU instances only"),
+    ("training_instance_type", "ml.m5.large", "GPU instances only"),
+    ("training_instance_type", "g4dn.xlarge", "ml.<family>.<size>"),
+    ("team_name", "team_with_underscore", "SageMaker names"),
+    ("team_name", "x" * 64, "1 to 63 characters"),
+    ("ground_truth_train_job_name", "-starts-with-hyphen", "SageMaker names"),
+    ("ground_truth_validation_job_name", "a" * 70, "1 to 63"),
+    ("role_arn", "arn:aws:iam::12345:role/x", "IAM role ARN"),
+    ("role_arn", "arn:aws:iam::123456789012:user/someone", "IAM role ARN"),
+    ("kfp_pod_role_arn", "kfp-example-pod-role", "IAM role ARN"),
+    ("classes", ["Fruit"], "at least 2 classes"),
+    ("classes", ["Fruit", "fruit"], "distinct"),
+    ("images_per_class", 1, "between 2 and 1000"),
+    ("validation_fraction", 1.5, "between 0 and 1"),
+    ("ground_truth_num_workers_per_object", 10, "between 1 and 9"),
+    ("ground_truth_time_limit", 10, "between 30 and 28800"),
+    ("ground_truth_task_availibility", 30, "between 60"),
+    ("ground_truth_label_attribute_name", "category-metadata", "-metadata"),
+    ("user_pool", "not-a-pool", "Cognito user pool id"),
+    ("prefix", "/leading/slash", "without leading"),
+    ("prefix", "", "non-empty"),
+    ("source", "http://example.com/images", "'openimages' or an S3 prefix"),
+    ("kfp_namespace", "Kubeflow_NS", "Kubernetes name"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), BAD, ids=[f"{n}={v!s:.20}" for n, v, _ in BAD])
+def test_bad_value_names_setting_value_rule_and_fix(name: str, value: object, rule: str) -> None:
+    with pytest.raises(InputError) as err:
+        load({name: value}, env={})
+    message = str(err.value)
+    assert err.value.setting == name
+    assert repr(value if not isinstance(value, list) else value) in message or str(value) in message
+    assert rule in message
+    assert "Fix:" in message and err.value.fix
+
+
+def test_wrong_type_is_reported() -> None:
+    with pytest.raises(InputError, match="whole number"):
+        load({"images_per_class": 2.5}, env={})
+
+
+def test_cli_prints_settings_and_fails_on_bad_value(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "WALKTHROUGH_SETTINGS_FILE": str(tmp_path / "s.json")}
+    (tmp_path / "s.json").write_text("{}")
+    ok = subprocess.run(
+        [sys.executable, "-m", "helpers.settings"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["settings"]["mode"] == "local"
+    env["WALKTHROUGH_TRAINING_INSTANCE_TYPE"] = "ml.c5.xlarge"
+    bad = subprocess.run(
+        [sys.executable, "-m", "helpers.settings"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "training_instance_type" in bad.stderr and "GPU" in bad.stderr
+
+
+def test_settings_are_immutable() -> None:
+    settings = load(env={})
+    with pytest.raises(AttributeError):
+        settings.bucket = "other"  # type: ignore[misc]
