@@ -18,7 +18,6 @@ demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<tim
 
 test: $(STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks
 
 lab: $(STAMP)  ## start the local AWS and JupyterLab on the notebooks
 	$(BIN)/python -m helpers.local start

@@ -10,18 +10,27 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 
+class Picture(Figure):
+    """A matplotlib figure that shows itself as a PNG in a notebook (no pyplot needed)."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
+
+
 def image_grid(
     images: Sequence[tuple[str, bytes]],
     columns: int = 5,
     cell: float = 2.2,
     title: str | None = None,
-) -> Figure:
+) -> Picture:
     """Draw images in a grid, each with its caption."""
     if not images:
         raise ValueError("no images to show")
     columns = min(columns, len(images))
     rows = -(-len(images) // columns)
-    figure = Figure(figsize=(columns * cell, rows * cell + (0.4 if title else 0)))
+    figure = Picture(figsize=(columns * cell, rows * cell + (0.4 if title else 0)))
     axes = figure.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -35,11 +44,11 @@ def image_grid(
     return figure
 
 
-def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Figure:
+def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Picture:
     """Bar chart of objects per class, one bar per split, with the counts written on the bars."""
     counts = dataset.groupby([label, "split"]).size().unstack("split", fill_value=0)
     counts = counts.reindex(columns=[c for c in ("train", "validation") if c in counts.columns])
-    figure = Figure(figsize=(max(4.0, 1.4 * len(counts) + 2), 3.2))
+    figure = Picture(figsize=(max(4.0, 1.4 * len(counts) + 2), 3.2))
     ax = figure.subplots()
     width = 0.8 / max(1, len(counts.columns))
     for i, split in enumerate(counts.columns):
@@ -49,7 +58,8 @@ def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Figu
     ax.set_xticks([x + width * (len(counts.columns) - 1) / 2 for x in range(len(counts))])
     ax.set_xticklabels(counts.index)
     ax.set_ylabel("images")
+    ax.set_ylim(top=max(1, int(counts.to_numpy().max())) * 1.3)
     ax.set_title("Images per class and split")
-    ax.legend()
+    ax.legend(ncols=2, loc="upper center")
     figure.tight_layout()
     return figure

@@ -108,3 +108,12 @@ def preview_html(rendered: str, fetch: Callable[[str], bytes]) -> str:
         '<button disabled style="margin-top:12px">Submit</button></div>'
         "</div></div>"
     )
+
+
+def fetch_url(url: str) -> bytes:
+    """Download a (presigned) image URL, as a worker's browser would."""
+    import requests
+
+    response = requests.get(url, timeout=30)
+    response.raise_for_status()
+    return response.content

@@ -1,0 +1,213 @@
+"""Notebook 01's steps: choose images, stage them in the bucket, write the Ground Truth inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from helpers import gt_inputs, openimages
+from helpers.errors import InputError
+from helpers.paths import cache_dir
+from helpers.s3 import object_exists, read_objects, split_uri
+from helpers.settings import Settings
+
+INPUT_FILES = (
+    "train.manifest",
+    "validation.manifest",
+    "class_labels.json",
+    "instructions.template",
+)
+
+
+@dataclass(frozen=True)
+class StagedInputs:
+    """Where notebook 01 put the Ground Truth inputs."""
+
+    train_manifest: str
+    validation_manifest: str
+    label_config: str
+    ui_template: str
+
+
+def input_uris(settings: Settings) -> StagedInputs:
+    """Return the S3 URIs of the Ground Truth inputs under the settings' prefix."""
+    base = settings.s3_prefix_uri
+    return StagedInputs(
+        f"{base}/train.manifest",
+        f"{base}/validation.manifest",
+        f"{base}/class_labels.json",
+        f"{base}/instructions.template",
+    )
+
+
+def _cached(url: str, s3: Any) -> Any:
+    folder = cache_dir() / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:12]
+    return openimages.fetch(url, folder, s3=s3)
+
+
+def load_annotations(settings: Settings, s3: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Read the Open Images annotations and class names (downloaded once, then cached)."""
+    if settings.source != "openimages":
+        return None
+    annotations = openimages.read_annotations(_cached(settings.annotations_url, s3))
+    descriptions = openimages.read_class_descriptions(_cached(settings.class_descriptions_url, s3))
+    return annotations, descriptions
+
+
+def choose_images(
+    settings: Settings, s3: Any, open_images: tuple[pd.DataFrame, pd.DataFrame] | None
+) -> pd.DataFrame:
+    """Pick the images and split them; one row per image with its class, split and S3 URIs."""
+    if open_images is not None:
+        annotations, descriptions = open_images
+        mids = openimages.resolve_classes(settings.classes, descriptions)
+        chosen = openimages.select_images(
+            annotations, mids, settings.images_per_class, settings.seed
+        )
+        chosen = openimages.split(chosen, settings.validation_fraction, settings.seed)
+        chosen["source_uri"] = [
+            f"s3://{openimages.OPEN_IMAGES_BUCKET}/test/{i}.jpg" for i in chosen["image_id"]
+        ]
+    else:
+        chosen = _own_images(settings, s3)
+    chosen["uri"] = [
+        openimages.image_uri(settings.bucket, settings.prefix, i) for i in chosen["image_id"]
+    ]
+    return chosen.reset_index(drop=True)
+
+
+def _own_images(settings: Settings, s3: Any) -> pd.DataFrame:
+    own = openimages.list_own_images(s3, settings.source).rename(columns={"uri": "source_uri"})
+    own = own.sort_values("image_id").reset_index(drop=True)
+    n_validation = max(1, round(len(own) * settings.validation_fraction))
+    if len(own) - n_validation < 1:
+        raise InputError(
+            "source",
+            settings.source,
+            "needs at least 2 images (one per split)",
+            "add images under the prefix",
+        )
+    order = own.sample(frac=1.0, random_state=settings.seed).index
+    own["split"] = "train"
+    own.loc[order[:n_validation], "split"] = "validation"
+    own["class_name"] = None
+    own["mid"] = None
+    return own
+
+
+def stage_images(settings: Settings, s3: Any, chosen: pd.DataFrame) -> openimages.CopyReport:
+    """Copy the chosen images into the bucket, server-side, skipping those already there."""
+    return openimages.copy_images(s3, chosen, settings.bucket, settings.prefix)
+
+
+def input_files(settings: Settings, chosen: pd.DataFrame) -> dict[str, str]:
+    """Build the four Ground Truth input files' contents."""
+    examples: dict[str, str] = {}
+    if chosen["class_name"].notna().all():
+        for name in settings.classes:
+            rows = chosen[(chosen["class_name"] == name) & (chosen["split"] == "train")]
+            examples[name] = rows["uri"].iloc[0]
+    return {
+        "train.manifest": gt_inputs.manifest(chosen.loc[chosen["split"] == "train", "uri"]),
+        "validation.manifest": gt_inputs.manifest(
+            chosen.loc[chosen["split"] == "validation", "uri"]
+        ),
+        "class_labels.json": json.dumps(gt_inputs.label_config(list(settings.classes)), indent=2),
+        "instructions.template": gt_inputs.ui_template(examples),
+    }
+
+
+def write_inputs(settings: Settings, s3: Any, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Upload the Ground Truth inputs; return a table of what was written where."""
+    files = input_files(settings, chosen)
+    uris = gt_inputs.upload_inputs(s3, settings.bucket, settings.prefix, files)
+    purpose = {
+        "train.manifest": "objects for the train labeling job",
+        "validation.manifest": "objects for the validation labeling job",
+        "class_labels.json": "the label categories (order = class index)",
+        "instructions.template": "the worker task page (Liquid HTML)",
+    }
+    return pd.DataFrame(
+        [
+            {
+                "file": name,
+                "uri": uris[name],
+                "bytes": len(files[name].encode()),
+                "what it is": purpose[name],
+            }
+            for name in INPUT_FILES
+        ]
+    )
+
+
+def sample_images(
+    s3: Any, chosen: pd.DataFrame, per_class: int, seed: int
+) -> list[tuple[str, bytes]]:
+    """Return (caption, image bytes) for a few images of each class, read from the bucket."""
+    labelled = chosen.assign(group=chosen["class_name"].fillna("(unlabeled)"))
+    picks = pd.concat(
+        group.sample(min(per_class, len(group)), random_state=seed)
+        for _, group in labelled.groupby("group", sort=False)
+    )
+    data = read_objects(s3, picks["uri"])
+    return [(f"{row.group}\n{row.image_id}", data[row.uri]) for row in picks.itertuples()]
+
+
+def verify(settings: Settings, s3: Any) -> dict[str, Any]:
+    """Re-read what notebook 01 wrote and report what a labeling job will find."""
+    staged = input_uris(settings)
+    texts = {
+        name: s3.get_object(Bucket=split_uri(uri)[0], Key=split_uri(uri)[1])["Body"].read().decode()
+        for name, uri in vars(staged).items()
+    }
+    lines = {
+        split: gt_inputs.parse_manifest(texts[f"{split}_manifest"])
+        for split in ("train", "validation")
+    }
+    refs = [line["source-ref"] for rows in lines.values() for line in rows]
+    exists = read_exists(s3, refs)
+    labels = [entry["label"] for entry in json.loads(texts["label_config"])["labels"]]
+    return {
+        "objects": {split: len(rows) for split, rows in lines.items()},
+        "missing_objects": [uri for uri, ok in exists.items() if not ok],
+        "labels": labels,
+        "duplicates": len(refs) - len(set(refs)),
+        "template_has_classifier": "crowd-image-classifier" in texts["ui_template"],
+    }
+
+
+def read_exists(s3: Any, uris: list[str]) -> dict[str, bool]:
+    """Check many objects for existence concurrently."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return dict(zip(uris, pool.map(lambda u: object_exists(s3, u), uris), strict=True))
+
+
+def stratification(chosen: pd.DataFrame) -> pd.DataFrame:
+    """Share of validation images per class (equal shares mean a stratified split)."""
+    table = chosen.groupby(["class_name", "split"]).size().unstack("split", fill_value=0)
+    table["validation share"] = (table["validation"] / table.sum(axis=1)).round(2)
+    return table
+
+
+def worker_preview(settings: Settings, aws: Any, chosen: pd.DataFrame) -> str:
+    """Render the uploaded worker template for the first training image, as HTML to display."""
+    from helpers import worker_ui
+
+    if not settings.role_arn:
+        return (
+            "<p>Set <code>role_arn</code> (the SageMaker execution role) to preview the worker "
+            "task: RenderUiTemplate renders it with that role's access to your images.</p>"
+        )
+    bucket, key = split_uri(input_uris(settings).ui_template)
+    template = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    first = chosen.loc[chosen["split"] == "train", "uri"].iloc[0]
+    rendered = worker_ui.render_task(
+        aws.client("sagemaker"), template, first, list(settings.classes), settings.role_arn
+    )
+    return worker_ui.preview_html(rendered, worker_ui.fetch_url)

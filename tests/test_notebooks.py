@@ -1,0 +1,145 @@
+"""Every notebook, run headlessly on the local AWS: as `make demo` runs it, and by nbval."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import papermill
+import pytest
+
+from helpers import local
+from helpers.demo import notebooks
+from helpers.paths import project_root
+
+NOTEBOOKS = project_root() / "notebooks"
+WRITES = ("s3.CopyObject", "s3.PutObject", "s3.CreateBucket", "s3.PutBucketCors")
+
+
+def execute(name: str, out: Path, **parameters: Any) -> dict[str, Any]:
+    """Run a notebook with papermill (as `make demo` does) and return the executed notebook."""
+    target = out / name
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name),
+        str(target),
+        kernel_name="python3",
+        parameters={"mode": "local", **parameters},
+        progress_bar=False,
+        cwd=str(NOTEBOOKS),
+    )
+    return json.loads(target.read_text())
+
+
+def outputs(notebook: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def writes(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if k in WRITES and v}
+
+
+@pytest.fixture(scope="module")
+def first_run(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    local.reset_request_counts(local_aws_url)
+    notebook = execute("01_prepare_dataset.ipynb", tmp_path_factory.mktemp("run1"))
+    return {"notebook": notebook, "counts": local.request_counts(local_aws_url)}
+
+
+@pytest.fixture(scope="module")
+def other_region_bucket(local_aws_url: str) -> str:
+    """A bucket in eu-west-1, while the walkthrough's region is us-west-2."""
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="walkthrough-bucket-elsewhere",
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+    )
+    return "walkthrough-bucket-elsewhere"
+
+
+def test_notebooks_are_committed_clean() -> None:
+    for path in notebooks(NOTEBOOKS):
+        nb = json.loads(path.read_text())
+        assert nb["metadata"]["kernelspec"]["name"] == "python3", path.name
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name} needs exactly one parameters cell"
+        assert "= None" in "".join(tagged[0]["source"])
+
+
+def test_notebook_01_stages_images_and_shows_pictures_and_tables(first_run: dict[str, Any]) -> None:
+    shown = outputs(first_run["notebook"])
+    assert not [o for o in shown if o["output_type"] == "error"]
+    pngs = [o for o in shown if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 2  # counts chart and the image grid
+    html = "".join("".join(o["data"].get("text/html", "")) for o in shown if "data" in o)
+    assert "gt-worker-preview" in html and "data:image/jpeg;base64" in html
+    assert "127.0.0.1" not in html  # pictures are embedded, never local links
+    assert html.count("<table") >= 3  # annotations, files written, every object
+    assert first_run["counts"].get("s3.CopyObject") == 100  # 2 classes x 50 images
+    assert first_run["counts"].get("sagemaker.RenderUiTemplate") == 1
+    text = "".join("".join(o.get("text", "")) for o in shown)
+    assert "copied 100, already there 0" in text
+
+
+def test_rerunning_notebook_01_copies_nothing(
+    first_run: dict[str, Any], local_aws_url: str, tmp_path: Path
+) -> None:
+    local.reset_request_counts(local_aws_url)
+    notebook = execute("01_prepare_dataset.ipynb", tmp_path)
+    counts = local.request_counts(local_aws_url)
+    assert counts.get("s3.CopyObject", 0) == 0
+    assert counts.get("s3.CreateBucket", 0) == 0
+    text = "".join("".join(o.get("text", "")) for o in outputs(notebook))
+    assert "copied 0, already there 100" in text
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({"classes": ["Fruit", "Unicorn"]}, "Unicorn"),
+        ({"images_per_class": 500}, "images_per_class"),
+        ({"bucket": "Not_A_Bucket"}, "S3 bucket names"),
+        ({"bucket": "walkthrough-bucket-elsewhere"}, "is in eu-west-1"),
+    ],
+    ids=["unknown-class", "too-few-images", "bad-bucket-name", "bucket-in-other-region"],
+)
+@pytest.mark.usefixtures("other_region_bucket")
+def test_bad_input_stops_before_anything_is_written(
+    parameters: dict[str, Any], expected: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    local.reset_request_counts(local_aws_url)
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        execute("01_prepare_dataset.ipynb", tmp_path, prefix="bad-input-run", **parameters)
+    assert expected in str(err.value)
+    assert "Fix:" in str(err.value)
+    assert writes(local.request_counts(local_aws_url)) == {}
+
+
+def test_every_notebook_passes_nbval(local_aws_url: str) -> None:
+    env = dict(os.environ)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(NOTEBOOKS),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project_root(),
+        check=False,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout

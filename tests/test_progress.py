@@ -1,0 +1,66 @@
+"""Progress bars: a text bar on stdout by default, a few plain lines with WALKTHROUGH_PROGRESS."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.progress import progress
+
+
+def test_bar_is_ascii_text_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    """The default bar writes ascii text to stdout, so a saved notebook keeps it."""
+    items = list(progress(range(5), desc="work"))
+    out, err = capsys.readouterr()
+    assert items == [0, 1, 2, 3, 4]
+    assert "work" in out and "5/5" in out and "#" in out
+    assert err == ""
+    assert out.isascii()
+
+
+def test_bar_as_context_manager(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bar opened with a total counts `update` calls."""
+    with progress(total=4, desc="copy") as bar:
+        bar.update(3)
+        bar.update(1)
+    assert "copy" in capsys.readouterr().out
+    assert bar.n == 4
+
+
+def test_plain_prints_a_few_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain mode prints at most ~10 `desc: n/total` lines for any number of items."""
+    monkeypatch.setenv("WALKTHROUGH_PROGRESS", "plain")
+    assert sum(progress(range(1000), desc="rows")) == sum(range(1000))
+    lines = capsys.readouterr().out.splitlines()
+    assert 2 <= len(lines) <= 11
+    assert lines[0] == "rows: 100/1000"
+    assert lines[-1] == "rows: 1000/1000"
+    assert all(line.startswith("rows: ") for line in lines)
+
+
+def test_plain_context_manager_and_unknown_total(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain mode works with `update` and prints one final line when the total is unknown."""
+    monkeypatch.setenv("WALKTHROUGH_PROGRESS", "plain")
+    with progress(total=10, desc="copy") as bar:
+        for _ in range(10):
+            bar.update(1)
+    with progress(desc="stream") as bar:
+        bar.update(7)
+        bar.update(5)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == "copy: 10/10"
+    assert lines.count("copy: 10/10") == 1
+    assert lines[-1] == "stream: 12/?"
+
+
+def test_plain_bytes_are_shown_in_megabytes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A download's plain progress reads in MB rather than raw byte counts."""
+    monkeypatch.setenv("WALKTHROUGH_PROGRESS", "plain")
+    with progress(total=3_000_000, desc="file.csv", unit="B") as bar:
+        bar.update(3_000_000)
+    assert capsys.readouterr().out.splitlines() == ["file.csv: 3.0/3.0 MB"]
