@@ -7,6 +7,7 @@ through `helpers.aws.connect`.
 from __future__ import annotations
 
 from helpers.local.process import (
+    drive_clock,
     health,
     request_counts,
     reset_request_counts,
@@ -18,6 +19,7 @@ from helpers.local.process import (
 ensure_running = start
 
 __all__ = [
+    "drive_clock",
     "ensure_running",
     "health",
     "request_counts",

@@ -177,6 +177,15 @@ def reset_request_counts(url: str) -> None:
     _http(f"{url}/_walkthrough/stats/reset", method="POST")
 
 
+def drive_clock(url: str, advance: float | None = None, speed: float | None = None) -> float:
+    """Advance the local AWS's clock and/or set its speed; return its time (tests use this)."""
+    change = {k: v for k, v in (("advance", advance), ("speed", speed)) if v is not None}
+    request = urllib.request.Request(f"{url}/_walkthrough/clock", method="POST",
+                                     data=json.dumps(change).encode())
+    with _NO_PROXY.open(request, timeout=10) as response:
+        return float(json.loads(response.read())["now"])
+
+
 def serve(port: int, folder: Path) -> None:
     """Run the endpoint in this process until shut down (the body of the background process)."""
     from moto.moto_server.werkzeug_app import (
@@ -186,13 +195,16 @@ def serve(port: int, folder: Path) -> None:
     )
     from werkzeug.serving import make_server
 
+    from helpers.local.common import Backend, Clock
     from helpers.local.sagemaker import SageMaker
     from helpers.local.server import LocalAws
 
-    app = LocalAws(DomainDispatcherApplication(create_backend_app), SageMaker(endpoint_url=""))
+    backend = Backend(endpoint_url="")
+    clock = Clock(speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
+    app = LocalAws(DomainDispatcherApplication(create_backend_app), SageMaker(backend, clock))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_port}"
-    app.sagemaker.endpoint_url = url
+    backend.endpoint_url = url
     app.shutdown = server.shutdown
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     threading.Thread(target=_prepare_or_stop, args=(app, url, folder), daemon=True).start()
@@ -231,5 +243,6 @@ def _prepare(app: Any, url: str, folder: Path) -> None:
         f"{time.monotonic() - started:.1f}s)",
         flush=True,
     )
+    app.sagemaker.start_ticker()
     app.counter.reset()
     app.ready.set()

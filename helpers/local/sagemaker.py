@@ -2,102 +2,79 @@
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-import liquid
-from botocore.config import Config
-from markupsafe import Markup
+from helpers.local.common import Backend, Clock, ServiceError
+from helpers.local.labeling import LabelingJobs
+from helpers.local.render import render_ui_template
+from helpers.local.roles import RoleAccess
+from helpers.local.training import TrainingJobs
+from helpers.local.workteams import Workforces
 
+Operation = Callable[[dict[str, Any], str], dict[str, Any]]
 
-class ServiceError(Exception):
-    """An AWS-style error: HTTP status, error code and message."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+__all__ = ["SageMaker", "ServiceError"]
 
 
 @dataclass
 class SageMaker:
-    """Answers SageMaker JSON operations by name; `handles` says which ones."""
+    """Routes SageMaker JSON operations by name to the local implementations."""
 
-    endpoint_url: str
-    region_default: str = "us-east-1"
+    backend: Backend
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        self.roles = RoleAccess(self.backend)
+        self.workforces = Workforces(self.backend, self.clock)
+        self.labeling = LabelingJobs(self.backend, self.clock, self.workforces, self.roles)
+        self.training = TrainingJobs(self.backend, self.clock, self.workforces, self.roles)
+        w, lab, tr = self.workforces, self.labeling, self.training
+        self._operations: dict[str, Operation] = {
+            "RenderUiTemplate": lambda r, region: render_ui_template(self.backend, r, region),
+            "CreateWorkforce": w.create_workforce,
+            "DescribeWorkforce": w.describe_workforce,
+            "ListWorkforces": w.list_workforces,
+            "DeleteWorkforce": w.delete_workforce,
+            "CreateWorkteam": w.create_workteam,
+            "DescribeWorkteam": w.describe_workteam,
+            "ListWorkteams": w.list_workteams,
+            "DeleteWorkteam": w.delete_workteam,
+            "AddTags": w.add_tags,
+            "ListTags": w.list_tags,
+            "DeleteTags": w.delete_tags,
+            "CreateLabelingJob": lab.create,
+            "DescribeLabelingJob": lab.describe,
+            "ListLabelingJobs": lab.list,
+            "StopLabelingJob": lab.stop,
+            "CreateTrainingJob": tr.create,
+            "DescribeTrainingJob": tr.describe,
+            "ListTrainingJobs": tr.list,
+            "StopTrainingJob": tr.stop,
+        }
 
     def handles(self, operation: str) -> bool:
         """Return True when this layer (not moto) answers the operation."""
-        return operation in self._operations()
+        return operation in self._operations
 
     def call(self, operation: str, request: dict[str, Any], region: str) -> dict[str, Any]:
         """Run one operation and return its response body."""
-        return self._operations()[operation](request, region)
+        return self._operations[operation](request, region)
 
-    def _operations(self) -> dict[str, Callable[[dict[str, Any], str], dict[str, Any]]]:
-        return {"RenderUiTemplate": self.render_ui_template}
+    def start_ticker(self, interval: float = 0.2) -> threading.Event:
+        """Advance labeling jobs in the background (so outputs appear without polling)."""
+        stop = threading.Event()
 
-    # RenderUiTemplate -------------------------------------------------------------------------
+        def tick() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.labeling.advance_all()
+                except Exception:  # noqa: BLE001 - keep ticking; the job records its failure
+                    import traceback
 
-    def render_ui_template(self, request: dict[str, Any], region: str) -> dict[str, Any]:
-        """Render a worker task template (Liquid, autoescaped) with a task input."""
-        _require(request, "Task", "RoleArn")
-        template = (request.get("UiTemplate") or {}).get("Content")
-        if template is None:
-            raise ServiceError(
-                "ValidationException",
-                "UiTemplate.Content is required (HumanTaskUiArn is not supported by the local AWS)",
-            )
-        try:
-            task_input = json.loads(request["Task"].get("Input", ""))
-        except json.JSONDecodeError as exc:
-            raise ServiceError(
-                "ValidationException", f"Task.Input is not valid JSON: {exc}"
-            ) from exc
-        try:
-            rendered = self._liquid(region).from_string(template).render(task={"input": task_input})
-        except liquid.exceptions.LiquidError as exc:
-            return {
-                "RenderedContent": "",
-                "Errors": [{"Code": "TemplateError", "Message": str(exc)}],
-            }
-        return {"RenderedContent": rendered, "Errors": []}
+                    traceback.print_exc()
 
-    def _liquid(self, region: str) -> liquid.Environment:
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-
-        def grant_read_access(uri: object) -> str:
-            text = str(uri)
-            if not text.startswith("s3://"):
-                return text
-            bucket, _, key = text[5:].partition("/")
-            return s3.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600
-            )
-
-        env = liquid.Environment(autoescape=True)
-        env.filters["grant_read_access"] = grant_read_access
-        env.filters["to_json"] = lambda value: json.dumps(value)
-        env.filters["skip_autoescape"] = lambda value: Markup(str(value))
-        return env
-
-
-def _require(request: dict[str, Any], *names: str) -> None:
-    missing = [n for n in names if n not in request]
-    if missing:
-        raise ServiceError(
-            "ValidationException",
-            f"1 validation error detected: Value null at '{missing[0]}' failed to "
-            "satisfy constraint: Member must not be null",
-        )
+        threading.Thread(target=tick, daemon=True, name="labeling-ticker").start()
+        return stop

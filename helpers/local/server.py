@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from helpers.local.sagemaker import SageMaker, ServiceError
+from helpers.local import shapes
+from helpers.local.common import ServiceError
+from helpers.local.sagemaker import SageMaker
+from helpers.local.simulate import error_xml, simulate_principal_policy
 
 ADMIN_PREFIX = "/_walkthrough/"
 SERVICE_NAME = "walkthrough-local-aws"
@@ -138,16 +141,21 @@ def operation_name(environ: dict[str, Any], service: str, body: bytes) -> str:
     return f"{method} /{segment}"
 
 
-def _json_response(
-    start_response: StartResponse, status: int, payload: Any, content_type: str = "application/json"
+def _respond(
+    start_response: StartResponse, status: int, body: bytes, content_type: str
 ) -> list[bytes]:
-    body = json.dumps(payload, default=str).encode()
     reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
     start_response(
         f"{status} {reasons.get(status, 'Error')}",
         [("Content-Type", content_type), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _json_response(
+    start_response: StartResponse, status: int, payload: Any, content_type: str = "application/json"
+) -> list[bytes]:
+    return _respond(start_response, status, json.dumps(payload).encode(), content_type)
 
 
 class LocalAws:
@@ -172,6 +180,8 @@ class LocalAws:
         self.counter.add(f"{service}.{operation}")
         if service == "sagemaker" and self.sagemaker.handles(operation):
             return self._sagemaker(operation, body, region, start_response)
+        if service == "iam" and operation == "SimulatePrincipalPolicy":
+            return self._simulate(body, start_response)
         return self.moto_app(environ, start_response)
 
     def _sagemaker(
@@ -180,8 +190,10 @@ class LocalAws:
         kind = "application/x-amz-json-1.1"
         try:
             request = json.loads(body or b"{}")
+            shapes.validate_request("sagemaker", operation, request)
+            answer = self.sagemaker.call(operation, request, region)
             return _json_response(
-                start_response, 200, self.sagemaker.call(operation, request, region), kind
+                start_response, 200, shapes.to_wire("sagemaker", operation, answer), kind
             )
         except ServiceError as exc:
             return _json_response(
@@ -193,6 +205,15 @@ class LocalAws:
                 400,
                 {"__type": "SerializationException", "message": "body is not JSON"},
                 kind,
+            )
+
+    def _simulate(self, body: bytes, start_response: StartResponse) -> list[bytes]:
+        try:
+            xml = simulate_principal_policy(self.sagemaker.roles, body)
+            return _respond(start_response, 200, xml.encode(), "text/xml")
+        except ServiceError as exc:
+            return _respond(
+                start_response, exc.status, error_xml(exc.code, exc.message).encode(), "text/xml"
             )
 
     def _admin(
@@ -210,6 +231,16 @@ class LocalAws:
         if route == "stats/reset" and method == "POST":
             self.counter.reset()
             return _json_response(start_response, 200, {})
+        if route == "clock":
+            clock = self.sagemaker.clock
+            if method == "POST":
+                change = json.loads(_buffer_body(environ) or b"{}")
+                if "speed" in change:
+                    clock.set_speed(float(change["speed"]))
+                if "advance" in change:
+                    clock.advance(float(change["advance"]))
+                self.sagemaker.labeling.advance_all()
+            return _json_response(start_response, 200, {"now": clock.now(), "speed": clock.speed})
         if route == "shutdown" and method == "POST" and self.shutdown is not None:
             threading.Thread(target=self.shutdown, daemon=True).start()
             return _json_response(start_response, 200, {"stopping": True})

@@ -1,0 +1,114 @@
+"""What the local SageMaker operations share: errors, the clock, ARNs and clients to moto."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from helpers.settings import LOCAL_ACCOUNT
+
+ACCOUNT = LOCAL_ACCOUNT
+
+
+class ServiceError(Exception):
+    """An AWS-style error: error code, message and HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def validation(message: str) -> ServiceError:
+    """A ValidationException, as SageMaker raises for bad requests."""
+    return ServiceError("ValidationException", message)
+
+
+def not_found(message: str) -> ServiceError:
+    """A ResourceNotFound error."""
+    return ServiceError("ResourceNotFound", message)
+
+
+def in_use(message: str) -> ServiceError:
+    """A ResourceInUse error (a name that is taken)."""
+    return ServiceError("ResourceInUse", message)
+
+
+class Clock:
+    """Wall-clock time plus an offset tests can advance, and a speed for simulated durations.
+
+    A simulated duration of `s` seconds takes `s / speed` real seconds.
+    """
+
+    def __init__(self, speed: float = 100.0) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self.speed = speed
+
+    def now(self) -> float:
+        """Return the current time (epoch seconds), including any advance."""
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward (tests use this to reach expiry without waiting)."""
+        with self._lock:
+            self._offset += seconds
+
+    def set_speed(self, speed: float) -> None:
+        """Set how many simulated seconds pass per real second."""
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+
+    def due(self, start: float, simulated_seconds: float) -> float:
+        """Return when (clock time) something `simulated_seconds` after `start` happens."""
+        return start + simulated_seconds / self.speed
+
+
+def utc(epoch: float) -> datetime:
+    """Turn epoch seconds into an aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def sagemaker_arn(region: str, kind: str, name: str) -> str:
+    """Build a SageMaker ARN such as arn:aws:sagemaker:us-west-2:123456789012:labeling-job/x."""
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:{kind}/{name}"
+
+
+@dataclass
+class Backend:
+    """Clients from the local SageMaker to the rest of the local AWS (moto), per region."""
+
+    endpoint_url: str
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, service: str, region: str) -> Any:
+        """Return a boto3 client for a moto service in a region (created once)."""
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                config = Config(
+                    retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32
+                )
+                if service == "s3":
+                    config = config.merge(
+                        Config(signature_version="s3v4", s3={"addressing_style": "path"})
+                    )
+                self._clients[key] = boto3.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                    config=config,
+                )
+            return self._clients[key]

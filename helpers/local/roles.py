@@ -1,0 +1,112 @@
+"""Acting as an IAM role in the local AWS: read its policies, decide what it may do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import ClientError
+
+from helpers.local import iam_policy
+from helpers.local.common import Backend, validation
+
+
+def role_name(arn: str) -> str:
+    """Return the role name of a role ARN (the part after the last '/')."""
+    return arn.rsplit("/", 1)[-1]
+
+
+@dataclass
+class RoleAccess:
+    """Reads roles and their policies from the local IAM and evaluates them."""
+
+    backend: Backend
+
+    def _iam(self) -> Any:
+        return self.backend.client("iam", "us-east-1")
+
+    def require_role(self, arn: str) -> dict[str, Any]:
+        """Return the role, or raise ValidationException as SageMaker does for a missing role."""
+        try:
+            return dict(self._iam().get_role(RoleName=role_name(arn))["Role"])
+        except ClientError as exc:
+            raise validation(
+                f"Could not assume role {arn}: the role does not exist, or it does "
+                "not trust sagemaker.amazonaws.com"
+            ) from exc
+
+    def policies(self, arn: str) -> list[iam_policy.NamedPolicy]:
+        """Return the role's attached (default versions) and inline policies."""
+        iam = self._iam()
+        name = role_name(arn)
+        found: list[iam_policy.NamedPolicy] = []
+        pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+        for page in pages:
+            for attached in page["AttachedPolicies"]:
+                policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+                version = iam.get_policy_version(
+                    PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+                )
+                found.append(
+                    iam_policy.NamedPolicy(
+                        name=attached["PolicyName"],
+                        document=_document(version["PolicyVersion"]["Document"]),
+                    )
+                )
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+            for policy_name in page["PolicyNames"]:
+                inline = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+                found.append(
+                    iam_policy.NamedPolicy(
+                        name=policy_name, document=_document(inline["PolicyDocument"])
+                    )
+                )
+        return found
+
+    def decide(
+        self,
+        arn: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        context: Mapping[str, Sequence[str]] | None = None,
+    ) -> list[iam_policy.Decision]:
+        """Evaluate every action on every resource for the role."""
+        policies = self.policies(arn)
+        return [
+            iam_policy.evaluate(policies, action, resource, context)
+            for action in actions
+            for resource in resources
+        ]
+
+    def check_read(self, arn: str, uris: Sequence[str]) -> str | None:
+        """Return why the role may not read these S3 objects, or None when it may."""
+        return self._check(arn, "s3:GetObject", uris)
+
+    def check_write(self, arn: str, uris: Sequence[str]) -> str | None:
+        """Return why the role may not write these S3 objects, or None when it may."""
+        return self._check(arn, "s3:PutObject", uris)
+
+    def _check(self, arn: str, action: str, uris: Sequence[str]) -> str | None:
+        try:
+            self.require_role(arn)
+        except Exception as exc:  # noqa: BLE001 - the reason is the message
+            return str(exc)
+        policies = self.policies(arn)
+        for uri in uris:
+            bucket, _, key = uri[5:].partition("/")
+            decision = iam_policy.evaluate(policies, action, iam_policy.s3_object_arn(bucket, key))
+            if decision.decision != "allowed":
+                return (
+                    f"Access Denied: the role {arn} is not allowed to perform {action} on "
+                    f"{uri} ({decision.decision}); grant it in the role's policy"
+                )
+        return None
+
+
+def _document(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, str):
+        return dict(json.loads(unquote(value)))
+    return dict(value)
