@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lab lint bench clean lock local-start local-stop
+.PHONY: demo test lab lint clean lock local-start local-stop
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,10 @@ lab: $(STAMP)  ## start the local AWS and JupyterLab on the notebooks
 	$(BIN)/python -m helpers.local start
 	$(BIN)/jupyter lab --ip 127.0.0.1 notebooks
 
-lint: $(STAMP)
-	$(BIN)/ruff check helpers tests benchmarks
-	$(BIN)/nbqa ruff notebooks
-
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+lint: $(STAMP)  ## ruff on the code, and through nbqa on the notebooks
+	$(BIN)/ruff check helpers tests
+	$(BIN)/ruff format --check helpers tests
+	$(BIN)/nbqa ruff notebooks --extend-ignore=E402,B018
 
 local-start: $(STAMP)
 	$(BIN)/python -m helpers.local start

@@ -49,8 +49,9 @@ def _positives(rows: list[list[str]]) -> dict[str, set[str]]:
 
 def _tree(dest: Path) -> dict[str, bytes]:
     """Return relative path -> bytes for every file under dest."""
-    return {str(p.relative_to(dest)): p.read_bytes() for p in sorted(dest.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(dest)): p.read_bytes() for p in sorted(dest.rglob("*")) if p.is_file()
+    }
 
 
 def test_layout_and_version_marker(built: Path) -> None:
@@ -67,11 +68,18 @@ def test_layout_and_version_marker(built: Path) -> None:
 def test_build_is_deterministic_across_processes(tmp_path: Path) -> None:
     """Two builds (another process, other hash seed) give identical bytes."""
     a = mirror.build(tmp_path / "a", images_per_class=6)
-    code = ("import sys; from pathlib import Path; from helpers.local import mirror; "
-            "mirror.build(Path(sys.argv[1]), images_per_class=6)")
+    code = (
+        "import sys; from pathlib import Path; from helpers.local import mirror; "
+        "mirror.build(Path(sys.argv[1]), images_per_class=6)"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "b")], check=True, env=env,
-                   cwd=ROOT, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "b")],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     tree_a, tree_b = _tree(a), _tree(tmp_path / "b")
     assert len(tree_a) == 5 * 6 + 3
     assert tree_a == tree_b
@@ -238,8 +246,10 @@ def _keys(s3: object) -> set[str]:
 def test_upload_to_moto(built: Path) -> None:
     """Upload puts every object once; a second upload puts nothing."""
     image_ids = sorted(p.stem for p in (built / "images").glob("*.jpg"))
-    expected = {f"test/{i}.jpg" for i in image_ids} | {mirror.ANNOTATIONS_KEY,
-                                                      mirror.CLASS_DESCRIPTIONS_KEY}
+    expected = {f"test/{i}.jpg" for i in image_ids} | {
+        mirror.ANNOTATIONS_KEY,
+        mirror.CLASS_DESCRIPTIONS_KEY,
+    }
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         assert mirror.upload(s3, built) == len(expected) == 402
@@ -248,8 +258,10 @@ def test_upload_to_moto(built: Path) -> None:
         assert head["ContentType"] == "image/jpeg"
         body = s3.get_object(Bucket=mirror.BUCKET, Key=mirror.ANNOTATIONS_KEY)["Body"].read()
         assert body == (built / mirror.ANNOTATIONS_FILE).read_bytes()
-        assert s3.head_object(Bucket=mirror.BUCKET, Key=mirror.CLASS_DESCRIPTIONS_KEY)[
-            "ContentType"] == "text/csv"
+        assert (
+            s3.head_object(Bucket=mirror.BUCKET, Key=mirror.CLASS_DESCRIPTIONS_KEY)["ContentType"]
+            == "text/csv"
+        )
         assert mirror.upload(s3, built) == 0
         s3.delete_object(Bucket=mirror.BUCKET, Key=f"test/{mirror.PERSONAL_INFO_IMAGE_ID}.jpg")
         assert mirror.upload(s3, built, max_workers=1) == 1

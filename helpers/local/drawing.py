@@ -72,8 +72,12 @@ def ellipse_points(
 
 
 def _catmull(p0: float, p1: float, p2: float, p3: float, t: float) -> float:
-    return 0.5 * (2 * p1 + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
-                  + (-p0 + 3 * p1 - 3 * p2 + p3) * t * t * t)
+    return 0.5 * (
+        2 * p1
+        + (-p0 + p2) * t
+        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
+        + (-p0 + 3 * p1 - 3 * p2 + p3) * t * t * t
+    )
 
 
 def spline(points: Sequence[Point], steps: int = 8) -> list[Point]:
@@ -126,14 +130,20 @@ def shade(c: Color, f: float) -> Color:
     if f <= 1:
         return (_clamp(c[0] * f), _clamp(c[1] * f), _clamp(c[2] * f))
     t = min(1.0, f - 1)
-    return (_clamp(c[0] + (255 - c[0]) * t), _clamp(c[1] + (255 - c[1]) * t),
-            _clamp(c[2] + (255 - c[2]) * t))
+    return (
+        _clamp(c[0] + (255 - c[0]) * t),
+        _clamp(c[1] + (255 - c[1]) * t),
+        _clamp(c[2] + (255 - c[2]) * t),
+    )
 
 
 def mix(a: Color, b: Color, t: float) -> Color:
     """Return the colour ``t`` of the way from ``a`` to ``b``."""
-    return (_clamp(a[0] + (b[0] - a[0]) * t), _clamp(a[1] + (b[1] - a[1]) * t),
-            _clamp(a[2] + (b[2] - a[2]) * t))
+    return (
+        _clamp(a[0] + (b[0] - a[0]) * t),
+        _clamp(a[1] + (b[1] - a[1]) * t),
+        _clamp(a[2] + (b[2] - a[2]) * t),
+    )
 
 
 @dataclass(frozen=True)
@@ -210,27 +220,36 @@ class Pen:
         rr = max(0.5, r * self.scale)
         self.draw.ellipse((x - rr, y - rr, x + rr, y + rr), fill=fill)
 
-    def line(self, points: Sequence[Point], fill: Color | int, width: float,
-             caps: bool = True) -> None:
+    def line(
+        self, points: Sequence[Point], fill: Color | int, width: float, caps: bool = True
+    ) -> None:
         """Draw a polyline with rounded joints (and rounded ends when ``caps``)."""
         self.draw.line(self.pts(points), fill=fill, width=self.width(width), joint="curve")
         if caps and width * self.scale > 2.5:
             for x, y in (points[0], points[-1]):
                 self.circle(x, y, width / 2, fill)
 
-    def stroke(self, points: Sequence[Point], widths: Sequence[float],
-               fill: Color | int) -> None:
+    def stroke(self, points: Sequence[Point], widths: Sequence[float], fill: Color | int) -> None:
         """Draw a tapered stroke along a centre line."""
         self.poly(stroke_outline(points, widths), fill)
 
-    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: Color | int | None,
-             outline: Color | int | None = None, width: float = 0.5) -> None:
+    def rect(
+        self,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
+        fill: Color | int | None,
+        outline: Color | int | None = None,
+        width: float = 0.5,
+    ) -> None:
         """Draw a rectangle (turns with the pen)."""
         self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], fill, outline, width)
 
 
-def _shadow(pen: Pen, scene: Image.Image, cx: float, cy: float, rx: float, ry: float,
-            alpha: int) -> None:
+def _shadow(
+    pen: Pen, scene: Image.Image, cx: float, cy: float, rx: float, ry: float, alpha: int
+) -> None:
     """Darken an elliptic patch of ``scene`` (a soft ground shadow)."""
     d = ImageDraw.Draw(scene, "RGBA")
     d.polygon(pen.pts(ellipse_points(cx, cy, rx, ry)), fill=(0, 0, 20, alpha))
@@ -241,16 +260,24 @@ def _shadow(pen: Pen, scene: Image.Image, cx: float, cy: float, rx: float, ry: f
 # --------------------------------------------------------------------------------------------
 
 SKY_TOPS: tuple[Color, ...] = ((70, 130, 200), (40, 100, 190), (110, 160, 215), (150, 170, 190))
-GROUNDS: MappingProxyType[str, Color] = MappingProxyType({
-    "grass": (80, 140, 50),
-    "savanna": (190, 165, 90),
-    "snow": (236, 240, 246),
-    "sand": (215, 190, 140),
-    "dirt": (125, 95, 65),
-})
+GROUNDS: MappingProxyType[str, Color] = MappingProxyType(
+    {
+        "grass": (80, 140, 50),
+        "savanna": (190, 165, 90),
+        "snow": (236, 240, 246),
+        "sand": (215, 190, 140),
+        "dirt": (125, 95, 65),
+    }
+)
 WALLS: tuple[Color, ...] = (
-    (225, 215, 190), (200, 210, 215), (235, 225, 215), (180, 160, 140), (210, 200, 225),
-    (150, 170, 150), (240, 240, 235), (110, 110, 120),
+    (225, 215, 190),
+    (200, 210, 215),
+    (235, 225, 215),
+    (180, 160, 140),
+    (210, 200, 225),
+    (150, 170, 150),
+    (240, 240, 235),
+    (110, 110, 120),
 )
 
 
@@ -267,8 +294,9 @@ def _grain(nrng: np.random.Generator, w: int, h: int, sigma: float) -> np.ndarra
     return nrng.standard_normal((h, w), dtype=np.float32) * np.float32(sigma)
 
 
-def _vgradient(w: int, h: int, top: Color, bottom: Color, y0: int = 0, y1: int | None = None
-               ) -> np.ndarray:
+def _vgradient(
+    w: int, h: int, top: Color, bottom: Color, y0: int = 0, y1: int | None = None
+) -> np.ndarray:
     """Return an (h, w, 3) float array fading from ``top`` to ``bottom`` between rows y0..y1."""
     y1 = h if y1 is None else y1
     t = np.clip((np.arange(h, dtype=np.float32) - y0) / max(1, y1 - y0), 0, 1)[:, None, None]
@@ -291,8 +319,10 @@ def _clouds(img: Image.Image, rng: random.Random, horizon: int) -> None:
         for _ in range(rng.randint(4, 7)):
             ox, oy = rng.uniform(-1.6, 1.6) * size, rng.uniform(-0.4, 0.3) * size
             r = size * rng.uniform(0.45, 0.9)
-            d.ellipse((cx + ox - r, cy + oy - r * 0.7, cx + ox + r, cy + oy + r * 0.7),
-                      fill=(255, 255, 255, alpha))
+            d.ellipse(
+                (cx + ox - r, cy + oy - r * 0.7, cx + ox + r, cy + oy + r * 0.7),
+                fill=(255, 255, 255, alpha),
+            )
 
 
 def _blades(img: Image.Image, rng: random.Random, horizon: int, base: Color, count: int) -> None:
@@ -308,8 +338,9 @@ def _blades(img: Image.Image, rng: random.Random, horizon: int, base: Color, cou
         d.line([(x, y), (x + lean, y - length)], fill=c, width=max(1, round(1 + 2 * depth)))
 
 
-def _bg_outdoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-                ) -> tuple[Image.Image, int]:
+def _bg_outdoor(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
     horizon = round(h * rng.uniform(0.3, 0.65))
     top = jitter(rng.choice(SKY_TOPS), rng, 15)
     arr = _vgradient(w, h, top, shade(top, 1.55), 0, horizon)
@@ -323,8 +354,9 @@ def _bg_outdoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
         hills = _lowfreq(nrng, w, 1, 6)[0] * 0.06 * h + 0.05 * h
         ys = np.arange(h)[:, None]
         band = (ys < horizon) & (ys > horizon - hills[None, :] - 0.02 * h)
-        hill_c = np.array(shade(jitter((70, 110, 70), rng, 25), rng.uniform(0.7, 1.1)),
-                          dtype=np.float32)
+        hill_c = np.array(
+            shade(jitter((70, 110, 70), rng, 25), rng.uniform(0.7, 1.1)), dtype=np.float32
+        )
         arr[band] = hill_c
     img = _to_image(arr)
     _clouds(img, rng, horizon)
@@ -333,8 +365,9 @@ def _bg_outdoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return img, horizon
 
 
-def _bg_sky(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-            ) -> tuple[Image.Image, int]:
+def _bg_sky(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
     top = jitter(rng.choice(SKY_TOPS), rng, 15)
     if rng.random() < 0.25:  # sunset
         top, bottom = jitter((90, 80, 150), rng, 20), jitter((250, 170, 110), rng, 20)
@@ -347,8 +380,9 @@ def _bg_sky(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return img, h
 
 
-def _bg_indoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-               ) -> tuple[Image.Image, int]:
+def _bg_indoor(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
     floor_y = round(h * rng.uniform(0.55, 0.85))
     wall = jitter(rng.choice(WALLS), rng, 12)
     arr = _vgradient(w, h, shade(wall, 0.92), wall, 0, floor_y)
@@ -358,12 +392,16 @@ def _bg_indoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
         xs = np.arange(w, dtype=np.float32)
         stripe = ((xs / period) % 1.0 < rng.uniform(0.2, 0.5)).astype(np.float32)
         arr[:floor_y] += stripe[None, :, None] * rng.choice((-14.0, 12.0))
-    floor = jitter(rng.choice(((150, 105, 65), (120, 80, 50), (190, 150, 100), (110, 110, 110),
-                               (160, 60, 50))), rng, 15)
+    floor = jitter(
+        rng.choice(
+            ((150, 105, 65), (120, 80, 50), (190, 150, 100), (110, 110, 110), (160, 60, 50))
+        ),
+        rng,
+        15,
+    )
     fl = _vgradient(w, h - floor_y, shade(floor, 0.8), floor)
     xs = np.arange(w, dtype=np.float32)
-    grain = np.sin(xs[None, :] * rng.uniform(0.05, 0.2)
-                   + _lowfreq(nrng, w, h - floor_y, 6) * 4)
+    grain = np.sin(xs[None, :] * rng.uniform(0.05, 0.2) + _lowfreq(nrng, w, h - floor_y, 6) * 4)
     fl += grain[:, :, None] * 10
     plank = rng.uniform(0.08, 0.2) * w
     fl[:, (xs % plank) < 2] *= 0.7
@@ -384,8 +422,9 @@ def _bg_indoor(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return img, floor_y
 
 
-def _bg_gradient(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-                 ) -> tuple[Image.Image, int]:
+def _bg_gradient(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
     a = (rng.randint(20, 240), rng.randint(20, 240), rng.randint(20, 240))
     b = mix(a, (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)), 0.7)
     ang = rng.uniform(0, 2 * math.pi)
@@ -397,10 +436,10 @@ def _bg_gradient(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return _to_image(arr), round(h * rng.uniform(0.7, 0.95))
 
 
-def _bg_texture(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-                ) -> tuple[Image.Image, int]:
-    base = np.array((rng.randint(40, 220), rng.randint(40, 220), rng.randint(40, 220)),
-                    np.float32)
+def _bg_texture(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
+    base = np.array((rng.randint(40, 220), rng.randint(40, 220), rng.randint(40, 220)), np.float32)
     arr = np.empty((h, w, 3), np.float32)
     cells = rng.randint(3, 14)
     for ch in range(3):
@@ -409,24 +448,28 @@ def _bg_texture(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return _to_image(arr), round(h * rng.uniform(0.7, 0.95))
 
 
-def _bg_wood(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-             ) -> tuple[Image.Image, int]:
-    base = jitter(rng.choice(((150, 100, 60), (190, 145, 95), (110, 70, 45), (205, 175, 130))),
-                  rng, 12)
+def _bg_wood(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
+    base = jitter(
+        rng.choice(((150, 100, 60), (190, 145, 95), (110, 70, 45), (205, 175, 130))), rng, 12
+    )
     ys = np.arange(h, dtype=np.float32)[:, None]
     warp = _lowfreq(nrng, w, h, 4) * 2.5 + _lowfreq(nrng, w, h, 12) * 0.6
     rings = np.sin(ys * rng.uniform(0.25, 0.5) + warp) * 0.5 + 0.5
     fine = np.sin(ys * 1.7 + warp * 3) * 0.5 + 0.5
     arr = np.array(base, np.float32)[None, None, :] * (
-        0.78 + 0.2 * rings[:, :, None] + 0.06 * fine[:, :, None])
+        0.78 + 0.2 * rings[:, :, None] + 0.06 * fine[:, :, None]
+    )
     plank = rng.uniform(0.18, 0.35) * h
     arr[(np.arange(h) % plank) < 1.5] *= 0.6
     arr += _grain(nrng, w, h, 4)[:, :, None]
     return _to_image(arr), round(h * rng.uniform(0.75, 0.95))
 
 
-def _bg_bokeh(w: int, h: int, rng: random.Random, nrng: np.random.Generator
-              ) -> tuple[Image.Image, int]:
+def _bg_bokeh(
+    w: int, h: int, rng: random.Random, nrng: np.random.Generator
+) -> tuple[Image.Image, int]:
     base = jitter(rng.choice(((30, 30, 40), (50, 40, 30), (20, 50, 60), (60, 70, 50))), rng, 15)
     arr = _vgradient(w, h, base, shade(base, rng.uniform(0.6, 1.6)))
     img = _to_image(arr + _grain(nrng, w, h, 3)[:, :, None])
@@ -440,8 +483,10 @@ def _bg_bokeh(w: int, h: int, rng: random.Random, nrng: np.random.Generator
     return img, round(h * rng.uniform(0.75, 0.95))
 
 
-BACKGROUNDS: tuple[tuple[Callable[[int, int, random.Random, np.random.Generator],
-                                  tuple[Image.Image, int]], float], ...] = (
+BACKGROUNDS: tuple[
+    tuple[Callable[[int, int, random.Random, np.random.Generator], tuple[Image.Image, int]], float],
+    ...,
+] = (
     (_bg_outdoor, 0.32),
     (_bg_sky, 0.1),
     (_bg_indoor, 0.2),
@@ -456,8 +501,14 @@ BACKGROUNDS: tuple[tuple[Callable[[int, int, random.Random, np.random.Generator]
 # Musical instruments
 # --------------------------------------------------------------------------------------------
 
-WOODS: tuple[Color, ...] = ((200, 140, 75), (165, 95, 40), (120, 65, 30), (222, 185, 125),
-                            (45, 35, 32), (150, 35, 30))
+WOODS: tuple[Color, ...] = (
+    (200, 140, 75),
+    (165, 95, 40),
+    (120, 65, 30),
+    (222, 185, 125),
+    (45, 35, 32),
+    (150, 35, 30),
+)
 
 
 def _strings(pen: Pen, bottom: Sequence[Point], top: Sequence[Point], width: float) -> None:
@@ -506,14 +557,30 @@ def draw_acoustic_guitar(pen: Pen, scene: Image.Image, rng: random.Random) -> No
     pen.rect(-3.4, -62, 3.4, 1, (55, 38, 28))
     _frets(pen, 3.4, 1, -62, 19)
     _headstock(pen, -62, shade(wood, 0.7))
-    _strings(pen, [(-3 + i * 1.2, 35) for i in range(6)],
-             [(-2.6 + i * 1.04, -62) for i in range(6)], 0.35)
+    _strings(
+        pen,
+        [(-3 + i * 1.2, 35) for i in range(6)],
+        [(-2.6 + i * 1.04, -62) for i in range(6)],
+        0.35,
+    )
 
 
 def draw_electric_guitar(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
     """Draw a solid-body electric guitar with a double cutaway."""
-    paint = jitter(rng.choice(((190, 20, 30), (20, 20, 25), (240, 240, 235), (30, 80, 170),
-                               (230, 140, 30), (40, 140, 110))), rng, 12)
+    paint = jitter(
+        rng.choice(
+            (
+                (190, 20, 30),
+                (20, 20, 25),
+                (240, 240, 235),
+                (30, 80, 170),
+                (230, 140, 30),
+                (40, 140, 110),
+            )
+        ),
+        rng,
+        12,
+    )
     outline = shade(paint, 0.5)
     shapes = ((0, 28, 20, 18, 0), (-11, 6, 7, 14, -22), (12, 8, 6, 11, 22), (0, 14, 14, 10, 0))
     for cx, cy, rx, ry, rot in shapes:
@@ -530,8 +597,12 @@ def draw_electric_guitar(pen: Pen, scene: Image.Image, rng: random.Random) -> No
     _frets(pen, 3.1, 8, -58, 22)
     _headstock(pen, -58, (232, 205, 150))
     pen.rect(-5, 37, 5, 39.5, (190, 190, 190))
-    _strings(pen, [(-2.8 + i * 1.1, 38) for i in range(6)],
-             [(-2.4 + i * 0.96, -58) for i in range(6)], 0.3)
+    _strings(
+        pen,
+        [(-2.8 + i * 1.1, 38) for i in range(6)],
+        [(-2.4 + i * 0.96, -58) for i in range(6)],
+        0.3,
+    )
 
 
 def draw_violin(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
@@ -559,21 +630,38 @@ def draw_violin(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
         pen.line([(-6, py), (6, py + 1)], (25, 20, 18), 1.1)
     pen.circle(0, -49, 3.6, shade(wood, 0.8))
     pen.line(ellipse_points(0.3, -49, 2.2, 2.2, 0, 10, 0, 300), edge, 0.6, caps=False)
-    _strings(pen, [(-1.6 + i * 1.07, 27) for i in range(4)],
-             [(-1.3 + i * 0.87, -36) for i in range(4)], 0.28)
+    _strings(
+        pen,
+        [(-1.6 + i * 1.07, 27) for i in range(4)],
+        [(-1.3 + i * 0.87, -36) for i in range(4)],
+        0.28,
+    )
     if rng.random() < 0.55:
         sign = rng.choice((-1, 1))
         a, b = (-26 * sign, 42), (24 * sign, -44)
         pen.line([a, b], (80, 40, 20), 1.1)
-        pen.line([(a[0] + 2.2, a[1] + 1.5), (b[0] + 2.0, b[1] + 3)], (235, 230, 215), 0.7,
-                 caps=False)
+        pen.line(
+            [(a[0] + 2.2, a[1] + 1.5), (b[0] + 2.0, b[1] + 3)], (235, 230, 215), 0.7, caps=False
+        )
         pen.ellipse(a[0], a[1], 2.6, 1.6, (20, 20, 20), rot=-58 * sign)
 
 
 def draw_drum(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
     """Draw a snare drum with sticks, or a bass drum with a cymbal."""
-    shell = jitter(rng.choice(((190, 25, 35), (30, 60, 160), (20, 20, 22), (240, 240, 240),
-                               (170, 110, 60), (180, 180, 190))), rng, 12)
+    shell = jitter(
+        rng.choice(
+            (
+                (190, 25, 35),
+                (30, 60, 160),
+                (20, 20, 22),
+                (240, 240, 240),
+                (170, 110, 60),
+                (180, 180, 190),
+            )
+        ),
+        rng,
+        12,
+    )
     metal = (205, 205, 210)
     if rng.random() < 0.6:
         pen.line([(-20, 16), (-30, 42)], (90, 90, 95), 1.2)
@@ -663,15 +751,29 @@ def draw_keyboard(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
 
 def _leaf(pen: Pen, x: float, y: float, length: float, angle: float, color: Color) -> None:
     leaf = pen.child(x, y, 1.0, angle)
-    leaf.poly(spline([(0, 0), (length * 0.4, -length * 0.22), (length, 0),
-                      (length * 0.4, length * 0.22), (0, 0)], 5), color)
+    leaf.poly(
+        spline(
+            [
+                (0, 0),
+                (length * 0.4, -length * 0.22),
+                (length, 0),
+                (length * 0.4, length * 0.22),
+                (0, 0),
+            ],
+            5,
+        ),
+        color,
+    )
     leaf.line([(0, 0), (length * 0.9, 0)], shade(color, 0.7), 0.4, caps=False)
 
 
 def fruit_apple(pen: Pen, rng: random.Random) -> None:
     """Draw an apple with a stem and usually a leaf."""
-    c = jitter(rng.choice(((200, 30, 30), (170, 20, 35), (140, 195, 60), (225, 200, 60),
-                           (215, 70, 40))), rng, 15)
+    c = jitter(
+        rng.choice(((200, 30, 30), (170, 20, 35), (140, 195, 60), (225, 200, 60), (215, 70, 40))),
+        rng,
+        15,
+    )
     for cx, cy, rx, ry in ((-3.2, 0.5, 8.6, 9.6), (3.2, 0.5, 8.6, 9.6)):
         pen.ellipse(cx, cy, rx, ry, shade(c, 0.7))
     for cx, cy, rx, ry in ((-3.2, 0, 7.6, 8.6), (3.2, 0, 7.6, 8.6)):
@@ -738,8 +840,19 @@ def fruit_pear(pen: Pen, rng: random.Random) -> None:
     """Draw a pear."""
     c = jitter(rng.choice(((180, 200, 70), (215, 200, 80), (190, 120, 50))), rng, 12)
     outline = shade(c, 0.75)
-    shape = [(0, -10), (-4, -8), (-5.2, -2), (-9.5, 5), (-8, 11.5), (0, 13), (8, 11.5),
-             (9.5, 5), (5.2, -2), (4, -8), (0, -10)]
+    shape = [
+        (0, -10),
+        (-4, -8),
+        (-5.2, -2),
+        (-9.5, 5),
+        (-8, 11.5),
+        (0, 13),
+        (8, 11.5),
+        (9.5, 5),
+        (5.2, -2),
+        (4, -8),
+        (0, -10),
+    ]
     pen.poly(spline(shape, 5), outline)
     pen.poly(spline([(x * 0.9, y * 0.92) for x, y in shape], 5), c)
     for _ in range(14):
@@ -770,8 +883,17 @@ def fruit_grapes(pen: Pen, rng: random.Random) -> None:
 def fruit_strawberry(pen: Pen, rng: random.Random) -> None:
     """Draw a strawberry with seeds and green sepals."""
     c = jitter((215, 30, 40), rng, 12)
-    shape = [(0, -8), (-6, -8), (-8.5, -4), (-6.5, 3), (0, 10), (6.5, 3), (8.5, -4), (6, -8),
-             (0, -8)]
+    shape = [
+        (0, -8),
+        (-6, -8),
+        (-8.5, -4),
+        (-6.5, 3),
+        (0, 10),
+        (6.5, 3),
+        (8.5, -4),
+        (6, -8),
+        (0, -8),
+    ]
     pen.poly(spline(shape, 5), shade(c, 0.75))
     pen.poly(spline([(x * 0.9, y * 0.9 - 0.3) for x, y in shape], 5), c)
     for j in range(5):
@@ -786,23 +908,26 @@ def fruit_strawberry(pen: Pen, rng: random.Random) -> None:
     pen.line([(0, -8), (0.5, -11)], shade(green, 0.8), 0.9)
 
 
-FRUITS: MappingProxyType[str, Callable[[Pen, random.Random], None]] = MappingProxyType({
-    "apples": fruit_apple,
-    "oranges": fruit_orange,
-    "lemons": fruit_lemon,
-    "bananas": fruit_banana,
-    "pears": fruit_pear,
-    "grapes": fruit_grapes,
-    "strawberries": fruit_strawberry,
-})
+FRUITS: MappingProxyType[str, Callable[[Pen, random.Random], None]] = MappingProxyType(
+    {
+        "apples": fruit_apple,
+        "oranges": fruit_orange,
+        "lemons": fruit_lemon,
+        "bananas": fruit_banana,
+        "pears": fruit_pear,
+        "grapes": fruit_grapes,
+        "strawberries": fruit_strawberry,
+    }
+)
 
 
 def _fruit_group(pen: Pen, rng: random.Random, kinds: Sequence[str]) -> None:
     count = len(kinds)
     container = rng.random()
     if container < 0.3:  # bowl behind
-        bowl = jitter(rng.choice(((240, 240, 240), (170, 110, 60), (60, 110, 170), (200, 60, 50))),
-                      rng, 10)
+        bowl = jitter(
+            rng.choice(((240, 240, 240), (170, 110, 60), (60, 110, 170), (200, 60, 50))), rng, 10
+        )
         pen.ellipse(0, 8, 46, 8, shade(bowl, 0.75))
     elif container < 0.55:  # plate
         plate = jitter(rng.choice(((245, 245, 245), (230, 225, 210), (170, 200, 220))), rng, 8)
@@ -814,17 +939,25 @@ def _fruit_group(pen: Pen, rng: random.Random, kinds: Sequence[str]) -> None:
             spots.append((0, 0))
         else:
             t = i / (count - 1)
-            spots.append(((t - 0.5) * 2 * min(34, 13 * count) + rng.uniform(-4, 4),
-                          rng.uniform(-5, 8) - (8 if 0 < i < count - 1 and count > 2 else 0)))
+            spots.append(
+                (
+                    (t - 0.5) * 2 * min(34, 13 * count) + rng.uniform(-4, 4),
+                    rng.uniform(-5, 8) - (8 if 0 < i < count - 1 and count > 2 else 0),
+                )
+            )
     order = sorted(range(count), key=lambda k: spots[k][1])
     big = {1: 2.7, 2: 1.9, 3: 1.6}.get(count, 1.3)
     for k in order:
         x, y = spots[k]
-        FRUITS[kinds[k]](pen.child(x, y, big * rng.uniform(0.9, 1.1), rng.uniform(-25, 25),
-                                   rng.random() < 0.5), rng)
+        FRUITS[kinds[k]](
+            pen.child(x, y, big * rng.uniform(0.9, 1.1), rng.uniform(-25, 25), rng.random() < 0.5),
+            rng,
+        )
     if container < 0.3:
-        bowl_front = [*ellipse_points(0, 8, 46, 8, 0, 12, 0, 180),
-                      *ellipse_points(0, 8, 46, 28, 0, 12, 180, 0)]
+        bowl_front = [
+            *ellipse_points(0, 8, 46, 8, 0, 12, 0, 180),
+            *ellipse_points(0, 8, 46, 28, 0, 12, 180, 0),
+        ]
         pen.poly(bowl_front, bowl)
         pen.line(ellipse_points(0, 8, 46, 8, 0, 16, 0, 180), shade(bowl, 1.25), 1.0)
         pen.ellipse(0, 35, 16, 3.5, shade(bowl, 0.8))
@@ -857,10 +990,10 @@ class CatShape:
     tail_w: float
 
 
-CHEETAH = CatShape(chest_h=26, hip_h=20, waist_drop=5, leg_len=40, leg_w=5.2, head_r=8.5,
-                   tail_w=3.6)
-TIGER = CatShape(chest_h=34, hip_h=31, waist_drop=1, leg_len=30, leg_w=8.5, head_r=12.5,
-                 tail_w=5.5)
+CHEETAH = CatShape(
+    chest_h=26, hip_h=20, waist_drop=5, leg_len=40, leg_w=5.2, head_r=8.5, tail_w=3.6
+)
+TIGER = CatShape(chest_h=34, hip_h=31, waist_drop=1, leg_len=30, leg_w=8.5, head_r=12.5, tail_w=5.5)
 
 
 @dataclass(frozen=True)
@@ -890,15 +1023,23 @@ def _cat_geometry(s: CatShape, pose: str, rng: random.Random) -> CatParts:
         (hip_x, body_y - 1, 21.0, s.hip_h / 2, 4.0),
     )
     top_y = body_y - min(s.chest_h, s.hip_h) / 2
-    trunk = [(chest_x, body_y - s.chest_h / 2 + 1), (hip_x, top_y + 1),
-             (hip_x, hip_bottom - 1), (-2, min(chest_bottom, hip_bottom) - s.waist_drop),
-             (chest_x, chest_bottom - 1)]
+    trunk = [
+        (chest_x, body_y - s.chest_h / 2 + 1),
+        (hip_x, top_y + 1),
+        (hip_x, hip_bottom - 1),
+        (-2, min(chest_bottom, hip_bottom) - s.waist_drop),
+        (chest_x, chest_bottom - 1),
+    ]
     # legs: (near?, hip/shoulder, knee, paw)
     legs: list[tuple[bool, list[Point]]] = []
     stride = {"standing": 4.0, "walking": 12.0, "running": 24.0, "lying": 0.0}[pose]
     phase = rng.uniform(0, 2 * math.pi)
-    leg_roots = ((False, chest_x + 6, True, 0.5), (True, chest_x + 1, True, 0.0),
-                 (False, hip_x - 3, False, 0.5), (True, hip_x - 7, False, 0.0))
+    leg_roots = (
+        (False, chest_x + 6, True, 0.5),
+        (True, chest_x + 1, True, 0.0),
+        (False, hip_x - 3, False, 0.5),
+        (True, hip_x - 7, False, 0.0),
+    )
     for near, x_top, front, offs in leg_roots:
         top = (x_top, body_y + 2)
         if lying:
@@ -925,21 +1066,35 @@ def _cat_geometry(s: CatShape, pose: str, rng: random.Random) -> CatParts:
         head = (chest_x + 27, body_y - s.chest_h * 0.2)
     else:
         head = (chest_x + 24, body_y - s.chest_h / 2 - head_r * rng.uniform(0.2, 0.9))
-    neck = [(chest_x + 4, body_y - s.chest_h / 2 + 1),
-            (head[0] - head_r * 0.4, head[1] - head_r * 0.75),
-            (head[0] + head_r * 0.3, head[1] + head_r * 0.6),
-            (chest_x + 17, body_y + s.chest_h * 0.2)]
+    neck = [
+        (chest_x + 4, body_y - s.chest_h / 2 + 1),
+        (head[0] - head_r * 0.4, head[1] - head_r * 0.75),
+        (head[0] + head_r * 0.3, head[1] + head_r * 0.6),
+        (chest_x + 17, body_y + s.chest_h * 0.2),
+    ]
     curl = rng.uniform(-1, 1)
     tx0, ty0 = hip_x - 19, body_y - s.hip_h * 0.25
     if lying:
-        tail = [(tx0, ty0), (tx0 - 12, ground - 4), (tx0 - 30, ground - 3),
-                (tx0 - 42, ground - 8 - 6 * curl)]
+        tail = [
+            (tx0, ty0),
+            (tx0 - 12, ground - 4),
+            (tx0 - 30, ground - 3),
+            (tx0 - 42, ground - 8 - 6 * curl),
+        ]
     elif pose == "running":
-        tail = [(tx0, ty0), (tx0 - 16, ty0 + 2), (tx0 - 32, ty0 + 2 - 4 * curl),
-                (tx0 - 44, ty0 - 6 - 8 * curl)]
+        tail = [
+            (tx0, ty0),
+            (tx0 - 16, ty0 + 2),
+            (tx0 - 32, ty0 + 2 - 4 * curl),
+            (tx0 - 44, ty0 - 6 - 8 * curl),
+        ]
     else:
-        tail = [(tx0, ty0), (tx0 - 8, ty0 + 14), (tx0 - 12, ty0 + 28 - 6 * abs(curl)),
-                (tx0 - 20 - 8 * curl, ty0 + 30 - 16 * max(0.0, curl))]
+        tail = [
+            (tx0, ty0),
+            (tx0 - 8, ty0 + 14),
+            (tx0 - 12, ty0 + 28 - 6 * abs(curl)),
+            (tx0 - 20 - 8 * curl, ty0 + 30 - 16 * max(0.0, curl)),
+        ]
     return CatParts(body_y, ground, ellipses, trunk, legs, head, neck, spline(tail, 6))
 
 
@@ -950,8 +1105,9 @@ def _cat_silhouette(pen: Pen, s: CatShape, parts: CatParts, near: bool) -> None:
             continue
         pen.line([top, knee], 255, s.leg_w * 1.45)
         pen.line([knee, paw], 255, s.leg_w)
-        pen.ellipse(paw[0] + s.leg_w * 0.25, paw[1] - s.leg_w * 0.25, s.leg_w * 0.75,
-                    s.leg_w * 0.5, 255)
+        pen.ellipse(
+            paw[0] + s.leg_w * 0.25, paw[1] - s.leg_w * 0.25, s.leg_w * 0.75, s.leg_w * 0.5, 255
+        )
     if not near:
         return
     for cx, cy, rx, ry, rot in parts.ellipses:
@@ -991,8 +1147,9 @@ def _pattern_spots(pen: Pen, mask: Image.Image, rng: random.Random) -> Image.Ima
     return pat
 
 
-def _pattern_stripes(pen: Pen, mask: Image.Image, s: CatShape, parts: CatParts,
-                     rng: random.Random) -> Image.Image:
+def _pattern_stripes(
+    pen: Pen, mask: Image.Image, s: CatShape, parts: CatParts, rng: random.Random
+) -> Image.Image:
     pat = Image.new("L", mask.size, 0)
     p = pen.on(ImageDraw.Draw(pat))
     body_y = parts.body_y
@@ -1007,8 +1164,10 @@ def _pattern_stripes(pen: Pen, mask: Image.Image, s: CatShape, parts: CatParts,
         ys = [y_start + (length * k / 6) * (1 if from_top else -1) for k in range(7)]
         wob = rng.uniform(1.0, 2.5)
         slant = rng.uniform(-0.3, 0.3)
-        pts = [(x + wob * math.sin(k * 1.1 + x) + slant * (yy - y_start), yy)
-               for k, yy in enumerate(ys)]
+        pts = [
+            (x + wob * math.sin(k * 1.1 + x) + slant * (yy - y_start), yy)
+            for k, yy in enumerate(ys)
+        ]
         w0 = rng.uniform(2.0, 3.4)
         p.stroke(pts, [w0 * (1 - k / 7) + 0.3 for k in range(7)], 255)
         if rng.random() < 0.3:  # forked stripe
@@ -1035,8 +1194,11 @@ def _pattern_stripes(pen: Pen, mask: Image.Image, s: CatShape, parts: CatParts,
         xs = -60.0
         while xs < 70:
             seg = rng.uniform(6, 14)
-            p.stroke([(xs, y), (xs + seg / 2, y + rng.uniform(-1, 1)), (xs + seg, y)],
-                     [0.5, rng.uniform(1.6, 2.6), 0.5], 255)
+            p.stroke(
+                [(xs, y), (xs + seg / 2, y + rng.uniform(-1, 1)), (xs + seg, y)],
+                [0.5, rng.uniform(1.6, 2.6), 0.5],
+                255,
+            )
             xs += seg + rng.uniform(1, 5)
         y += rng.uniform(4.5, 7)
     return pat
@@ -1045,8 +1207,11 @@ def _pattern_stripes(pen: Pen, mask: Image.Image, s: CatShape, parts: CatParts,
 def draw_cat(pen: Pen, scene: Image.Image, rng: random.Random, spotted: bool) -> None:
     """Draw a cheetah (``spotted``) or a tiger in a random pose."""
     s = CHEETAH if spotted else TIGER
-    poses = ("standing", "walking", "running", "lying") if spotted else (
-        "standing", "walking", "walking", "lying")
+    poses = (
+        ("standing", "walking", "running", "lying")
+        if spotted
+        else ("standing", "walking", "walking", "lying")
+    )
     pose = rng.choice(poses)
     parts = _cat_geometry(s, pose, rng)
     if spotted:
@@ -1072,8 +1237,9 @@ def draw_cat(pen: Pen, scene: Image.Image, rng: random.Random, spotted: bool) ->
     cpen = Pen(ImageDraw.Draw(crop), _compose((1.0, 0.0, -bbox[0], 0.0, 1.0, -bbox[1]), pen.m))
     far_mask, near_mask = far_full.crop(bbox), near_full.crop(bbox)
     both = ImageChops.lighter(far_mask, near_mask)
-    pattern = (_pattern_spots(cpen, both, rng) if spotted
-               else _pattern_stripes(cpen, both, s, parts, rng))
+    pattern = (
+        _pattern_spots(cpen, both, rng) if spotted else _pattern_stripes(cpen, both, s, parts, rng)
+    )
     crop.paste(shade(base, 0.75), mask=far_mask)
     crop.paste(shade(mark, 0.9), mask=ImageChops.multiply(far_mask, pattern))
     crop.paste(base, mask=near_mask)
@@ -1093,25 +1259,57 @@ def draw_cat(pen: Pen, scene: Image.Image, rng: random.Random, spotted: bool) ->
             tp.circle(tail[i][0], tail[i][1], s.tail_w * 0.9, 255)
         bp.circle(tail[-1][0], tail[-1][1], s.tail_w * 0.6, 255)
     crop.paste(mix(base, belly, 0.8), mask=ImageChops.multiply(near_mask, belly_mask))
-    crop.paste(mark, mask=ImageChops.multiply(near_mask, ImageChops.subtract(
-        pattern, ImageChops.multiply(belly_mask, Image.new("L", crop.size, 160)))))
+    crop.paste(
+        mark,
+        mask=ImageChops.multiply(
+            near_mask,
+            ImageChops.subtract(
+                pattern, ImageChops.multiply(belly_mask, Image.new("L", crop.size, 160))
+            ),
+        ),
+    )
     scene.paste(crop, bbox[:2])
     # face
     eye = (hx + r * 0.3, hy - r * 0.2)
     pen.ellipse(eye[0], eye[1], r * 0.2, r * 0.13, (230, 180, 40), rot=-10)
     pen.circle(eye[0] + r * 0.04, eye[1], r * 0.08, BLACK)
-    pen.poly([(hx + r * 1.22, hy + r * 0.08), (hx + r * 1.3, hy + r * 0.22),
-              (hx + r * 1.05, hy + r * 0.26)], (40, 25, 25))
-    pen.line([(hx + r * 1.2, hy + r * 0.3), (hx + r * 0.95, hy + r * 0.6),
-              (hx + r * 0.7, hy + r * 0.55)], (40, 25, 25), 0.5, caps=False)
+    pen.poly(
+        [
+            (hx + r * 1.22, hy + r * 0.08),
+            (hx + r * 1.3, hy + r * 0.22),
+            (hx + r * 1.05, hy + r * 0.26),
+        ],
+        (40, 25, 25),
+    )
+    pen.line(
+        [
+            (hx + r * 1.2, hy + r * 0.3),
+            (hx + r * 0.95, hy + r * 0.6),
+            (hx + r * 0.7, hy + r * 0.55),
+        ],
+        (40, 25, 25),
+        0.5,
+        caps=False,
+    )
     pen.ellipse(hx - r * 0.35, hy - r * 0.85, r * 0.16, r * 0.14, shade(base, 0.4))
     if spotted:  # tear marks
-        pen.line([(eye[0] + r * 0.15, eye[1] + r * 0.1), (hx + r * 0.7, hy + r * 0.25),
-                  (hx + r * 0.85, hy + r * 0.6)], mark, r * 0.11)
+        pen.line(
+            [
+                (eye[0] + r * 0.15, eye[1] + r * 0.1),
+                (hx + r * 0.7, hy + r * 0.25),
+                (hx + r * 0.85, hy + r * 0.6),
+            ],
+            mark,
+            r * 0.11,
+        )
     for k in range(3):
         wy = hy + r * (0.35 + 0.1 * k)
-        pen.line([(hx + r * 1.0, wy), (hx + r * 1.8, wy + r * (k - 1) * 0.25)],
-                 (235, 235, 230), 0.25, caps=False)
+        pen.line(
+            [(hx + r * 1.0, wy), (hx + r * 1.8, wy + r * (k - 1) * 0.25)],
+            (235, 235, 230),
+            0.25,
+            caps=False,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1136,8 +1334,9 @@ def draw_snowman(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
         y0 = body_y - body_r * 0.3
         x1 = x0 + side * 26 * math.cos(ang)
         y1 = y0 - 26 * math.sin(ang) - 6
-        pen.line([(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2 + rng.uniform(-2, 2)), (x1, y1)],
-                 arm_c, 1.3)
+        pen.line(
+            [(x0, y0), ((x0 + x1) / 2, (y0 + y1) / 2 + rng.uniform(-2, 2)), (x1, y1)], arm_c, 1.3
+        )
         fx, fy = x0 + (x1 - x0) * 0.75, y0 + (y1 - y0) * 0.75
         pen.line([(fx, fy), (fx + side * 5, fy - 5)], arm_c, 0.9)
         pen.line([(x1, y1), (x1 + side * 4, y1 + 2)], arm_c, 0.8)
@@ -1152,42 +1351,79 @@ def draw_snowman(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
         pen.circle(head_x + side * head_r * 0.33, head_y - head_r * 0.2, head_r * 0.11, coal)
     for i in range(5):
         a = math.radians(40 + i * 25)
-        pen.circle(head_x + math.cos(a) * head_r * 0.55, head_y + math.sin(a) * head_r * 0.5,
-                   head_r * 0.06, coal)
+        pen.circle(
+            head_x + math.cos(a) * head_r * 0.55,
+            head_y + math.sin(a) * head_r * 0.5,
+            head_r * 0.06,
+            coal,
+        )
     side = rng.choice((-1, 1))
     carrot = jitter((240, 120, 30), rng, 10)
     length = head_r * rng.uniform(0.9, 1.5)
-    pen.poly([(head_x, head_y - head_r * 0.1), (head_x, head_y + head_r * 0.2),
-              (head_x + side * length, head_y + head_r * 0.1)], carrot)
-    scarf = jitter(rng.choice(((200, 30, 40), (30, 90, 170), (40, 140, 60), (230, 180, 30),
-                               (140, 50, 150))), rng, 12)
+    pen.poly(
+        [
+            (head_x, head_y - head_r * 0.1),
+            (head_x, head_y + head_r * 0.2),
+            (head_x + side * length, head_y + head_r * 0.1),
+        ],
+        carrot,
+    )
+    scarf = jitter(
+        rng.choice(((200, 30, 40), (30, 90, 170), (40, 140, 60), (230, 180, 30), (140, 50, 150))),
+        rng,
+        12,
+    )
     neck_y = head_y + head_r * 0.85
-    pen.poly(spline([(-head_r * 1.05, neck_y - 3), (0, neck_y - 1), (head_r * 1.05, neck_y - 3),
-                     (head_r * 1.1, neck_y + 2), (0, neck_y + 4.5), (-head_r * 1.1, neck_y + 2)],
-                    4), scarf)
+    pen.poly(
+        spline(
+            [
+                (-head_r * 1.05, neck_y - 3),
+                (0, neck_y - 1),
+                (head_r * 1.05, neck_y - 3),
+                (head_r * 1.1, neck_y + 2),
+                (0, neck_y + 4.5),
+                (-head_r * 1.1, neck_y + 2),
+            ],
+            4,
+        ),
+        scarf,
+    )
     tail_x = head_x - side * head_r * 0.5
-    pen.poly([(tail_x - 2.5, neck_y), (tail_x + 2.5, neck_y),
-              (tail_x + 3.5 - side * 2, neck_y + 17), (tail_x - 2.5 - side * 2, neck_y + 16)],
-             scarf)
+    pen.poly(
+        [
+            (tail_x - 2.5, neck_y),
+            (tail_x + 2.5, neck_y),
+            (tail_x + 3.5 - side * 2, neck_y + 17),
+            (tail_x - 2.5 - side * 2, neck_y + 16),
+        ],
+        scarf,
+    )
     if rng.random() < 0.6:
         for k in range(2):
             y = neck_y + 7 + k * 4.5
-            pen.line([(tail_x - 3 - side * k, y), (tail_x + 3 - side * k, y)], shade(scarf, 1.5),
-                     1.0, caps=False)
+            pen.line(
+                [(tail_x - 3 - side * k, y), (tail_x + 3 - side * k, y)],
+                shade(scarf, 1.5),
+                1.0,
+                caps=False,
+            )
     hat = rng.random()
     top_y = head_y - head_r * 0.75
     if hat < 0.45:  # top hat
         hc = jitter(rng.choice(((25, 25, 28), (60, 40, 30), (40, 40, 70))), rng, 6)
         pen.rect(head_x - head_r * 1.0, top_y - 2, head_x + head_r * 1.0, top_y + 1, hc)
         pen.rect(head_x - head_r * 0.65, top_y - head_r * 1.2, head_x + head_r * 0.65, top_y, hc)
-        pen.rect(head_x - head_r * 0.65, top_y - 4, head_x + head_r * 0.65, top_y - 2,
-                 shade(scarf, 0.9))
+        pen.rect(
+            head_x - head_r * 0.65, top_y - 4, head_x + head_r * 0.65, top_y - 2, shade(scarf, 0.9)
+        )
     elif hat < 0.75:  # knitted beanie with a pompom
         hc = shade(scarf, rng.uniform(0.8, 1.3))
-        pen.poly(ellipse_points(head_x, top_y + 3, head_r * 0.95, head_r * 0.85, 0, 16, 180, 360),
-                 hc)
-        pen.rect(head_x - head_r * 0.98, top_y + 1, head_x + head_r * 0.98, top_y + 4.5,
-                 shade(hc, 0.8))
+        pen.poly(
+            ellipse_points(head_x, top_y + 3, head_r * 0.95, head_r * 0.85, 0, 16, 180, 360), hc
+        )
+        pen.rect(
+            head_x - head_r * 0.98, top_y + 1, head_x + head_r * 0.98, top_y + 4.5, shade(hc, 0.8)
+        )
         pen.circle(head_x, top_y + 3 - head_r * 0.85, 3.2, (245, 245, 240))
 
 
@@ -1222,28 +1458,34 @@ def _cat(spotted: bool) -> Callable[[Pen, Image.Image, random.Random], None]:
     return run
 
 
-SUBJECTS: MappingProxyType[str, MappingProxyType[str, Subject]] = MappingProxyType({
-    "musical_instrument": MappingProxyType({
-        "acoustic_guitar": Subject((-24, -78, 24, 50), draw_acoustic_guitar, False, 70),
-        "electric_guitar": Subject((-22, -76, 22, 47), draw_electric_guitar, False, 70),
-        "violin": Subject((-27, -54, 27, 44), draw_violin, False, 60),
-        "drum": Subject((-40, -44, 52, 44), draw_drum, True, 6),
-        "trumpet": Subject((-58, -21, 50, 17), draw_trumpet, False, 35),
-        "keyboard": Subject((-53, -17, 53, 45), draw_keyboard, True, 12),
-    }),
-    "fruit": MappingProxyType({
-        k: Subject((-56, -34, 56, 40), _fruit(k), True, 10)
-        for k in (*FRUITS, "mixed")
-    }),
-    "cheetah": MappingProxyType({"cheetah": Subject((-92, -30, 64, 46), _cat(True), True, 8)}),
-    "tiger": MappingProxyType({"tiger": Subject((-92, -34, 64, 46), _cat(False), True, 8)}),
-    "snowman": MappingProxyType({"snowman": Subject((-40, -78, 40, 56), draw_snowman, True, 6)}),
-})
+SUBJECTS: MappingProxyType[str, MappingProxyType[str, Subject]] = MappingProxyType(
+    {
+        "musical_instrument": MappingProxyType(
+            {
+                "acoustic_guitar": Subject((-24, -78, 24, 50), draw_acoustic_guitar, False, 70),
+                "electric_guitar": Subject((-22, -76, 22, 47), draw_electric_guitar, False, 70),
+                "violin": Subject((-27, -54, 27, 44), draw_violin, False, 60),
+                "drum": Subject((-40, -44, 52, 44), draw_drum, True, 6),
+                "trumpet": Subject((-58, -21, 50, 17), draw_trumpet, False, 35),
+                "keyboard": Subject((-53, -17, 53, 45), draw_keyboard, True, 12),
+            }
+        ),
+        "fruit": MappingProxyType(
+            {k: Subject((-56, -34, 56, 40), _fruit(k), True, 10) for k in (*FRUITS, "mixed")}
+        ),
+        "cheetah": MappingProxyType({"cheetah": Subject((-92, -30, 64, 46), _cat(True), True, 8)}),
+        "tiger": MappingProxyType({"tiger": Subject((-92, -34, 64, 46), _cat(False), True, 8)}),
+        "snowman": MappingProxyType(
+            {"snowman": Subject((-40, -78, 40, 56), draw_snowman, True, 6)}
+        ),
+    }
+)
 KINDS: tuple[str, ...] = tuple(SUBJECTS)
 
 
-def _place(subject: Subject, area: Box, ground: float, rng: random.Random, base: Pen,
-           solo: bool) -> Pen:
+def _place(
+    subject: Subject, area: Box, ground: float, rng: random.Random, base: Pen, solo: bool
+) -> Pen:
     """Return a pen that puts the subject's local box inside ``area`` (device pixels)."""
     bx0, by0, bx1, by1 = subject.box
     ax0, ay0, ax1, ay1 = area
@@ -1295,6 +1537,7 @@ def render(items: Sequence[tuple[str, str]], seed: int, size: tuple[int, int]) -
 def render_jpeg(items: Sequence[tuple[str, str]], seed: int, size: tuple[int, int]) -> bytes:
     """Draw a picture (see :func:`render`) and return it as baseline JPEG bytes."""
     buf = io.BytesIO()
-    render(items, seed, size).save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=False,
-                                   subsampling=2)
+    render(items, seed, size).save(
+        buf, format="JPEG", quality=JPEG_QUALITY, optimize=False, subsampling=2
+    )
     return buf.getvalue()

@@ -45,76 +45,111 @@ ANNOTATIONS_HEADER: tuple[str, ...] = ("ImageID", "Source", "LabelName", "Confid
 MIN_IMAGES_PER_CLASS = 5
 
 #: The five drawn classes, display name (spelled as Open Images spells it) -> MID.
-CLASSES: MappingProxyType[str, str] = MappingProxyType({
-    "Musical instrument": "/m/04szw",
-    "Fruit": "/m/02xwb",
-    "Cheetah": "/m/0cd4d",
-    "Tiger": "/m/07dm6",
-    "Snowman": "/m/0152hh",
-})
+CLASSES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "Musical instrument": "/m/04szw",
+        "Fruit": "/m/02xwb",
+        "Cheetah": "/m/0cd4d",
+        "Tiger": "/m/07dm6",
+        "Snowman": "/m/0152hh",
+    }
+)
 
 #: Other real boxable Open Images classes: listed in the descriptions, used in rows only.
-OTHER_CLASSES: MappingProxyType[str, str] = MappingProxyType({
-    "Apple": "/m/014j1m",
-    "Banana": "/m/09qck",
-    "Orange": "/m/0cyhj_",
-    "Pear": "/m/061_f",
-    "Grape": "/m/0388q",
-    "Strawberry": "/m/07fbm7",
-    "Lemon": "/m/09k_b",
-    "Guitar": "/m/0342h",
-    "Violin": "/m/07y_7",
-    "Drum": "/m/026t6",
-    "Trumpet": "/m/07gql",
-    "Musical keyboard": "/m/057cc",
-    "Piano": "/m/05r5c",
-    "Cat": "/m/01yrx",
-    "Dog": "/m/0bt9lr",
-    "Bird": "/m/015p6",
-    "Car": "/m/0k4j",
-    "Bus": "/m/01bjv",
-    "Mammal": "/m/04rky",
-    "Carnivore": "/m/01lrl",
-    "Leopard": "/m/0c29q",
-    "Lion": "/m/096mb",
-    "Pretzel": "/m/01f91_",
-    "Umbrella": "/m/0hnnb",
-    "Fish": "/m/0ch_cf",
-    "Invertebrate": "/m/03xxp",
-    "Glasses": "/m/0jyfg",
-    "Camera": "/m/0dv5r",
-    "Scarf": "/m/02h19r",
-    "Food": "/m/02wbm",
-})
+OTHER_CLASSES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "Apple": "/m/014j1m",
+        "Banana": "/m/09qck",
+        "Orange": "/m/0cyhj_",
+        "Pear": "/m/061_f",
+        "Grape": "/m/0388q",
+        "Strawberry": "/m/07fbm7",
+        "Lemon": "/m/09k_b",
+        "Guitar": "/m/0342h",
+        "Violin": "/m/07y_7",
+        "Drum": "/m/026t6",
+        "Trumpet": "/m/07gql",
+        "Musical keyboard": "/m/057cc",
+        "Piano": "/m/05r5c",
+        "Cat": "/m/01yrx",
+        "Dog": "/m/0bt9lr",
+        "Bird": "/m/015p6",
+        "Car": "/m/0k4j",
+        "Bus": "/m/01bjv",
+        "Mammal": "/m/04rky",
+        "Carnivore": "/m/01lrl",
+        "Leopard": "/m/0c29q",
+        "Lion": "/m/096mb",
+        "Pretzel": "/m/01f91_",
+        "Umbrella": "/m/0hnnb",
+        "Fish": "/m/0ch_cf",
+        "Invertebrate": "/m/03xxp",
+        "Glasses": "/m/0jyfg",
+        "Camera": "/m/0dv5r",
+        "Scarf": "/m/02h19r",
+        "Food": "/m/02wbm",
+    }
+)
 
 #: The image the real walkthrough drops because it shows personal information (a Fruit image).
 PERSONAL_INFO_IMAGE_ID = "02a54f6864478101"
 #: Images the original walkthrough's labeling UI shows as examples, MID -> ImageID.
-EXAMPLE_IMAGE_IDS: MappingProxyType[str, str] = MappingProxyType({
-    "/m/04szw": "0634825fc1dcc96b",
-    "/m/02xwb": "0415b6a36f3381ed",
-})
+EXAMPLE_IMAGE_IDS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "/m/04szw": "0634825fc1dcc96b",
+        "/m/02xwb": "0415b6a36f3381ed",
+    }
+)
 
-_KIND_BY_MID: MappingProxyType[str, str] = MappingProxyType(dict(zip(
-    CLASSES.values(), ("musical_instrument", "fruit", "cheetah", "tiger", "snowman"), strict=True)))
-_VARIANT_WEIGHTS: MappingProxyType[str, float] = MappingProxyType({
-    "acoustic_guitar": 0.28, "electric_guitar": 0.16, "violin": 0.2, "drum": 0.14,
-    "trumpet": 0.12, "keyboard": 0.1,
-})
+_KIND_BY_MID: MappingProxyType[str, str] = MappingProxyType(
+    dict(
+        zip(
+            CLASSES.values(),
+            ("musical_instrument", "fruit", "cheetah", "tiger", "snowman"),
+            strict=True,
+        )
+    )
+)
+_VARIANT_WEIGHTS: MappingProxyType[str, float] = MappingProxyType(
+    {
+        "acoustic_guitar": 0.28,
+        "electric_guitar": 0.16,
+        "violin": 0.2,
+        "drum": 0.14,
+        "trumpet": 0.12,
+        "keyboard": 0.1,
+    }
+)
 #: A second, non-drawn positive label that makes sense for what a variant shows.
-_EXTRA_LABEL: MappingProxyType[str, str] = MappingProxyType({
-    "acoustic_guitar": "Guitar", "electric_guitar": "Guitar", "violin": "Violin",
-    "drum": "Drum", "trumpet": "Trumpet", "keyboard": "Musical keyboard",
-    "apples": "Apple", "oranges": "Orange", "lemons": "Lemon", "bananas": "Banana",
-    "pears": "Pear", "grapes": "Grape", "strawberries": "Strawberry", "mixed": "Food",
-    "cheetah": "Mammal", "tiger": "Carnivore", "snowman": "Scarf",
-})
+_EXTRA_LABEL: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "acoustic_guitar": "Guitar",
+        "electric_guitar": "Guitar",
+        "violin": "Violin",
+        "drum": "Drum",
+        "trumpet": "Trumpet",
+        "keyboard": "Musical keyboard",
+        "apples": "Apple",
+        "oranges": "Orange",
+        "lemons": "Lemon",
+        "bananas": "Banana",
+        "pears": "Pear",
+        "grapes": "Grape",
+        "strawberries": "Strawberry",
+        "mixed": "Food",
+        "cheetah": "Mammal",
+        "tiger": "Carnivore",
+        "snowman": "Scarf",
+    }
+)
 #: ImageIDs the real walkthrough names, placed at fixed (class MID, index) slots.
-_FIXED_IDS: MappingProxyType[tuple[str, int], str] = MappingProxyType({
-    ("/m/02xwb", 0): PERSONAL_INFO_IMAGE_ID,
-    ("/m/02xwb", 1): EXAMPLE_IMAGE_IDS["/m/02xwb"],
-    ("/m/04szw", 0): EXAMPLE_IMAGE_IDS["/m/04szw"],
-})
+_FIXED_IDS: MappingProxyType[tuple[str, int], str] = MappingProxyType(
+    {
+        ("/m/02xwb", 0): PERSONAL_INFO_IMAGE_ID,
+        ("/m/02xwb", 1): EXAMPLE_IMAGE_IDS["/m/02xwb"],
+        ("/m/04szw", 0): EXAMPLE_IMAGE_IDS["/m/04szw"],
+    }
+)
 _EXTRA_POSITIVE_RATE = 0.05
 _CROWDSOURCE_RATE = 0.04
 _DUAL_PER_CLASS = 3
@@ -157,10 +192,14 @@ def _pick_variant(kind: str, rng: random.Random) -> str:
 
 
 def _check_images_per_class(images_per_class: object) -> int:
-    if (not isinstance(images_per_class, int) or isinstance(images_per_class, bool)
-            or images_per_class < MIN_IMAGES_PER_CLASS):
+    if (
+        not isinstance(images_per_class, int)
+        or isinstance(images_per_class, bool)
+        or images_per_class < MIN_IMAGES_PER_CLASS
+    ):
         raise InputError(
-            "images_per_class", images_per_class,
+            "images_per_class",
+            images_per_class,
             f"must be a whole number of at least {MIN_IMAGES_PER_CLASS}",
             "use the default (80) or any whole number from 5 up",
         )
@@ -241,8 +280,12 @@ def class_descriptions_csv() -> str:
 
 
 def _marker(images_per_class: int) -> str:
-    return json.dumps({"mirror_version": MIRROR_VERSION, "images_per_class": images_per_class},
-                      sort_keys=True) + "\n"
+    return (
+        json.dumps(
+            {"mirror_version": MIRROR_VERSION, "images_per_class": images_per_class}, sort_keys=True
+        )
+        + "\n"
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -258,8 +301,11 @@ def _is_current(dest: Path, images: Sequence[MirrorImage], marker: str) -> bool:
         present = set(os.listdir(dest / IMAGES_DIR))
     except (FileNotFoundError, NotADirectoryError):
         return False
-    return ((dest / ANNOTATIONS_FILE).is_file() and (dest / CLASS_DESCRIPTIONS_FILE).is_file()
-            and all(f"{img.image_id}.jpg" in present for img in images))
+    return (
+        (dest / ANNOTATIONS_FILE).is_file()
+        and (dest / CLASS_DESCRIPTIONS_FILE).is_file()
+        and all(f"{img.image_id}.jpg" in present for img in images)
+    )
 
 
 def render(img: MirrorImage) -> bytes:
@@ -298,10 +344,16 @@ def build(dest: Path, images_per_class: int = 80) -> Path:
 def _objects(dest: Path) -> list[tuple[str, Path, str]]:
     """Return (key, file, content type) for everything :func:`upload` puts."""
     if not (dest / VERSION_FILE).is_file():
-        raise InputError("dest", str(dest), "is not a built Open Images mirror (no VERSION file)",
-                         "call helpers.local.mirror.build(dest) first")
-    out = [(f"{IMAGE_PREFIX}{p.name}", p, "image/jpeg")
-           for p in sorted((dest / IMAGES_DIR).glob("*.jpg"))]
+        raise InputError(
+            "dest",
+            str(dest),
+            "is not a built Open Images mirror (no VERSION file)",
+            "call helpers.local.mirror.build(dest) first",
+        )
+    out = [
+        (f"{IMAGE_PREFIX}{p.name}", p, "image/jpeg")
+        for p in sorted((dest / IMAGES_DIR).glob("*.jpg"))
+    ]
     out.append((ANNOTATIONS_KEY, dest / ANNOTATIONS_FILE, "text/csv"))
     out.append((CLASS_DESCRIPTIONS_KEY, dest / CLASS_DESCRIPTIONS_FILE, "text/csv"))
     return out
@@ -327,9 +379,12 @@ def _ensure_bucket(s3_client: Any) -> None:
             raise LocalAwsError(f"cannot reach the local S3 to check s3://{BUCKET}: {exc}") from exc
     region = getattr(getattr(s3_client, "meta", None), "region_name", None)
     if region not in (None, REGION):
-        raise InputError("s3_client region", region,
-                         f"the Open Images bucket must be created in {REGION}",
-                         f"pass boto3.client('s3', region_name='{REGION}', endpoint_url=...)")
+        raise InputError(
+            "s3_client region",
+            region,
+            f"the Open Images bucket must be created in {REGION}",
+            f"pass boto3.client('s3', region_name='{REGION}', endpoint_url=...)",
+        )
     try:
         s3_client.create_bucket(Bucket=BUCKET)
     except Exception as exc:
@@ -350,8 +405,12 @@ def _existing_keys(s3_client: Any) -> set[str]:
 def upload(s3_client: Any, dest: Path, max_workers: int = 16) -> int:
     """Put a built mirror into s3://open-images-dataset, skipping present keys; return the count."""
     if not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1:
-        raise InputError("max_workers", max_workers, "must be a whole number of at least 1",
-                         "use the default (16)")
+        raise InputError(
+            "max_workers",
+            max_workers,
+            "must be a whole number of at least 1",
+            "use the default (16)",
+        )
     objects = _objects(Path(dest))
     _ensure_bucket(s3_client)
     present = _existing_keys(s3_client)
@@ -363,11 +422,11 @@ def upload(s3_client: Any, dest: Path, max_workers: int = 16) -> int:
         """Put one file (runs in a worker thread)."""
         key, path, content_type = obj
         try:
-            s3_client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes(),
-                                 ContentType=content_type)
+            s3_client.put_object(
+                Bucket=BUCKET, Key=key, Body=path.read_bytes(), ContentType=content_type
+            )
         except Exception as exc:
-            raise LocalAwsError(f"cannot put s3://{BUCKET}/{key} into the local S3: {exc}"
-                                ) from exc
+            raise LocalAwsError(f"cannot put s3://{BUCKET}/{key} into the local S3: {exc}") from exc
 
     with ThreadPoolExecutor(max_workers=min(max_workers, len(todo))) as pool:
         list(pool.map(put, todo))

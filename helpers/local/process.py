@@ -180,8 +180,9 @@ def reset_request_counts(url: str) -> None:
 def drive_clock(url: str, advance: float | None = None, speed: float | None = None) -> float:
     """Advance the local AWS's clock and/or set its speed; return its time (tests use this)."""
     change = {k: v for k, v in (("advance", advance), ("speed", speed)) if v is not None}
-    request = urllib.request.Request(f"{url}/_walkthrough/clock", method="POST",
-                                     data=json.dumps(change).encode())
+    request = urllib.request.Request(
+        f"{url}/_walkthrough/clock", method="POST", data=json.dumps(change).encode()
+    )
     with _NO_PROXY.open(request, timeout=10) as response:
         return float(json.loads(response.read())["now"])
 

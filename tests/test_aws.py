@@ -1,0 +1,85 @@
+"""The AWS client factory: local mode is pointed at the local AWS and refuses anything else."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from helpers.aws import Aws, connect, is_loopback, local_environment, verify_local
+from helpers.errors import LocalAwsError
+from helpers.settings import load
+
+OTHER_ACCOUNT_ANSWER = b"""<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+<GetCallerIdentityResult><Arn>arn:aws:iam::999999999999:user/someone</Arn>
+<UserId>AIDAEXAMPLE</UserId><Account>999999999999</Account></GetCallerIdentityResult>
+<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"""
+
+
+class _OtherAccount(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.end_headers()
+        self.wfile.write(OTHER_ACCOUNT_ANSWER)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def other_account_endpoint() -> Iterator[str]:
+    """A loopback endpoint that is not the local AWS: STS answers with another account."""
+    server = HTTPServer(("127.0.0.1", 0), _OtherAccount)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _aws_pointed_at(url: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    import boto3
+
+    for key, value in local_environment(url, "us-west-2").items():
+        monkeypatch.setenv(key, value)
+    return Aws(load(env={}), boto3.session.Session(region_name="us-west-2"))
+
+
+def test_loopback_detection() -> None:
+    assert is_loopback("http://127.0.0.1:4566")
+    assert is_loopback("http://localhost:1")
+    assert is_loopback("http://[::1]:80")
+    assert not is_loopback("https://s3.us-west-2.amazonaws.com")
+    assert not is_loopback("http://10.1.2.3:4566")
+
+
+def test_local_mode_refuses_a_remote_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    aws = _aws_pointed_at("https://sagemaker.us-west-2.amazonaws.com", monkeypatch)
+    with pytest.raises(LocalAwsError, match="127.0.0.1"):
+        verify_local(aws)
+
+
+def test_local_mode_refuses_a_loopback_endpoint_of_another_account(
+    other_account_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = _aws_pointed_at(other_account_endpoint, monkeypatch)
+    with pytest.raises(LocalAwsError, match="999999999999"):
+        verify_local(aws)
+
+
+def test_connect_points_boto3_at_the_local_aws_and_ignores_user_config(
+    local_aws_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "my-real-profile")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    aws = connect(load(env={}))
+    assert os.environ["AWS_ENDPOINT_URL"] == local_aws_url
+    assert "AWS_PROFILE" not in os.environ and "AWS_SESSION_TOKEN" not in os.environ
+    assert os.environ["AWS_CONFIG_FILE"] == os.devnull
+    assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert aws.account_id() == "123456789012"
+    assert aws.client("s3") is aws.client("s3")
