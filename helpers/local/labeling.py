@@ -97,7 +97,12 @@ class LabelingJob:
     finished_at: float | None = None
     last_modified: float = 0.0
     output_uri: str | None = None
+    speed: float = 100.0  # simulated seconds per clock second, fixed at creation
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def at(self, simulated: float) -> float:
+        """The clock time at which something `simulated` seconds after creation happens."""
+        return self.created + simulated / self.speed
 
     @property
     def name(self) -> str:
@@ -145,6 +150,7 @@ class LabelingJobs:
             arn=sagemaker_arn(region, "labeling-job", name.lower()),
             created=self.clock.now(),
             labels=labels,
+            speed=self.clock.speed,
         )
         job.last_modified = job.created
         self._plan(job)
@@ -218,16 +224,14 @@ class LabelingJobs:
                 if now >= self.clock.due(job.stop_requested_at or now, STOPPING_SECONDS):
                     self._finish(job, "Stopped", labeled_before=job.stop_requested_at)
                 return
-            if job.status == "Initializing" and now >= self.clock.due(
-                job.created, INITIALIZING_SECONDS
-            ):
+            if job.status == "Initializing" and now >= job.at(INITIALIZING_SECONDS):
                 problem = self.roles.check_read(job.request["RoleArn"], self._inputs(job))
                 if problem:
                     self._fail(job, f"ClientError: {problem}")
                     return
                 job.status = "InProgress"
                 job.last_modified = now
-            end = self.clock.due(job.created, job.simulated_end() + FINALIZE_SECONDS)
+            end = job.at(job.simulated_end() + FINALIZE_SECONDS)
             if job.status == "InProgress" and now >= end:
                 self._finish(job, "Completed", labeled_before=None)
 
@@ -239,7 +243,7 @@ class LabelingJobs:
         if job.status == "Initializing":
             done: list[ObjectPlan] = []
         else:
-            done = [o for o in job.objects if self.clock.due(job.created, o.done_at) <= now]
+            done = [o for o in job.objects if job.at(o.done_at) <= now]
         labeled = sum(1 for o in done if not o.expired)
         failed = sum(1 for o in done if o.expired)
         return {
@@ -505,11 +509,7 @@ class LabelingJobs:
     def _finish(self, job: LabelingJob, status: str, labeled_before: float | None) -> None:
         """Write the output layout for the objects done by `labeled_before` (all when None)."""
         cutoff = labeled_before
-        done = [
-            o
-            for o in job.objects
-            if cutoff is None or self.clock.due(job.created, o.done_at) <= cutoff
-        ]
+        done = [o for o in job.objects if cutoff is None or job.at(o.done_at) <= cutoff]
         problem = self.roles.check_write(
             job.request["RoleArn"], [f"{job.output_prefix}/manifests/output/output.manifest"]
         )
@@ -539,7 +539,7 @@ class LabelingJobs:
             if plan.index not in finished:
                 continue
             line = dict(plan.line)
-            when = _iso(self.clock.due(job.created, plan.done_at))
+            when = _iso(job.at(plan.done_at))
             metadata: dict[str, Any] = {
                 "job-name": f"labeling-job/{job.name.lower()}",
                 "type": "groundtruth/image-classification",
@@ -573,7 +573,7 @@ class LabelingJobs:
             line[f"{attribute}-metadata"] = metadata
             lines.append(json.dumps(line))
         manifest = "\n".join(lines) + ("\n" if lines else "")
-        stamp = _stamp(self.clock.due(job.created, job.simulated_end()))
+        stamp = _stamp(job.at(job.simulated_end()))
         self._write(
             f"{job.output_prefix}/annotations/consolidated-annotation/"
             f"consolidation-response/iteration-1/{stamp}.json",
@@ -587,8 +587,8 @@ class LabelingJobs:
         answers = [
             {
                 "answerContent": {"crowd-image-classifier": {"label": job.labels[a.label]}},
-                "acceptanceTime": _iso(self.clock.due(job.created, a.accepted), zulu=True),
-                "submissionTime": _iso(self.clock.due(job.created, a.submitted), zulu=True),
+                "acceptanceTime": _iso(job.at(a.accepted), zulu=True),
+                "submissionTime": _iso(job.at(a.submitted), zulu=True),
                 "timeSpentInSeconds": round(a.submitted - a.accepted, 3),
                 "workerId": a.worker.worker_id,
                 "workerMetadata": {
@@ -601,7 +601,7 @@ class LabelingJobs:
             }
             for a in plan.answers
         ]
-        stamp = _stamp(self.clock.due(job.created, max(a.submitted for a in plan.answers)))
+        stamp = _stamp(job.at(max(a.submitted for a in plan.answers)))
         self._write(
             f"{job.output_prefix}/annotations/worker-response/iteration-1/"
             f"{plan.index}/{stamp}.json",
