@@ -18,6 +18,7 @@ from helpers.demo import notebooks
 from helpers.paths import project_root
 
 NOTEBOOKS = project_root() / "notebooks"
+NOTEBOOK_PREFIX = "notebook-tests/first-run"  # its own prefix: other tests stage the default one
 WRITES = ("s3.CopyObject", "s3.PutObject", "s3.CreateBucket", "s3.PutBucketCors")
 
 
@@ -46,7 +47,9 @@ def writes(counts: dict[str, int]) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def first_run(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     local.reset_request_counts(local_aws_url)
-    notebook = execute("01_prepare_dataset.ipynb", tmp_path_factory.mktemp("run1"))
+    notebook = execute(
+        "01_prepare_dataset.ipynb", tmp_path_factory.mktemp("run1"), prefix=NOTEBOOK_PREFIX
+    )
     return {"notebook": notebook, "counts": local.request_counts(local_aws_url)}
 
 
@@ -91,7 +94,7 @@ def test_rerunning_notebook_01_copies_nothing(
     first_run: dict[str, Any], local_aws_url: str, tmp_path: Path
 ) -> None:
     local.reset_request_counts(local_aws_url)
-    notebook = execute("01_prepare_dataset.ipynb", tmp_path)
+    notebook = execute("01_prepare_dataset.ipynb", tmp_path, prefix=NOTEBOOK_PREFIX)
     counts = local.request_counts(local_aws_url)
     assert counts.get("s3.CopyObject", 0) == 0
     assert counts.get("s3.CreateBucket", 0) == 0
