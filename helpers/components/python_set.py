@@ -1,0 +1,413 @@
+"""Lightweight Python components with the official components' interface, done through boto3.
+
+Each function is self-contained (KFP ships its source to the pod): it creates the resource, or
+attaches to one of the same name and request (a retried pod must not fail on ResourceInUse),
+polls it with progress in the log, writes the outputs, raises with SageMaker's FailureReason
+when a job fails, and stops its job when the task is cancelled (SIGTERM).
+"""
+
+from typing import NamedTuple  # no `from __future__ import annotations`: KFP reads the types
+
+
+def create_workteam(
+    region: str,
+    team_name: str,
+    description: str,
+    endpoint_url: str = "",
+    assume_role: str = "",
+    tags: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    user_pool: str = "",
+    user_groups: str = "",
+    client_id: str = "",
+    sns_topic: str = "",
+) -> NamedTuple("Outputs", [("workteam_arn", str)]):
+    """Create a private work team from Cognito groups (or attach to ours of the same name)."""
+    from collections import namedtuple
+
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(RoleArn=assume_role,
+                                                  RoleSessionName="kfp-workteam")["Credentials"]
+        session = boto3.session.Session(
+            region_name=region, aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
+    members = [{"CognitoMemberDefinition": {"UserPool": user_pool, "UserGroup": group.strip(),
+                                            "ClientId": client_id}}
+               for group in user_groups.split(",") if group.strip()]
+    request = {"WorkteamName": team_name, "MemberDefinitions": members,
+               "Description": description, "Tags": [{"Key": k, "Value": str(v)}
+                                                    for k, v in tags.items()]}
+    if sns_topic:
+        request["NotificationConfiguration"] = {"NotificationTopicArn": sns_topic}
+    try:
+        arn = sagemaker.create_workteam(**request)["WorkteamArn"]
+        print(f"Created work team {team_name}: {arn}")
+    except sagemaker.exceptions.ResourceInUse:
+        team = sagemaker.describe_workteam(WorkteamName=team_name)["Workteam"]
+        theirs = {(t["Key"], t["Value"]) for t in sagemaker.list_tags(
+            ResourceArn=team["WorkteamArn"])["Tags"]}
+        ours = {(t["Key"], t["Value"]) for t in request["Tags"]}
+        if not ours or not ours <= theirs:
+            raise RuntimeError(
+                f"A work team named {team_name} already exists and was not created by this run "
+                "(its tags differ). Choose another team_name, or leave it unset for a unique one."
+            ) from None
+        arn = team["WorkteamArn"]
+        print(f"Work team {team_name} already exists with this run's tags: attaching to {arn}")
+    workforce = sagemaker.describe_workteam(WorkteamName=team_name)["Workteam"]
+    print(f"Labeling portal: https://{workforce.get('SubDomain', '')}")
+    return namedtuple("Outputs", ["workteam_arn"])(arn)
+
+
+def ground_truth(
+    region: str,
+    role: str,
+    manifest_location: str,
+    output_location: str,
+    task_type: str,
+    worker_type: str,
+    ui_template: str,
+    title: str,
+    description: str,
+    num_workers_per_object: int,
+    time_limit: int,
+    endpoint_url: str = "",
+    assume_role: str = "",
+    tags: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    job_name: str = "",
+    label_attribute_name: str = "",
+    output_encryption_key: str = "",
+    workteam_arn: str = "",
+    no_adult_content: bool = False,
+    no_ppi: bool = False,
+    label_category_config: str = "",
+    max_human_labeled_objects: int = 0,
+    max_percent_objects: int = 0,
+    enable_auto_labeling: bool = False,
+    initial_model_arn: str = "",
+    resource_encryption_key: str = "",
+    pre_human_task_function: str = "",
+    post_human_task_function: str = "",
+    task_keywords: str = "",
+    task_availibility: int = 0,
+    max_concurrent_tasks: int = 0,
+    workforce_task_price: str = "0.000",
+) -> NamedTuple("Outputs", [("output_manifest_location", str),
+                            ("active_learning_model_arn", str)]):
+    """Run a Ground Truth image classification labeling job and wait for it to finish."""
+    import signal
+    import sys
+    import time
+    from collections import namedtuple
+
+    import boto3
+
+    lambda_accounts = {
+        "us-east-1": "432418664414", "us-east-2": "266458841044", "us-west-2": "081040173940",
+        "ca-central-1": "918755190332", "eu-west-1": "568282634449",
+        "eu-west-2": "487402164563", "eu-central-1": "203001061592",
+        "ap-northeast-1": "477331159723", "ap-northeast-2": "845288260483",
+        "ap-south-1": "565803892007", "ap-southeast-1": "377565633583",
+        "ap-southeast-2": "454466003867",
+    }
+    if task_type.lower().replace("_", " ") != "image classification":
+        raise ValueError(f"task_type {task_type!r}: this component runs built-in image "
+                         "classification only")
+    if worker_type != "private":
+        raise ValueError(f"worker_type {worker_type!r}: this component uses a private work team")
+    if region not in lambda_accounts:
+        raise ValueError(f"Ground Truth's built-in task Lambdas do not exist in {region}; use "
+                         f"one of {', '.join(sorted(lambda_accounts))}")
+    lambdas = f"arn:aws:lambda:{region}:{lambda_accounts[region]}:function:"
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(RoleArn=assume_role,
+                                                  RoleSessionName="kfp-ground-truth")["Credentials"]
+        session = boto3.session.Session(
+            region_name=region, aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
+    human = {
+        "WorkteamArn": workteam_arn,
+        "UiConfig": {"UiTemplateS3Uri": ui_template},
+        "PreHumanTaskLambdaArn": pre_human_task_function or f"{lambdas}PRE-ImageMultiClass",
+        "TaskTitle": title,
+        "TaskDescription": description,
+        "NumberOfHumanWorkersPerDataObject": num_workers_per_object,
+        "TaskTimeLimitInSeconds": time_limit,
+        "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn":
+                                          post_human_task_function or f"{lambdas}ACS-ImageMultiClass"},
+    }
+    if task_availibility:
+        human["TaskAvailabilityLifetimeInSeconds"] = task_availibility
+    if max_concurrent_tasks:
+        human["MaxConcurrentTaskCount"] = max_concurrent_tasks
+    if task_keywords:
+        human["TaskKeywords"] = [k.strip() for k in task_keywords.split(",") if k.strip()]
+    request = {
+        "LabelingJobName": job_name,
+        "LabelAttributeName": label_attribute_name or job_name,
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": manifest_location}}},
+        "OutputConfig": {"S3OutputPath": output_location},
+        "RoleArn": role,
+        "LabelCategoryConfigS3Uri": label_category_config,
+        "HumanTaskConfig": human,
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
+    }
+    content = [c for c, on in (("FreeOfPersonallyIdentifiableInformation", no_ppi),
+                               ("FreeOfAdultContent", no_adult_content)) if on]
+    if content:
+        request["InputConfig"]["DataAttributes"] = {"ContentClassifiers": content}
+    if output_encryption_key:
+        request["OutputConfig"]["KmsKeyId"] = output_encryption_key
+    stopping = {k: v for k, v in (("MaxHumanLabeledObjectCount", max_human_labeled_objects),
+                                  ("MaxPercentageOfInputDatasetLabeled", max_percent_objects)) if v}
+    if stopping:
+        request["StoppingConditions"] = stopping
+    if enable_auto_labeling:
+        algorithm = {"LabelingJobAlgorithmSpecificationArn": (
+            f"arn:aws:sagemaker:{region}:027400017018:labeling-job-algorithm-specification/"
+            "image-classification")}
+        if initial_model_arn:
+            algorithm["InitialActiveLearningModelArn"] = initial_model_arn
+        if resource_encryption_key:
+            algorithm["LabelingJobResourceConfig"] = {"VolumeKmsKeyId": resource_encryption_key}
+        request["LabelingJobAlgorithmsConfig"] = algorithm
+    del workforce_task_price  # public workforces only; this component uses a private team
+
+    try:
+        sagemaker.create_labeling_job(**request)
+        print(f"Created labeling job {job_name}")
+    except sagemaker.exceptions.ResourceInUse:
+        found = sagemaker.describe_labeling_job(LabelingJobName=job_name)
+        same = (found["InputConfig"]["DataSource"] == request["InputConfig"]["DataSource"]
+                and found["RoleArn"] == role
+                and found["HumanTaskConfig"]["WorkteamArn"] == workteam_arn
+                and found["OutputConfig"]["S3OutputPath"] == output_location)
+        if not same:
+            raise RuntimeError(f"A labeling job named {job_name} already exists with another "
+                               "request. Labeling job names are unique per account and region "
+                               "(case-insensitively): choose another name.") from None
+        print(f"Labeling job {job_name} already exists with this request: attaching to it")
+
+    def stop(signum: int, frame: object) -> None:
+        print(f"Task cancelled: stopping labeling job {job_name}", flush=True)
+        try:
+            sagemaker.stop_labeling_job(LabelingJobName=job_name)
+        finally:
+            sys.exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
+    last = None
+    while True:
+        job = sagemaker.describe_labeling_job(LabelingJobName=job_name)
+        counters = job["LabelCounters"]
+        total = sum(counters[k] for k in ("TotalLabeled", "FailedNonRetryableError", "Unlabeled"))
+        line = (f"{job['LabelingJobStatus']}: {counters['TotalLabeled']}/{total} labeled, "
+                f"{counters['FailedNonRetryableError']} failed")
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if job["LabelingJobStatus"] == "Completed":
+            break
+        if job["LabelingJobStatus"] in ("Failed", "Stopped"):
+            raise RuntimeError(f"Labeling job {job_name} {job['LabelingJobStatus'].lower()}: "
+                               f"{job.get('FailureReason', 'no reason given')}")
+        time.sleep(2)
+    output = job["LabelingJobOutput"]
+    return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
+        output["OutputDatasetS3Uri"], output.get("FinalActiveLearningModelArn", ""))
+
+
+def train(
+    region: str,
+    role: str,
+    channels: list,
+    model_artifact_path: str,
+    spot_instance: bool = False,
+    max_wait_time: int = 86400,
+    max_run_time: int = 86400,
+    checkpoint_config: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    endpoint_url: str = "",
+    assume_role: str = "",
+    tags: dict = {},  # noqa: B006
+    job_name: str = "",
+    image: str = "",
+    algorithm_name: str = "",
+    metric_definitions: dict = {},  # noqa: B006
+    training_input_mode: str = "File",
+    hyperparameters: dict = {},  # noqa: B006
+    instance_type: str = "ml.m4.xlarge",
+    instance_count: int = 1,
+    volume_size: int = 30,
+    resource_encryption_key: str = "",
+    output_encryption_key: str = "",
+    vpc_security_group_ids: str = "",
+    vpc_subnets: str = "",
+    network_isolation: bool = True,
+    traffic_encryption: bool = False,
+    debug_hook_config: dict = {},  # noqa: B006
+    debug_rule_config: list = [],  # noqa: B006
+) -> NamedTuple("Outputs", [("model_artifact_url", str), ("job_name", str),
+                            ("training_image", str)]):
+    """Run a SageMaker training job and wait for it to finish."""
+    import signal
+    import sys
+    import time
+    from collections import namedtuple
+    from datetime import datetime
+
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(RoleArn=assume_role,
+                                                  RoleSessionName="kfp-training")["Credentials"]
+        session = boto3.session.Session(
+            region_name=region, aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
+    if not image:
+        raise ValueError("image is required (the built-in algorithm's image URI for the region); "
+                         f"algorithm_name {algorithm_name!r} alone is not resolved here")
+    name = job_name or f"TrainingJob-{datetime.now():%Y%m%d%H%M%S}"
+    algorithm = {"TrainingImage": image, "TrainingInputMode": training_input_mode}
+    if metric_definitions:
+        algorithm["MetricDefinitions"] = [{"Name": k, "Regex": v}
+                                          for k, v in metric_definitions.items()]
+    request = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": algorithm,
+        "RoleArn": role,
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": model_artifact_path},
+        "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": instance_count,
+                           "VolumeSizeInGB": volume_size},
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_run_time},
+        "HyperParameters": {k: str(v) for k, v in hyperparameters.items()},
+        "EnableNetworkIsolation": network_isolation,
+        "EnableInterContainerTrafficEncryption": traffic_encryption,
+        "EnableManagedSpotTraining": spot_instance,
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
+    }
+    if output_encryption_key:
+        request["OutputDataConfig"]["KmsKeyId"] = output_encryption_key
+    if resource_encryption_key:
+        request["ResourceConfig"]["VolumeKmsKeyId"] = resource_encryption_key
+    if spot_instance:
+        request["StoppingCondition"]["MaxWaitTimeInSeconds"] = max_wait_time
+        if checkpoint_config:
+            request["CheckpointConfig"] = checkpoint_config
+    if vpc_security_group_ids or vpc_subnets:
+        request["VpcConfig"] = {"SecurityGroupIds": vpc_security_group_ids.split(","),
+                                "Subnets": vpc_subnets.split(",")}
+    if debug_hook_config:
+        request["DebugHookConfig"] = debug_hook_config
+    if debug_rule_config:
+        request["DebugRuleConfigurations"] = debug_rule_config
+    try:
+        sagemaker.create_training_job(**request)
+        print(f"Created training job {name}")
+    except sagemaker.exceptions.ClientError as exc:
+        taken = exc.response["Error"]["Code"] == "ResourceInUse" or "already exists" in str(exc)
+        if not taken:
+            raise
+        found = sagemaker.describe_training_job(TrainingJobName=name)
+        if found["InputDataConfig"] != channels or found["RoleArn"] != role:
+            raise RuntimeError(f"A training job named {name} already exists with another "
+                               "request. Training job names are unique per account and region: "
+                               "choose another name.") from None
+        print(f"Training job {name} already exists with this request: attaching to it")
+
+    def stop(signum: int, frame: object) -> None:
+        print(f"Task cancelled: stopping training job {name}", flush=True)
+        try:
+            sagemaker.stop_training_job(TrainingJobName=name)
+        finally:
+            sys.exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
+    last = None
+    while True:
+        job = sagemaker.describe_training_job(TrainingJobName=name)
+        line = f"{job['TrainingJobStatus']} ({job['SecondaryStatus']})"
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if job["TrainingJobStatus"] == "Completed":
+            break
+        if job["TrainingJobStatus"] in ("Failed", "Stopped"):
+            raise RuntimeError(f"Training job {name} {job['TrainingJobStatus'].lower()}: "
+                               f"{job.get('FailureReason', 'no reason given')}")
+        time.sleep(2)
+    for metric in job.get("FinalMetricDataList", []):
+        print(f"{metric['MetricName']} = {metric['Value']:.4f}")
+    return namedtuple("Outputs", ["model_artifact_url", "job_name", "training_image"])(
+        job["ModelArtifacts"]["S3ModelArtifacts"], name, image)
+
+
+def prepare_training(
+    region: str,
+    train_manifest: str,
+    validation_manifest: str,
+    label_category_config: str,
+    label_attribute_name: str,
+    training_input_location: str,
+    hyperparameters: dict,
+    endpoint_url: str = "",
+) -> NamedTuple("Outputs", [("channels", list), ("hyperparameters", dict),
+                            ("num_training_samples", int), ("num_classes", int)]):
+    """Build the training channels and hyperparameters from the labeled output manifests.
+
+    Objects that failed labeling (no label attribute) are left out; `num_classes` comes from the
+    label categories and `num_training_samples` from what is left. Given values must agree.
+    """
+    import json
+    from collections import namedtuple
+
+    import boto3
+
+    s3 = boto3.session.Session(region_name=region).client("s3", endpoint_url=endpoint_url or None)
+
+    def read(uri: str) -> str:
+        bucket, _, key = uri[5:].partition("/")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+
+    classes = len(json.loads(read(label_category_config))["labels"])
+    channels = []
+    counts = {}
+    for name, uri in (("train", train_manifest), ("validation", validation_manifest)):
+        lines = [json.loads(raw) for raw in read(uri).splitlines() if raw.strip()]
+        kept = [line for line in lines if label_attribute_name in line]
+        print(f"{name}: {len(kept)} labeled objects kept, {len(lines) - len(kept)} failed "
+              "labeling and left out")
+        if not kept:
+            raise RuntimeError(f"No object of the {name} labeling job got a label; nothing to "
+                               "train on")
+        bucket, _, key = f"{training_input_location.rstrip('/')}/{name}.manifest"[5:].partition("/")
+        s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(x) + "\n" for x in kept))
+        counts[name] = len(kept)
+        channels.append({
+            "ChannelName": name,
+            "DataSource": {"S3DataSource": {
+                "S3DataType": "AugmentedManifestFile", "S3Uri": f"s3://{bucket}/{key}",
+                "S3DataDistributionType": "FullyReplicated",
+                "AttributeNames": ["source-ref", label_attribute_name]}},
+            "ContentType": "application/x-recordio",
+            "CompressionType": "None",
+            "RecordWrapperType": "RecordIO",
+        })
+    derived = {"num_classes": classes, "num_training_samples": counts["train"]}
+    for key, value in derived.items():
+        given = hyperparameters.get(key)
+        if given not in (None, "") and int(given) != value:
+            raise ValueError(f"hyperparameter {key}={given} does not match the data ({value}); "
+                             "leave it out to have it derived from the labeled manifests")
+    merged = {**{k: str(v) for k, v in hyperparameters.items()},
+              **{k: str(v) for k, v in derived.items()}}
+    print(f"hyperparameters: {json.dumps(merged)}")
+    return namedtuple("Outputs", ["channels", "hyperparameters", "num_training_samples",
+                                  "num_classes"])(channels, merged, counts["train"], classes)

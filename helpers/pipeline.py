@@ -1,0 +1,139 @@
+"""The Ground Truth -> training pipeline (KFP v2).
+
+Private workteam -> two labeling jobs (train, validation) -> a step that builds the training
+channels and hyperparameters from what was labeled -> SageMaker training (built-in
+image-classification, Pipe mode, augmented manifests). Compile it as the upstream sample does:
+
+    dsl-compile --py helpers/pipeline.py --output mini-image-classification-pipeline.yaml
+
+That compiles the official-components pipeline; `build(components.python(...))` gives the same
+pipeline on the lightweight Python components.
+"""
+
+# No `from __future__ import annotations` here: KFP reads the pipeline's parameter types.
+from pathlib import Path
+from typing import Any
+
+from kfp import compiler, dsl
+
+from helpers import components
+
+PIPELINE_NAME = "mini-image-classification-ground-truth"
+DESCRIPTION = ("Label images with SageMaker Ground Truth (private workteam, train and validation "
+               "jobs) and train the built-in image-classification algorithm on the labels")
+#: Hyperparameters that learn from about a hundred images; num_classes and
+#: num_training_samples are added from the labeled data at run time.
+DEFAULT_HYPERPARAMETERS = {
+    "epochs": "10",
+    "learning_rate": "0.1",
+    "mini_batch_size": "8",
+    "use_pretrained_model": "1",
+    "num_layers": "18",
+    "image_shape": "3,224,224",
+    "resize": "256",
+    "augmentation_type": "crop_color",
+    "optimizer": "sgd",
+    "early_stopping": "False",
+}
+#: Steps that create or change AWS resources: never replayed from KFP's cache.
+SIDE_EFFECTING = ("create-workteam", "label-train", "label-validation", "prepare-training",
+                  "train")
+
+
+def build(parts: components.ComponentSet) -> Any:
+    """Return the pipeline function built from a component set."""
+
+    @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
+    def mini_image_classification(
+        region: str = "us-west-2",
+        endpoint_url: str = "",
+        tags: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+        role_arn: str = "",
+        team_name: str = "ground-truth-demo-team",
+        team_description: str = "Team for mini image classification labeling job",
+        user_pool: str = "",
+        user_groups: str = "",
+        client_id: str = "",
+        ground_truth_train_job_name: str = "mini-image-classification-demo-train",
+        ground_truth_validation_job_name: str = "mini-image-classification-demo-validation",
+        ground_truth_label_attribute_name: str = "category",
+        ground_truth_train_manifest_location: str = "",
+        ground_truth_validation_manifest_location: str = "",
+        ground_truth_output_location: str = "",
+        ground_truth_task_type: str = "image classification",
+        ground_truth_worker_type: str = "private",
+        ground_truth_label_category_config: str = "",
+        ground_truth_ui_template: str = "",
+        ground_truth_title: str = "Mini image classification",
+        ground_truth_description: str = "Choose the category that best describes the image",
+        ground_truth_num_workers_per_object: int = 3,
+        ground_truth_time_limit: int = 300,
+        ground_truth_task_availibility: int = 86400,
+        ground_truth_max_concurrent_tasks: int = 100,
+        training_job_name: str = "mini-image-classification-training",
+        training_image: str = "",
+        training_input_mode: str = "Pipe",
+        training_hyperparameters: dict = DEFAULT_HYPERPARAMETERS,  # noqa: B006
+        training_input_location: str = "",
+        training_output_location: str = "",
+        training_instance_type: str = "ml.g4dn.xlarge",
+        training_instance_count: int = 1,
+        training_volume_size: int = 50,
+        training_max_run_time: int = 3600,
+    ) -> None:
+        workteam = parts.workteam(
+            region=region, endpoint_url=endpoint_url, tags=tags, team_name=team_name,
+            description=team_description, user_pool=user_pool, user_groups=user_groups,
+            client_id=client_id,
+        ).set_display_name("create-workteam")
+        labeling = {}
+        for split, job_name, manifest in (
+            ("train", ground_truth_train_job_name, ground_truth_train_manifest_location),
+            ("validation", ground_truth_validation_job_name,
+             ground_truth_validation_manifest_location),
+        ):
+            labeling[split] = parts.ground_truth(
+                region=region, endpoint_url=endpoint_url, tags=tags, role=role_arn,
+                job_name=job_name, label_attribute_name=ground_truth_label_attribute_name,
+                manifest_location=manifest, output_location=ground_truth_output_location,
+                task_type=ground_truth_task_type, worker_type=ground_truth_worker_type,
+                workteam_arn=workteam.outputs["workteam_arn"],
+                label_category_config=ground_truth_label_category_config,
+                ui_template=ground_truth_ui_template, title=ground_truth_title,
+                description=ground_truth_description,
+                num_workers_per_object=ground_truth_num_workers_per_object,
+                time_limit=ground_truth_time_limit,
+                task_availibility=ground_truth_task_availibility,
+                max_concurrent_tasks=ground_truth_max_concurrent_tasks,
+            ).set_display_name(f"label-{split}")
+        prepared = parts.prepare_training(
+            region=region, endpoint_url=endpoint_url,
+            train_manifest=labeling["train"].outputs["output_manifest_location"],
+            validation_manifest=labeling["validation"].outputs["output_manifest_location"],
+            label_category_config=ground_truth_label_category_config,
+            label_attribute_name=ground_truth_label_attribute_name,
+            training_input_location=training_input_location,
+            hyperparameters=training_hyperparameters,
+        ).set_display_name("prepare-training")
+        training = parts.train(
+            region=region, endpoint_url=endpoint_url, tags=tags, job_name=training_job_name,
+            role=role_arn, image=training_image, training_input_mode=training_input_mode,
+            hyperparameters=prepared.outputs["hyperparameters"],
+            channels=prepared.outputs["channels"], instance_type=training_instance_type,
+            instance_count=training_instance_count, volume_size=training_volume_size,
+            max_run_time=training_max_run_time, model_artifact_path=training_output_location,
+        ).set_display_name("train")
+        for task in (workteam, *labeling.values(), prepared, training):
+            task.set_caching_options(False)
+
+    return mini_image_classification
+
+
+def compile_pipeline(parts: components.ComponentSet, path: Path) -> Path:
+    """Compile the pipeline built from `parts` to a YAML file."""
+    compiler.Compiler().compile(build(parts), str(path))
+    return path
+
+
+# The one pipeline `dsl-compile --py helpers/pipeline.py` finds here: the official components.
+mini_image_classification_pipeline = build(components.official())
