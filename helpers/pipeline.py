@@ -19,8 +19,10 @@ from kfp import compiler, dsl
 from helpers import components
 
 PIPELINE_NAME = "mini-image-classification-ground-truth"
-DESCRIPTION = ("Label images with SageMaker Ground Truth (private workteam, train and validation "
-               "jobs) and train the built-in image-classification algorithm on the labels")
+DESCRIPTION = (
+    "Label images with SageMaker Ground Truth (private workteam, train and validation "
+    "jobs) and train the built-in image-classification algorithm on the labels"
+)
 #: Hyperparameters that learn from about a hundred images; num_classes and
 #: num_training_samples are added from the labeled data at run time.
 DEFAULT_HYPERPARAMETERS = {
@@ -36,12 +38,15 @@ DEFAULT_HYPERPARAMETERS = {
     "early_stopping": "False",
 }
 #: Steps that create or change AWS resources: never replayed from KFP's cache.
-SIDE_EFFECTING = ("create-workteam", "label-train", "label-validation", "prepare-training",
-                  "train")
+SIDE_EFFECTING = ("create-workteam", "label-train", "label-validation", "prepare-training", "train")
 
 
-def build(parts: components.ComponentSet) -> Any:
-    """Return the pipeline function built from a component set."""
+def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
+    """Return the pipeline function built from a component set.
+
+    Credentials reach the pods through IRSA (the run's service account) unless `aws_secret`
+    names a Kubernetes secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    """
 
     @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
     def mini_image_classification(
@@ -82,24 +87,39 @@ def build(parts: components.ComponentSet) -> Any:
         training_max_run_time: int = 3600,
     ) -> None:
         workteam = parts.workteam(
-            region=region, endpoint_url=endpoint_url, tags=tags, team_name=team_name,
-            description=team_description, user_pool=user_pool, user_groups=user_groups,
+            region=region,
+            endpoint_url=endpoint_url,
+            tags=tags,
+            team_name=team_name,
+            description=team_description,
+            user_pool=user_pool,
+            user_groups=user_groups,
             client_id=client_id,
         ).set_display_name("create-workteam")
         labeling = {}
         for split, job_name, manifest in (
             ("train", ground_truth_train_job_name, ground_truth_train_manifest_location),
-            ("validation", ground_truth_validation_job_name,
-             ground_truth_validation_manifest_location),
+            (
+                "validation",
+                ground_truth_validation_job_name,
+                ground_truth_validation_manifest_location,
+            ),
         ):
             labeling[split] = parts.ground_truth(
-                region=region, endpoint_url=endpoint_url, tags=tags, role=role_arn,
-                job_name=job_name, label_attribute_name=ground_truth_label_attribute_name,
-                manifest_location=manifest, output_location=ground_truth_output_location,
-                task_type=ground_truth_task_type, worker_type=ground_truth_worker_type,
+                region=region,
+                endpoint_url=endpoint_url,
+                tags=tags,
+                role=role_arn,
+                job_name=job_name,
+                label_attribute_name=ground_truth_label_attribute_name,
+                manifest_location=manifest,
+                output_location=ground_truth_output_location,
+                task_type=ground_truth_task_type,
+                worker_type=ground_truth_worker_type,
                 workteam_arn=workteam.outputs["workteam_arn"],
                 label_category_config=ground_truth_label_category_config,
-                ui_template=ground_truth_ui_template, title=ground_truth_title,
+                ui_template=ground_truth_ui_template,
+                title=ground_truth_title,
                 description=ground_truth_description,
                 num_workers_per_object=ground_truth_num_workers_per_object,
                 time_limit=ground_truth_time_limit,
@@ -107,7 +127,8 @@ def build(parts: components.ComponentSet) -> Any:
                 max_concurrent_tasks=ground_truth_max_concurrent_tasks,
             ).set_display_name(f"label-{split}")
         prepared = parts.prepare_training(
-            region=region, endpoint_url=endpoint_url,
+            region=region,
+            endpoint_url=endpoint_url,
             train_manifest=labeling["train"].outputs["output_manifest_location"],
             validation_manifest=labeling["validation"].outputs["output_manifest_location"],
             label_category_config=ground_truth_label_category_config,
@@ -116,24 +137,55 @@ def build(parts: components.ComponentSet) -> Any:
             hyperparameters=training_hyperparameters,
         ).set_display_name("prepare-training")
         training = parts.train(
-            region=region, endpoint_url=endpoint_url, tags=tags, job_name=training_job_name,
-            role=role_arn, image=training_image, training_input_mode=training_input_mode,
+            region=region,
+            endpoint_url=endpoint_url,
+            tags=tags,
+            job_name=training_job_name,
+            role=role_arn,
+            image=training_image,
+            training_input_mode=training_input_mode,
             hyperparameters=prepared.outputs["hyperparameters"],
-            channels=prepared.outputs["channels"], instance_type=training_instance_type,
-            instance_count=training_instance_count, volume_size=training_volume_size,
-            max_run_time=training_max_run_time, model_artifact_path=training_output_location,
+            channels=prepared.outputs["channels"],
+            instance_type=training_instance_type,
+            instance_count=training_instance_count,
+            volume_size=training_volume_size,
+            max_run_time=training_max_run_time,
+            model_artifact_path=training_output_location,
         ).set_display_name("train")
         for task in (workteam, *labeling.values(), prepared, training):
             task.set_caching_options(False)
+            if aws_secret:
+                from kfp import kubernetes
+
+                kubernetes.use_secret_as_env(
+                    task,
+                    secret_name=aws_secret,
+                    secret_key_to_env={
+                        "AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
+                        "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY",
+                    },
+                )
 
     return mini_image_classification
 
 
-def compile_pipeline(parts: components.ComponentSet, path: Path) -> Path:
+def compile_pipeline(
+    parts: components.ComponentSet, path: Path, aws_secret: str | None = None
+) -> Path:
     """Compile the pipeline built from `parts` to a YAML file."""
-    compiler.Compiler().compile(build(parts), str(path))
+    compiler.Compiler().compile(build(parts, aws_secret), str(path))
     return path
 
 
 # The one pipeline `dsl-compile --py helpers/pipeline.py` finds here: the official components.
 mini_image_classification_pipeline = build(components.official())
+
+
+def graph(package: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Read a compiled pipeline's DAG: task -> tasks it needs, and task -> display name."""
+    import yaml
+
+    spec = yaml.safe_load(package.read_text())
+    tasks = spec["root"]["dag"]["tasks"]
+    return ({name: list(task.get("dependentTasks", [])) for name, task in tasks.items()},
+            {name: task["taskInfo"]["name"] for name, task in tasks.items()})

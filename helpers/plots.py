@@ -63,3 +63,40 @@ def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Pict
     ax.legend(ncols=2, loc="upper center")
     figure.tight_layout()
     return figure
+
+
+def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = None) -> Picture:
+    """Draw a pipeline's DAG: each task a box, arrows from the tasks it depends on."""
+    levels: dict[str, int] = {}
+
+    def level(task: str) -> int:
+        if task not in levels:
+            levels[task] = 1 + max((level(d) for d in tasks[task]), default=-1)
+        return levels[task]
+
+    for task in tasks:
+        level(task)
+    depth = max(levels.values()) + 1
+    rows: dict[int, list[str]] = {}
+    for task in sorted(tasks, key=lambda t: (levels[t], t)):
+        rows.setdefault(levels[task], []).append(task)
+    width = max(len(r) for r in rows.values())
+    figure = Picture(figsize=(max(5.0, 3.2 * width), 1.3 * depth + 0.4))
+    ax = figure.subplots()
+    ax.set_xlim(0, width)
+    ax.set_ylim(-depth + 0.3, 0.7)
+    ax.axis("off")
+    where = {}
+    for row, names in rows.items():
+        for i, task in enumerate(names):
+            where[task] = ((width - len(names)) / 2 + i + 0.5, -row)
+    for task, needs in tasks.items():
+        for need in needs:
+            (x0, y0), (x1, y1) = where[need], where[task]
+            ax.annotate("", xy=(x1, y1 + 0.22), xytext=(x0, y0 - 0.22),
+                        arrowprops={"arrowstyle": "->", "color": "#555"})
+    for task, (x, y) in where.items():
+        ax.text(x, y, (labels or {}).get(task, task), ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"})
+    figure.tight_layout()
+    return figure

@@ -34,6 +34,7 @@ class PlainProgress:
         self.desc = desc
         self.unit = unit
         self.n = 0
+        self.postfix = ""
         self._step = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -69,6 +70,11 @@ class PlainProgress:
                 self._step = step
                 print(self._line(), flush=True)
 
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        """Show `text` after the count (as tqdm does)."""
+        del refresh
+        self.postfix = text
+
     def close(self) -> None:
         """Print the final line (once)."""
         with self._lock:
@@ -80,7 +86,8 @@ class PlainProgress:
         done = _amount(self.n, self.unit)
         total = "?" if self.total is None else _amount(self.total, self.unit)
         suffix = "" if self.unit == "it" else f" {'MB' if self.unit == 'B' else self.unit}"
-        return f"{self.desc or 'progress'}: {done}/{total}{suffix}"
+        note = f" ({self.postfix})" if self.postfix else ""
+        return f"{self.desc or 'progress'}: {done}/{total}{suffix}{note}"
 
 
 def _amount(value: int | float, unit: str) -> str:

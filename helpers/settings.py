@@ -89,8 +89,22 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
+    # pipeline (issue 5)
+    component_set: str | None = None
+    kfp_experiment: str = "ground-truth-walkthrough"
+    kfp_token_file: str | None = None
+    kfp_aws_secret: str | None = None
+    new_run: bool = False
+    # setup checks (issue 4)
+    #: users that create-missing puts in the Cognito group (comma-separated; a name with "@" is
+    #: also their e-mail address, for the invitation); local default: one per worker per object
+    labelers: str | None = None
+    #: create the EKS cluster record when it is missing (local mode only: a real cluster is
+    #: made with eksctl)
+    create_eks_cluster: bool | None = None
     # confirmations (aws mode asks before it creates cost or deletes)
-    create_missing: bool = False
+    #: create missing setup pieces in notebook 02 (default: yes in local mode, no in aws mode)
+    create_missing: bool | None = None
     confirm_submit: bool = False
     confirm_delete: bool = False
     # where the value of each setting came from (not a setting itself)
@@ -269,12 +283,19 @@ def _apply_mode_defaults(s: Settings) -> Settings:
     local = s.mode == "local"
     if s.create_bucket is None:
         updates["create_bucket"] = local
+    if s.component_set is None:
+        updates["component_set"] = "python" if local else "official"
     if local and s.role_arn is None:
         updates["role_arn"] = (
             f"arn:aws:iam::{LOCAL_ACCOUNT}:role/kfp-example-sagemaker-execution-role"
         )
     if local and s.kfp_pod_role_arn is None:
         updates["kfp_pod_role_arn"] = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/kfp-example-pod-role"
+    updates.update(_setup_defaults(s) if local else {})
+    if s.create_missing is None:
+        updates["create_missing"] = local
+    if s.create_eks_cluster is None:
+        updates["create_eks_cluster"] = local
     if s.annotations_url is None:
         updates["annotations_url"] = (
             "s3://open-images-dataset/2018_04/test/test-annotations-human-imagelabels-boxable.csv"
@@ -289,6 +310,19 @@ def _apply_mode_defaults(s: Settings) -> Settings:
             else "https://storage.googleapis.com/openimages/2018_04/class-descriptions-boxable.csv"
         )
     return dataclasses.replace(s, **updates) if updates else s
+
+
+def _setup_defaults(s: Settings) -> dict[str, Any]:
+    """Local-mode defaults of the setup pieces notebook 02 creates (issue 4)."""
+    updates: dict[str, Any] = {}
+    if s.eks_cluster_name is None:
+        updates["eks_cluster_name"] = "walkthrough-local"
+    if s.user_groups is None:
+        updates["user_groups"] = "walkthrough-labelers"
+    if s.labelers is None:
+        workers = s.ground_truth_num_workers_per_object
+        updates["labelers"] = ",".join(f"labeler-{i}" for i in range(1, workers + 1))
+    return updates
 
 
 @functools.cache
@@ -360,6 +394,25 @@ def _check(ok: bool, name: str, value: Any, rule: str, fix: str) -> None:
 def _check_range(s: Settings, name: str, low: float, high: float, fix: str) -> None:
     value = getattr(s, name)
     _check(low <= value <= high, name, value, f"must be between {low} and {high}", fix)
+
+
+def _validate_setup(s: Settings) -> None:
+    """Rules of the setup-check settings (issue 4)."""
+    names = [] if s.labelers is None else s.labelers.split(",")
+    _check(
+        all(COGNITO_GROUP.fullmatch(n.strip()) for n in names),
+        "labelers",
+        s.labelers,
+        "must be comma-separated Cognito user names or e-mail addresses (1-128 characters each)",
+        "write them separated by commas, e.g. ana@example.com,bo@example.com",
+    )
+    _check(
+        not s.create_eks_cluster or s.mode == "local",
+        "create_eks_cluster",
+        s.create_eks_cluster,
+        "only local mode creates an EKS cluster (a record in the local AWS)",
+        "create a real cluster with eksctl, then set eks_cluster_name",
+    )
 
 
 def validate(s: Settings) -> None:
@@ -482,6 +535,7 @@ def validate(s: Settings) -> None:
         "must be comma-separated Cognito group names (1-128 characters each)",
         "write the group names separated by commas, e.g. labelers,reviewers",
     )
+    _validate_setup(s)
     _check(
         s.eks_cluster_name is None or EKS_CLUSTER.fullmatch(s.eks_cluster_name) is not None,
         "eks_cluster_name",
@@ -535,6 +589,16 @@ def validate(s: Settings) -> None:
     _check_range(s, "training_instance_count", 1, 20, "use 1 for the demo")
     _check_range(s, "training_volume_size", 1, 16384, "use 50 (GB)")
     _check_range(s, "training_max_run_time", 60, 432000, "use 3600 seconds")
+    _check(s.component_set in ("official", "python"), "component_set", s.component_set,
+           "must be 'official' (the SageMaker components image) or 'python' (boto3 components)",
+           "leave it unset for the mode's default")
+    _check(s.mode == "aws" or s.component_set == "python", "component_set", s.component_set,
+           "local mode runs the pipeline on KFP's local runner, which needs the Python components",
+           "leave component_set unset in local mode")
+    _check(s.kfp_aws_secret is None or K8S_NAME.fullmatch(s.kfp_aws_secret) is not None,
+           "kfp_aws_secret", s.kfp_aws_secret, "must be a Kubernetes secret name",
+           "name the secret that holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or leave it "
+           "unset to use IRSA")
 
 
 def main(argv: list[str] | None = None) -> int:

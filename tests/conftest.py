@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 #: Variables the test session itself sets (where the test local AWS lives); kept for every test.
-KEPT_VARIABLES = ("WALKTHROUGH_STATE_DIR", "WALKTHROUGH_CACHE_DIR")
+KEPT_VARIABLES = ("WALKTHROUGH_STATE_DIR", "WALKTHROUGH_CACHE_DIR", "WALKTHROUGH_RUNS_DIR")
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +37,7 @@ def local_aws_url(tmp_path_factory: pytest.TempPathFactory) -> object:
     saved = dict(os.environ)
     os.environ["WALKTHROUGH_STATE_DIR"] = str(folder)
     os.environ["WALKTHROUGH_CACHE_DIR"] = str(folder / "cache")
+    os.environ["WALKTHROUGH_RUNS_DIR"] = str(folder / "runs")
     url = local.start(folder)
     os.environ.update(local_environment(url, "us-west-2"))
     try:

@@ -64,3 +64,14 @@ def test_plain_bytes_are_shown_in_megabytes(
     with progress(total=3_000_000, desc="file.csv", unit="B") as bar:
         bar.update(3_000_000)
     assert capsys.readouterr().out.splitlines() == ["file.csv: 3.0/3.0 MB"]
+
+
+def test_plain_progress_shows_a_postfix(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from helpers.progress import progress
+
+    monkeypatch.setenv("WALKTHROUGH_PROGRESS", "plain")
+    bar = progress(total=4, desc="objects labeled", unit="obj")
+    bar.set_postfix_str("train 2/4 InProgress")
+    bar.update(4)
+    bar.close()
+    assert "objects labeled: 4/4 obj (train 2/4 InProgress)" in capsys.readouterr().out

@@ -157,3 +157,12 @@ def test_settings_are_immutable() -> None:
     settings = load(env={})
     with pytest.raises(AttributeError):
         settings.bucket = "other"  # type: ignore[misc]
+
+
+def test_component_set_defaults_by_mode() -> None:
+    assert load(env={}).component_set == "python"
+    assert load({"mode": "aws", "bucket": "my-team-gt-bucket"}, env={}).component_set == "official"
+    with pytest.raises(InputError, match="local runner"):
+        load({"component_set": "official"}, env={})
+    with pytest.raises(InputError, match="'official'"):
+        load({"mode": "aws", "bucket": "my-team-gt-bucket", "component_set": "docker"}, env={})

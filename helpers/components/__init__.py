@@ -51,7 +51,9 @@ def python(install: bool = True) -> ComponentSet:
     """The lightweight boto3 set: `install=False` runs in this Python (kfp.local, no installs)."""
     options: dict[str, Any] = (
         {"base_image": PYTHON_IMAGE, "packages_to_install": PYTHON_PACKAGES}
-        if install else {"base_image": PYTHON_IMAGE, "install_kfp_package": False})
+        if install
+        else {"base_image": PYTHON_IMAGE, "install_kfp_package": False}
+    )
     return ComponentSet(
         name="python" if install else "python-local",
         workteam=dsl.component(python_set.create_workteam, **options),
@@ -64,5 +66,7 @@ def python(install: bool = True) -> ComponentSet:
 def interface(component: Any) -> dict[str, dict[str, str]]:
     """A component's interface: input and output names with their types."""
     spec = component.component_spec
-    return {"inputs": {n: str(i.type) for n, i in spec.inputs.items()},
-            "outputs": {n: str(o.type) for n, o in (spec.outputs or {}).items()}}
+    return {
+        "inputs": {n: str(i.type) for n, i in spec.inputs.items()},
+        "outputs": {n: str(o.type) for n, o in (spec.outputs or {}).items()},
+    }

@@ -28,18 +28,33 @@ def create_workteam(
 
     session = boto3.session.Session(region_name=region)
     if assume_role:
-        creds = session.client("sts").assume_role(RoleArn=assume_role,
-                                                  RoleSessionName="kfp-workteam")["Credentials"]
+        creds = session.client("sts").assume_role(
+            RoleArn=assume_role, RoleSessionName="kfp-workteam"
+        )["Credentials"]
         session = boto3.session.Session(
-            region_name=region, aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
     sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
-    members = [{"CognitoMemberDefinition": {"UserPool": user_pool, "UserGroup": group.strip(),
-                                            "ClientId": client_id}}
-               for group in user_groups.split(",") if group.strip()]
-    request = {"WorkteamName": team_name, "MemberDefinitions": members,
-               "Description": description, "Tags": [{"Key": k, "Value": str(v)}
-                                                    for k, v in tags.items()]}
+    members = [
+        {
+            "CognitoMemberDefinition": {
+                "UserPool": user_pool,
+                "UserGroup": group.strip(),
+                "ClientId": client_id,
+            }
+        }
+        for group in user_groups.split(",")
+        if group.strip()
+    ]
+    request = {
+        "WorkteamName": team_name,
+        "MemberDefinitions": members,
+        "Description": description,
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
+    }
     if sns_topic:
         request["NotificationConfiguration"] = {"NotificationTopicArn": sns_topic}
     try:
@@ -47,8 +62,10 @@ def create_workteam(
         print(f"Created work team {team_name}: {arn}")
     except sagemaker.exceptions.ResourceInUse:
         team = sagemaker.describe_workteam(WorkteamName=team_name)["Workteam"]
-        theirs = {(t["Key"], t["Value"]) for t in sagemaker.list_tags(
-            ResourceArn=team["WorkteamArn"])["Tags"]}
+        theirs = {
+            (t["Key"], t["Value"])
+            for t in sagemaker.list_tags(ResourceArn=team["WorkteamArn"])["Tags"]
+        }
         ours = {(t["Key"], t["Value"]) for t in request["Tags"]}
         if not ours or not ours <= theirs:
             raise RuntimeError(
@@ -95,8 +112,7 @@ def ground_truth(
     task_availibility: int = 0,
     max_concurrent_tasks: int = 0,
     workforce_task_price: str = "0.000",
-) -> NamedTuple("Outputs", [("output_manifest_location", str),
-                            ("active_learning_model_arn", str)]):
+) -> NamedTuple("Outputs", [("output_manifest_location", str), ("active_learning_model_arn", str)]):
     """Run a Ground Truth image classification labeling job and wait for it to finish."""
     import signal
     import sys
@@ -106,29 +122,42 @@ def ground_truth(
     import boto3
 
     lambda_accounts = {
-        "us-east-1": "432418664414", "us-east-2": "266458841044", "us-west-2": "081040173940",
-        "ca-central-1": "918755190332", "eu-west-1": "568282634449",
-        "eu-west-2": "487402164563", "eu-central-1": "203001061592",
-        "ap-northeast-1": "477331159723", "ap-northeast-2": "845288260483",
-        "ap-south-1": "565803892007", "ap-southeast-1": "377565633583",
+        "us-east-1": "432418664414",
+        "us-east-2": "266458841044",
+        "us-west-2": "081040173940",
+        "ca-central-1": "918755190332",
+        "eu-west-1": "568282634449",
+        "eu-west-2": "487402164563",
+        "eu-central-1": "203001061592",
+        "ap-northeast-1": "477331159723",
+        "ap-northeast-2": "845288260483",
+        "ap-south-1": "565803892007",
+        "ap-southeast-1": "377565633583",
         "ap-southeast-2": "454466003867",
     }
     if task_type.lower().replace("_", " ") != "image classification":
-        raise ValueError(f"task_type {task_type!r}: this component runs built-in image "
-                         "classification only")
+        raise ValueError(
+            f"task_type {task_type!r}: this component runs built-in image classification only"
+        )
     if worker_type != "private":
         raise ValueError(f"worker_type {worker_type!r}: this component uses a private work team")
     if region not in lambda_accounts:
-        raise ValueError(f"Ground Truth's built-in task Lambdas do not exist in {region}; use "
-                         f"one of {', '.join(sorted(lambda_accounts))}")
+        raise ValueError(
+            f"Ground Truth's built-in task Lambdas do not exist in {region}; use "
+            f"one of {', '.join(sorted(lambda_accounts))}"
+        )
     lambdas = f"arn:aws:lambda:{region}:{lambda_accounts[region]}:function:"
     session = boto3.session.Session(region_name=region)
     if assume_role:
-        creds = session.client("sts").assume_role(RoleArn=assume_role,
-                                                  RoleSessionName="kfp-ground-truth")["Credentials"]
+        creds = session.client("sts").assume_role(
+            RoleArn=assume_role, RoleSessionName="kfp-ground-truth"
+        )["Credentials"]
         session = boto3.session.Session(
-            region_name=region, aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
     sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
     human = {
         "WorkteamArn": workteam_arn,
@@ -138,8 +167,10 @@ def ground_truth(
         "TaskDescription": description,
         "NumberOfHumanWorkersPerDataObject": num_workers_per_object,
         "TaskTimeLimitInSeconds": time_limit,
-        "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn":
-                                          post_human_task_function or f"{lambdas}ACS-ImageMultiClass"},
+        "AnnotationConsolidationConfig": {
+            "AnnotationConsolidationLambdaArn": post_human_task_function
+            or f"{lambdas}ACS-ImageMultiClass"
+        },
     }
     if task_availibility:
         human["TaskAvailabilityLifetimeInSeconds"] = task_availibility
@@ -157,20 +188,35 @@ def ground_truth(
         "HumanTaskConfig": human,
         "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
     }
-    content = [c for c, on in (("FreeOfPersonallyIdentifiableInformation", no_ppi),
-                               ("FreeOfAdultContent", no_adult_content)) if on]
+    content = [
+        c
+        for c, on in (
+            ("FreeOfPersonallyIdentifiableInformation", no_ppi),
+            ("FreeOfAdultContent", no_adult_content),
+        )
+        if on
+    ]
     if content:
         request["InputConfig"]["DataAttributes"] = {"ContentClassifiers": content}
     if output_encryption_key:
         request["OutputConfig"]["KmsKeyId"] = output_encryption_key
-    stopping = {k: v for k, v in (("MaxHumanLabeledObjectCount", max_human_labeled_objects),
-                                  ("MaxPercentageOfInputDatasetLabeled", max_percent_objects)) if v}
+    stopping = {
+        k: v
+        for k, v in (
+            ("MaxHumanLabeledObjectCount", max_human_labeled_objects),
+            ("MaxPercentageOfInputDatasetLabeled", max_percent_objects),
+        )
+        if v
+    }
     if stopping:
         request["StoppingConditions"] = stopping
     if enable_auto_labeling:
-        algorithm = {"LabelingJobAlgorithmSpecificationArn": (
-            f"arn:aws:sagemaker:{region}:027400017018:labeling-job-algorithm-specification/"
-            "image-classification")}
+        algorithm = {
+            "LabelingJobAlgorithmSpecificationArn": (
+                f"arn:aws:sagemaker:{region}:027400017018:labeling-job-algorithm-specification/"
+                "image-classification"
+            )
+        }
         if initial_model_arn:
             algorithm["InitialActiveLearningModelArn"] = initial_model_arn
         if resource_encryption_key:
@@ -183,14 +229,18 @@ def ground_truth(
         print(f"Created labeling job {job_name}")
     except sagemaker.exceptions.ResourceInUse:
         found = sagemaker.describe_labeling_job(LabelingJobName=job_name)
-        same = (found["InputConfig"]["DataSource"] == request["InputConfig"]["DataSource"]
-                and found["RoleArn"] == role
-                and found["HumanTaskConfig"]["WorkteamArn"] == workteam_arn
-                and found["OutputConfig"]["S3OutputPath"] == output_location)
+        same = (
+            found["InputConfig"]["DataSource"] == request["InputConfig"]["DataSource"]
+            and found["RoleArn"] == role
+            and found["HumanTaskConfig"]["WorkteamArn"] == workteam_arn
+            and found["OutputConfig"]["S3OutputPath"] == output_location
+        )
         if not same:
-            raise RuntimeError(f"A labeling job named {job_name} already exists with another "
-                               "request. Labeling job names are unique per account and region "
-                               "(case-insensitively): choose another name.") from None
+            raise RuntimeError(
+                f"A labeling job named {job_name} already exists with another "
+                "request. Labeling job names are unique per account and region "
+                "(case-insensitively): choose another name."
+            ) from None
         print(f"Labeling job {job_name} already exists with this request: attaching to it")
 
     def stop(signum: int, frame: object) -> None:
@@ -206,20 +256,25 @@ def ground_truth(
         job = sagemaker.describe_labeling_job(LabelingJobName=job_name)
         counters = job["LabelCounters"]
         total = sum(counters[k] for k in ("TotalLabeled", "FailedNonRetryableError", "Unlabeled"))
-        line = (f"{job['LabelingJobStatus']}: {counters['TotalLabeled']}/{total} labeled, "
-                f"{counters['FailedNonRetryableError']} failed")
+        line = (
+            f"{job['LabelingJobStatus']}: {counters['TotalLabeled']}/{total} labeled, "
+            f"{counters['FailedNonRetryableError']} failed"
+        )
         if line != last:
             print(line, flush=True)
             last = line
         if job["LabelingJobStatus"] == "Completed":
             break
         if job["LabelingJobStatus"] in ("Failed", "Stopped"):
-            raise RuntimeError(f"Labeling job {job_name} {job['LabelingJobStatus'].lower()}: "
-                               f"{job.get('FailureReason', 'no reason given')}")
+            raise RuntimeError(
+                f"Labeling job {job_name} {job['LabelingJobStatus'].lower()}: "
+                f"{job.get('FailureReason', 'no reason given')}"
+            )
         time.sleep(2)
     output = job["LabelingJobOutput"]
     return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
-        output["OutputDatasetS3Uri"], output.get("FinalActiveLearningModelArn", ""))
+        output["OutputDatasetS3Uri"], output.get("FinalActiveLearningModelArn", "")
+    )
 
 
 def train(
@@ -251,8 +306,9 @@ def train(
     traffic_encryption: bool = False,
     debug_hook_config: dict = {},  # noqa: B006
     debug_rule_config: list = [],  # noqa: B006
-) -> NamedTuple("Outputs", [("model_artifact_url", str), ("job_name", str),
-                            ("training_image", str)]):
+) -> NamedTuple(
+    "Outputs", [("model_artifact_url", str), ("job_name", str), ("training_image", str)]
+):
     """Run a SageMaker training job and wait for it to finish."""
     import signal
     import sys
@@ -264,28 +320,38 @@ def train(
 
     session = boto3.session.Session(region_name=region)
     if assume_role:
-        creds = session.client("sts").assume_role(RoleArn=assume_role,
-                                                  RoleSessionName="kfp-training")["Credentials"]
+        creds = session.client("sts").assume_role(
+            RoleArn=assume_role, RoleSessionName="kfp-training"
+        )["Credentials"]
         session = boto3.session.Session(
-            region_name=region, aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
     sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
     if not image:
-        raise ValueError("image is required (the built-in algorithm's image URI for the region); "
-                         f"algorithm_name {algorithm_name!r} alone is not resolved here")
+        raise ValueError(
+            "image is required (the built-in algorithm's image URI for the region); "
+            f"algorithm_name {algorithm_name!r} alone is not resolved here"
+        )
     name = job_name or f"TrainingJob-{datetime.now():%Y%m%d%H%M%S}"
     algorithm = {"TrainingImage": image, "TrainingInputMode": training_input_mode}
     if metric_definitions:
-        algorithm["MetricDefinitions"] = [{"Name": k, "Regex": v}
-                                          for k, v in metric_definitions.items()]
+        algorithm["MetricDefinitions"] = [
+            {"Name": k, "Regex": v} for k, v in metric_definitions.items()
+        ]
     request = {
         "TrainingJobName": name,
         "AlgorithmSpecification": algorithm,
         "RoleArn": role,
         "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": model_artifact_path},
-        "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": instance_count,
-                           "VolumeSizeInGB": volume_size},
+        "ResourceConfig": {
+            "InstanceType": instance_type,
+            "InstanceCount": instance_count,
+            "VolumeSizeInGB": volume_size,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": max_run_time},
         "HyperParameters": {k: str(v) for k, v in hyperparameters.items()},
         "EnableNetworkIsolation": network_isolation,
@@ -302,8 +368,10 @@ def train(
         if checkpoint_config:
             request["CheckpointConfig"] = checkpoint_config
     if vpc_security_group_ids or vpc_subnets:
-        request["VpcConfig"] = {"SecurityGroupIds": vpc_security_group_ids.split(","),
-                                "Subnets": vpc_subnets.split(",")}
+        request["VpcConfig"] = {
+            "SecurityGroupIds": vpc_security_group_ids.split(","),
+            "Subnets": vpc_subnets.split(","),
+        }
     if debug_hook_config:
         request["DebugHookConfig"] = debug_hook_config
     if debug_rule_config:
@@ -317,9 +385,11 @@ def train(
             raise
         found = sagemaker.describe_training_job(TrainingJobName=name)
         if found["InputDataConfig"] != channels or found["RoleArn"] != role:
-            raise RuntimeError(f"A training job named {name} already exists with another "
-                               "request. Training job names are unique per account and region: "
-                               "choose another name.") from None
+            raise RuntimeError(
+                f"A training job named {name} already exists with another "
+                "request. Training job names are unique per account and region: "
+                "choose another name."
+            ) from None
         print(f"Training job {name} already exists with this request: attaching to it")
 
     def stop(signum: int, frame: object) -> None:
@@ -340,13 +410,16 @@ def train(
         if job["TrainingJobStatus"] == "Completed":
             break
         if job["TrainingJobStatus"] in ("Failed", "Stopped"):
-            raise RuntimeError(f"Training job {name} {job['TrainingJobStatus'].lower()}: "
-                               f"{job.get('FailureReason', 'no reason given')}")
+            raise RuntimeError(
+                f"Training job {name} {job['TrainingJobStatus'].lower()}: "
+                f"{job.get('FailureReason', 'no reason given')}"
+            )
         time.sleep(2)
     for metric in job.get("FinalMetricDataList", []):
         print(f"{metric['MetricName']} = {metric['Value']:.4f}")
     return namedtuple("Outputs", ["model_artifact_url", "job_name", "training_image"])(
-        job["ModelArtifacts"]["S3ModelArtifacts"], name, image)
+        job["ModelArtifacts"]["S3ModelArtifacts"], name, image
+    )
 
 
 def prepare_training(
@@ -358,8 +431,15 @@ def prepare_training(
     training_input_location: str,
     hyperparameters: dict,
     endpoint_url: str = "",
-) -> NamedTuple("Outputs", [("channels", list), ("hyperparameters", dict),
-                            ("num_training_samples", int), ("num_classes", int)]):
+) -> NamedTuple(
+    "Outputs",
+    [
+        ("channels", list),
+        ("hyperparameters", dict),
+        ("num_training_samples", int),
+        ("num_classes", int),
+    ],
+):
     """Build the training channels and hyperparameters from the labeled output manifests.
 
     Objects that failed labeling (no label attribute) are left out; `num_classes` comes from the
@@ -382,32 +462,46 @@ def prepare_training(
     for name, uri in (("train", train_manifest), ("validation", validation_manifest)):
         lines = [json.loads(raw) for raw in read(uri).splitlines() if raw.strip()]
         kept = [line for line in lines if label_attribute_name in line]
-        print(f"{name}: {len(kept)} labeled objects kept, {len(lines) - len(kept)} failed "
-              "labeling and left out")
+        print(
+            f"{name}: {len(kept)} labeled objects kept, {len(lines) - len(kept)} failed "
+            "labeling and left out"
+        )
         if not kept:
-            raise RuntimeError(f"No object of the {name} labeling job got a label; nothing to "
-                               "train on")
+            raise RuntimeError(
+                f"No object of the {name} labeling job got a label; nothing to train on"
+            )
         bucket, _, key = f"{training_input_location.rstrip('/')}/{name}.manifest"[5:].partition("/")
         s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(x) + "\n" for x in kept))
         counts[name] = len(kept)
-        channels.append({
-            "ChannelName": name,
-            "DataSource": {"S3DataSource": {
-                "S3DataType": "AugmentedManifestFile", "S3Uri": f"s3://{bucket}/{key}",
-                "S3DataDistributionType": "FullyReplicated",
-                "AttributeNames": ["source-ref", label_attribute_name]}},
-            "ContentType": "application/x-recordio",
-            "CompressionType": "None",
-            "RecordWrapperType": "RecordIO",
-        })
+        channels.append(
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "AugmentedManifestFile",
+                        "S3Uri": f"s3://{bucket}/{key}",
+                        "S3DataDistributionType": "FullyReplicated",
+                        "AttributeNames": ["source-ref", label_attribute_name],
+                    }
+                },
+                "ContentType": "application/x-recordio",
+                "CompressionType": "None",
+                "RecordWrapperType": "RecordIO",
+            }
+        )
     derived = {"num_classes": classes, "num_training_samples": counts["train"]}
     for key, value in derived.items():
         given = hyperparameters.get(key)
         if given not in (None, "") and int(given) != value:
-            raise ValueError(f"hyperparameter {key}={given} does not match the data ({value}); "
-                             "leave it out to have it derived from the labeled manifests")
-    merged = {**{k: str(v) for k, v in hyperparameters.items()},
-              **{k: str(v) for k, v in derived.items()}}
+            raise ValueError(
+                f"hyperparameter {key}={given} does not match the data ({value}); "
+                "leave it out to have it derived from the labeled manifests"
+            )
+    merged = {
+        **{k: str(v) for k, v in hyperparameters.items()},
+        **{k: str(v) for k, v in derived.items()},
+    }
     print(f"hyperparameters: {json.dumps(merged)}")
-    return namedtuple("Outputs", ["channels", "hyperparameters", "num_training_samples",
-                                  "num_classes"])(channels, merged, counts["train"], classes)
+    return namedtuple(
+        "Outputs", ["channels", "hyperparameters", "num_training_samples", "num_classes"]
+    )(channels, merged, counts["train"], classes)

@@ -1,0 +1,542 @@
+"""Submitting the pipeline, keeping a record of the run, and following it to the end.
+
+A run's record (its id, names and arguments) is kept in the bucket under the prefix
+(`runs/<run id>.json` and `runs/latest.json`) and under the project's `runs/records/`; notebook 03
+follows the latest recorded run instead of submitting again unless a new run is asked for.
+Local mode runs the pipeline on KFP's local runner in a child process; aws mode submits it
+through `kfp.Client`. Both are followed the same way: by SageMaker's `Describe*` calls.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from helpers import dataset, pipeline, regions
+from helpers.errors import InputError, WalkthroughError
+from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
+from helpers.paths import runs_dir
+from helpers.progress import progress
+from helpers.s3 import split_uri
+from helpers.settings import Settings
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+@dataclass
+class RunRecord:
+    """What notebook 03 submitted: enough to follow, review and clean up the run."""
+
+    run_id: str
+    mode: str
+    component_set: str
+    names: dict[str, str]
+    arguments: dict[str, Any]
+    submitted_at: str
+    kfp_run_id: str | None = None
+    kfp_host: str | None = None
+    kfp_namespace: str | None = None
+    ui_link: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_names(self) -> RunNames:
+        """The run's workteam and job names."""
+        return RunNames(run_id=self.run_id, **self.names)
+
+
+def record_uri(settings: Settings, run_id: str) -> str:
+    """Where a run's record lives in the bucket."""
+    return f"{settings.s3_prefix_uri}/runs/{run_id}.json"
+
+
+def save_record(s3: Any, settings: Settings, record: RunRecord) -> str:
+    """Write the record to the bucket (and as latest) and under runs/records/; return its URI."""
+    body = json.dumps(asdict(record), indent=2, default=str)
+    for uri in (record_uri(settings, record.run_id), record_uri(settings, "latest")):
+        bucket, key = split_uri(uri)
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+    folder = runs_dir() / "records"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{record.run_id}.json").write_text(body)
+    (folder / "latest.json").write_text(body)
+    return record_uri(settings, record.run_id)
+
+
+def latest_record(s3: Any, settings: Settings) -> RunRecord | None:
+    """Return the latest run recorded in the bucket under the prefix, or None."""
+    bucket, key = split_uri(record_uri(settings, "latest"))
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
+            return None
+        raise
+    return RunRecord(**json.loads(body))
+
+
+def workforce_cognito(aws: Any, settings: Settings) -> tuple[str, str]:
+    """The Cognito pool and app client: from the settings, else the region's private workforce."""
+    if settings.user_pool and settings.client_id:
+        return settings.user_pool, settings.client_id
+    workforces = aws.client("sagemaker").list_workforces()["Workforces"]
+    cognito = workforces[0].get("CognitoConfig") if workforces else None
+    if not cognito:
+        raise InputError(
+            "user_pool",
+            settings.user_pool,
+            f"no private workforce exists in {settings.region} to take it from",
+            "run notebook 02 (it creates or checks the workforce), or set user_pool and client_id",
+        )
+    return settings.user_pool or cognito["UserPool"], settings.client_id or cognito["ClientId"]
+
+
+def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
+    """The pipeline's arguments for a run, from the settings and notebook 01's inputs."""
+    role = settings.require("role_arn", "to run labeling and training jobs")
+    groups = settings.require("user_groups", "to make the workteam")
+    pool, client_id = workforce_cognito(aws, settings)
+    staged = dataset.input_uris(settings)
+    base = settings.s3_prefix_uri
+    return {
+        "region": settings.region,
+        "tags": {RUN_TAG: names.run_id},
+        "role_arn": role,
+        "team_name": names.team,
+        "team_description": settings.team_description,
+        "user_pool": pool,
+        "user_groups": groups,
+        "client_id": client_id,
+        "ground_truth_train_job_name": names.train_job,
+        "ground_truth_validation_job_name": names.validation_job,
+        "ground_truth_label_attribute_name": settings.ground_truth_label_attribute_name,
+        "ground_truth_train_manifest_location": staged.train_manifest,
+        "ground_truth_validation_manifest_location": staged.validation_manifest,
+        "ground_truth_output_location": f"{base}/output",
+        "ground_truth_label_category_config": staged.label_config,
+        "ground_truth_ui_template": staged.ui_template,
+        "ground_truth_title": settings.ground_truth_title,
+        "ground_truth_description": settings.ground_truth_description,
+        "ground_truth_num_workers_per_object": settings.ground_truth_num_workers_per_object,
+        "ground_truth_time_limit": settings.ground_truth_time_limit,
+        "ground_truth_task_availibility": settings.ground_truth_task_availibility,
+        "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
+        "training_job_name": names.training_job,
+        "training_image": regions.image_classification_image(settings.region),
+        "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),
+        "training_input_location": f"{base}/training-input/{names.run_id}",
+        "training_output_location": f"{base}/training-output",
+        "training_instance_type": settings.training_instance_type,
+        "training_instance_count": settings.training_instance_count,
+        "training_volume_size": settings.training_volume_size,
+        "training_max_run_time": settings.training_max_run_time,
+    }
+
+
+def names_taken(aws: Any, names: RunNames) -> list[str]:
+    """Return which of the run's names already exist (labeling job names case-insensitively)."""
+    sagemaker = aws.client("sagemaker")
+    taken = []
+    if _maybe(sagemaker.describe_workteam, WorkteamName=names.team):
+        taken.append(f"workteam {names.team}")
+    for job in (names.train_job, names.validation_job):
+        found = sagemaker.list_labeling_jobs(NameContains=job, MaxResults=100)
+        if any(
+            j["LabelingJobName"].lower() == job.lower() for j in found["LabelingJobSummaryList"]
+        ):
+            taken.append(f"labeling job {job}")
+    found = sagemaker.list_training_jobs(NameContains=names.training_job, MaxResults=100)
+    if any(j["TrainingJobName"] == names.training_job for j in found["TrainingJobSummaries"]):
+        taken.append(f"training job {names.training_job}")
+    return taken
+
+
+def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
+    """Name a new run and work out its arguments (nothing is created yet)."""
+    names = run_names(settings, new_run_id())
+    taken = names_taken(aws, names)
+    if taken:
+        raise InputError(
+            "team_name / ground_truth_*_job_name",
+            ", ".join(taken),
+            "these names are taken (labeling job names are unique per account and "
+            "region, case-insensitively)",
+            "choose other names, or leave them unset to get unique ones",
+        )
+    return RunRecord(
+        run_id=names.run_id,
+        mode=settings.mode,
+        component_set=component_set,
+        names={
+            "team": names.team,
+            "train_job": names.train_job,
+            "validation_job": names.validation_job,
+            "training_job": names.training_job,
+        },
+        arguments=arguments(settings, aws, names),
+        submitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+# running locally --------------------------------------------------------------------------------
+
+
+def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
+    """Start the pipeline on KFP's local runner in a child process (log in the run folder)."""
+    folder = runs_dir() / "pipeline-runs" / record.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "arguments.json").write_text(json.dumps(record.arguments, indent=2))
+    log = open(folder / "pipeline.log", "wb")  # noqa: SIM115 - the child owns it until it ends
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "helpers.local_runner",
+            str(folder / "arguments.json"),
+            str(folder / "root"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def local_log(record: RunRecord) -> Path:
+    """The log of a local pipeline run."""
+    return runs_dir() / "pipeline-runs" / record.run_id / "pipeline.log"
+
+
+# following --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunState:
+    """What SageMaker says about a run's resources right now."""
+
+    workteam_arn: str | None = None
+    labeling: dict[str, dict[str, Any]] = field(default_factory=dict)
+    training: dict[str, Any] | None = None
+
+    def failure(self) -> str | None:
+        """The first failure reason among the run's jobs, if any."""
+        for split, job in self.labeling.items():
+            if job["LabelingJobStatus"] in ("Failed", "Stopped"):
+                return (
+                    f"labeling job {job['LabelingJobName']} ({split}) "
+                    f"{job['LabelingJobStatus'].lower()}: {job.get('FailureReason', '')}"
+                )
+        if self.training and self.training["TrainingJobStatus"] in ("Failed", "Stopped"):
+            return (
+                f"training job {self.training['TrainingJobName']} "
+                f"{self.training['TrainingJobStatus'].lower()}: "
+                f"{self.training.get('FailureReason', '')}"
+            )
+        return None
+
+
+def _maybe(call: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any] | None:
+    """Call a Describe operation; None when the resource does not exist (yet)."""
+    try:
+        return call(**request)
+    except ClientError:
+        return None
+
+
+def observe(aws: Any, names: RunNames) -> RunState:
+    """Describe the run's workteam and jobs (those that exist so far)."""
+    sagemaker = aws.client("sagemaker")
+    team = _maybe(sagemaker.describe_workteam, WorkteamName=names.team)
+    state = RunState(workteam_arn=team["Workteam"]["WorkteamArn"] if team else None)
+    for split, job in (("train", names.train_job), ("validation", names.validation_job)):
+        found = _maybe(sagemaker.describe_labeling_job, LabelingJobName=job)
+        if found:
+            state.labeling[split] = found
+    state.training = _maybe(sagemaker.describe_training_job, TrainingJobName=names.training_job)
+    return state
+
+
+def follow(
+    aws: Any,
+    record: RunRecord,
+    finished: Callable[[], bool | None],
+    poll_seconds: float = 1.0,
+    timeout: float = 7 * 86400,
+) -> RunState:
+    """Show the run's progress (objects labeled, then training) until the pipeline ends.
+
+    `finished()` returns None while the pipeline runs, then True (succeeded) or False (failed).
+    """
+    names = record.run_names
+    bar: Any = None
+    training_status = None
+    outcome: bool | None = None
+    deadline = time.monotonic() + timeout
+    try:
+        while outcome is None and time.monotonic() < deadline:
+            outcome = finished()
+            state = observe(aws, names)
+            if state.labeling:
+                done, total, detail = _labeling_progress(state)
+                if bar is None:
+                    bar = progress(total=total, desc="objects labeled", unit="obj")
+                bar.total = total
+                bar.set_postfix_str(detail, refresh=False)
+                bar.update(done - bar.n)
+            if state.training:
+                training = state.training
+                status = f"{training['TrainingJobStatus']} ({training['SecondaryStatus']})"
+                if status != training_status:
+                    print(f"\ntraining job {names.training_job}: {status}", flush=True)
+                    training_status = status
+            if outcome is None:
+                time.sleep(poll_seconds)
+    finally:
+        if bar is not None:
+            bar.close()
+    state = observe(aws, names)
+    if outcome is None:
+        raise WalkthroughError(f"run {record.run_id} did not finish within {timeout:.0f}s")
+    if not outcome:
+        reason = state.failure() or "a pipeline step failed (see the pipeline log)"
+        raise WalkthroughError(f"the pipeline run {record.run_id} failed: {reason}")
+    return state
+
+
+def _labeling_progress(state: RunState) -> tuple[int, int, str]:
+    """Objects done (labeled or failed) over all labeling jobs, their total, and a per-job note."""
+    done = total = 0
+    notes = []
+    for split, job in sorted(state.labeling.items()):
+        counters = job["LabelCounters"]
+        count = sum(counters[k] for k in ("TotalLabeled", "FailedNonRetryableError", "Unlabeled"))
+        done += count - counters["Unlabeled"]
+        total += count
+        notes.append(f"{split} {counters['TotalLabeled']}/{count}")
+    return done, total, ", ".join(notes)
+
+
+def local_finished(process: subprocess.Popen[bytes]) -> Callable[[], bool | None]:
+    """A `finished` check for a local pipeline run."""
+    return lambda: None if process.poll() is None else process.returncode == 0
+
+
+def outputs(state: RunState) -> dict[str, str]:
+    """The run's outputs: the workteam, both labeled manifests, the training job and model."""
+    found = {"workteam ARN": state.workteam_arn or ""}
+    for split, job in state.labeling.items():
+        found[f"{split} output manifest"] = job.get("LabelingJobOutput", {}).get(
+            "OutputDatasetS3Uri", ""
+        )
+    if state.training:
+        found["training job"] = state.training["TrainingJobName"]
+        found["model artifact"] = state.training["ModelArtifacts"]["S3ModelArtifacts"]
+    return found
+
+
+# submitting -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Submission:
+    """A run being followed: its record, how to tell it ended, and whether it was resumed."""
+
+    record: RunRecord
+    finished: Callable[[], bool | None]
+    resumed: bool
+
+
+def confirm_cost(settings: Settings) -> None:
+    """In aws mode, refuse to create labeling work (which costs money) unless confirmed."""
+    if settings.mode == "aws" and not settings.confirm_submit:
+        raise InputError(
+            "confirm_submit",
+            settings.confirm_submit,
+            "a submission in aws mode sends labeling tasks to people and starts a GPU training "
+            "job, which cost money (Ground Truth charges per object)",
+            "set confirm_submit=True (a notebook parameter, WALKTHROUGH_CONFIRM_SUBMIT=true or "
+            "settings.json) once you have checked the settings",
+        )
+
+
+def submit_or_resume(settings: Settings, aws: Any) -> Submission:
+    """Follow the latest recorded run, or (when there is none, or new_run is set) submit one."""
+    s3 = aws.client("s3")
+    previous = None if settings.new_run else latest_record(s3, settings)
+    if previous is not None:
+        return Submission(previous, resume(settings, aws, previous), resumed=True)
+    record = plan_run(settings, aws, settings.component_set or "python")
+    confirm_cost(settings)
+    if settings.mode == "local":  # the runner differs by mode; the AWS calls do not
+        process = start_local(record)
+        record.extra["pid"] = process.pid
+        finished = local_finished(process)
+    else:
+        finished = submit_kfp(settings, record)
+    save_record(s3, settings, record)
+    return Submission(record, finished, resumed=False)
+
+
+def resume(settings: Settings, aws: Any, record: RunRecord) -> Callable[[], bool | None]:
+    """A `finished` check for a run submitted earlier (possibly from another kernel)."""
+    if record.kfp_run_id:
+        return kfp_finished(kfp_client(settings), record.kfp_run_id)
+    log = local_log(record)
+
+    def finished() -> bool | None:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "PIPELINE SUCCEEDED" in text:
+            return True
+        if "PIPELINE FAILED" in text:
+            return False
+        state = observe(aws, record.run_names)
+        if state.failure():
+            return False
+        if state.training and state.training["TrainingJobStatus"] == "Completed":
+            return True
+        if not _alive(record.extra.get("pid")):
+            raise WalkthroughError(
+                f"the local run {record.run_id} ended before it finished (its process is gone). "
+                "Submit a new run with new_run=True."
+            )
+        return None
+
+    return finished
+
+
+def _alive(pid: int | None) -> bool:
+    import os
+
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+# aws mode: the kfp Client -----------------------------------------------------------------------
+
+
+def kfp_client(settings: Settings) -> Any:
+    """A kfp Client: in-cluster defaults, or the host, namespace and token file from settings."""
+    import kfp
+
+    options: dict[str, Any] = {}
+    if settings.kfp_host:
+        options["host"] = settings.kfp_host
+    if settings.kfp_token_file:
+        options["existing_token"] = Path(settings.kfp_token_file).read_text().strip()
+    namespace = kfp_namespace(settings)
+    if namespace:
+        options["namespace"] = namespace
+    return kfp.Client(**options)
+
+
+def kfp_namespace(settings: Settings) -> str | None:
+    """The profile namespace in multi-user Kubeflow; None for standalone KFP (pipeline-runner)."""
+    return None if settings.kfp_service_account == "pipeline-runner" else settings.kfp_namespace
+
+
+def compiled_package(settings: Settings, record: RunRecord) -> Path:
+    """Compile the run's pipeline (its component set, its credentials) into the run folder."""
+    from helpers import components
+
+    parts = components.official() if record.component_set == "official" else components.python()
+    folder = runs_dir() / "pipeline-runs" / record.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return pipeline.compile_pipeline(
+        parts,
+        folder / "mini-image-classification-pipeline.yaml",
+        aws_secret=settings.kfp_aws_secret,
+    )
+
+
+def submit_kfp(settings: Settings, record: RunRecord) -> Callable[[], bool | None]:
+    """Upload the pipeline (or a new version), create the run in the experiment, link to it."""
+    client = kfp_client(settings)
+    package = str(compiled_package(settings, record))
+    namespace = kfp_namespace(settings)
+    pipeline_id = client.get_pipeline_id(pipeline.PIPELINE_NAME)
+    version_name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"
+    if pipeline_id is None:
+        uploaded = client.upload_pipeline(
+            package,
+            pipeline_name=pipeline.PIPELINE_NAME,
+            description=pipeline.DESCRIPTION,
+            namespace=namespace,
+        )
+        pipeline_id = uploaded.pipeline_id
+    version = client.upload_pipeline_version(
+        package, pipeline_version_name=version_name, pipeline_id=pipeline_id
+    )
+    experiment = client.create_experiment(settings.kfp_experiment, namespace=namespace)
+    run = client.run_pipeline(
+        experiment_id=experiment.experiment_id,
+        job_name=version_name,
+        params=record.arguments,
+        pipeline_id=pipeline_id,
+        version_id=version.pipeline_version_id,
+        enable_caching=False,
+    )
+    record.kfp_run_id = run.run_id
+    record.kfp_host = settings.kfp_host
+    record.kfp_namespace = namespace
+    ui = client._get_url_prefix()  # noqa: SLF001 - the client's own idea of the UI's address
+    record.ui_link = f"{ui.rstrip('/')}/#/runs/details/{run.run_id}"
+    print(f"Submitted run {run.run_id}: {record.ui_link}")
+    return kfp_finished(client, run.run_id)
+
+
+def kfp_finished(client: Any, kfp_run_id: str) -> Callable[[], bool | None]:
+    """A `finished` check for a run on a KFP cluster."""
+
+    def finished() -> bool | None:
+        state = str(client.get_run(kfp_run_id).state or "").upper()
+        if state == "SUCCEEDED":
+            return True
+        if state in ("FAILED", "CANCELED", "CANCELING", "SKIPPED"):
+            return False
+        return None
+
+    return finished
+
+
+def require_inputs(settings: Settings, s3: Any) -> dict[str, Any]:
+    """Check notebook 01's inputs are in the bucket; say what to run first when they are not."""
+    try:
+        found = dataset.verify(settings, s3)
+    except ClientError as exc:
+        raise WalkthroughError(
+            f"the Ground Truth inputs are not under {settings.s3_prefix_uri} "
+            f"({exc.response['Error']['Code']}): run notebook 01_prepare_dataset first"
+        ) from exc
+    if found["missing_objects"]:
+        raise WalkthroughError(
+            f"{len(found['missing_objects'])} images named in the manifests "
+            "are missing: run notebook 01_prepare_dataset again"
+        )
+    return found
+
+
+def compile_for(settings: Settings) -> Path:
+    """Compile the pipeline with the settings' component set into runs/pipeline/ (to look at)."""
+    from helpers import components
+
+    parts = components.official() if settings.component_set == "official" else components.python()
+    folder = runs_dir() / "pipeline"
+    folder.mkdir(parents=True, exist_ok=True)
+    return pipeline.compile_pipeline(
+        parts,
+        folder / "mini-image-classification-pipeline.yaml",
+        aws_secret=settings.kfp_aws_secret,
+    )

@@ -1,0 +1,376 @@
+"""The pipeline: both component sets, the compiled DAG, and runs on the local AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from helpers import components, dataset, local, pipeline, runs
+from helpers.aws import connect
+from helpers.components import python_set
+from helpers.errors import WalkthroughError
+from helpers.paths import project_root
+from helpers.settings import load
+
+REGION = "us-west-2"
+BUCKET = "gt-pipeline-tests"
+PREFIX = "pipeline-tests/demo"
+GROUP = "pipeline-test-labelers"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+EXPECTED_DAG = {
+    "create-workteam": [],
+    "label-train": ["create-workteam"],
+    "label-validation": ["create-workteam"],
+    "prepare-training": ["label-train", "label-validation"],
+    "train": ["prepare-training"],
+}
+
+
+def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    deps, labels = pipeline.graph(package)
+    tasks = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
+    named = {labels[t]: sorted(labels[d] for d in need) for t, need in deps.items()}
+    return named, {labels[t]: spec for t, spec in tasks.items()}
+
+
+# compiling --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["workteam", "ground_truth", "train"])
+def test_the_two_component_sets_have_one_interface(name: str) -> None:
+    official = components.interface(getattr(components.official(), name))
+    python = components.interface(getattr(components.python(), name))
+    assert official == python
+    assert all(kind == "String" for kind in official["outputs"].values())  # typed, not artifacts
+
+
+@pytest.mark.parametrize(
+    "parts", [components.official, components.python], ids=["official", "python"]
+)
+def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_path: Path) -> None:
+    package = pipeline.compile_pipeline(parts(), tmp_path / "p.yaml")
+    dag, tasks = compiled_dag(package)
+    assert dag == EXPECTED_DAG
+    for name, task in tasks.items():
+        assert not task.get("cachingOptions", {}).get("enableCache"), name
+
+
+def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
+    package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
+    executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    programs = {
+        e["container"]["args"][0]
+        for e in executors.values()
+        if e["container"]["image"] == components.OFFICIAL_IMAGE
+        and e["container"].get("command") == ["python3"]
+    }
+    assert programs == {
+        "workteam/src/sagemaker_workteam_component.py",
+        "ground_truth/src/sagemaker_ground_truth_component.py",
+        "train/src/sagemaker_training_component.py",
+    }
+
+
+def test_dsl_compile_works_as_upstream_documents(tmp_path: Path) -> None:
+    out = tmp_path / "mini-image-classification-pipeline.yaml"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dsl-compile"),
+            "--py",
+            str(project_root() / "helpers" / "pipeline.py"),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert compiled_dag(out)[0] == EXPECTED_DAG
+
+
+def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
+    package = pipeline.compile_pipeline(
+        components.official(), tmp_path / "p.yaml", aws_secret="aws-secret"
+    )
+    documents = list(yaml.safe_load_all(package.read_text()))
+    platform = json.dumps(documents[1])
+    assert platform.count('"secretName": "aws-secret"') == 5
+    assert "AWS_SECRET_ACCESS_KEY" in platform
+
+
+# on the local AWS -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(local_aws_url: str) -> dict[str, Any]:
+    """Inputs staged as notebook 01 does, an execution role, and a group in the workforce."""
+    settings = load(
+        {
+            "bucket": BUCKET,
+            "prefix": PREFIX,
+            "images_per_class": 6,
+            "user_groups": GROUP,
+            "role_arn": "arn:aws:iam::123456789012:role/pipeline-tests-execution",
+        },
+        env={},
+    )
+    aws = connect(settings)
+    s3 = aws.client("s3")
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    iam = aws.client("iam")
+    iam.create_role(RoleName="pipeline-tests-execution", AssumeRolePolicyDocument=TRUST)
+    iam.attach_role_policy(
+        RoleName="pipeline-tests-execution", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    )
+    iam.create_role(RoleName="pipeline-tests-read-only", AssumeRolePolicyDocument=TRUST)
+    iam.put_role_policy(
+        RoleName="pipeline-tests-read-only",
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ),
+    )
+    sagemaker, idp = aws.client("sagemaker"), aws.client("cognito-idp")
+    workforces = sagemaker.list_workforces()["Workforces"]
+    if workforces:
+        pool = workforces[0]["CognitoConfig"]["UserPool"]
+    else:
+        pool = idp.create_user_pool(PoolName="pipeline-tests")["UserPool"]["Id"]
+        client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"][
+            "ClientId"
+        ]
+        sagemaker.create_workforce(
+            WorkforceName="default", CognitoConfig={"UserPool": pool, "ClientId": client_id}
+        )
+    idp.create_group(UserPoolId=pool, GroupName=GROUP)
+    for user in ("pipe-a", "pipe-b", "pipe-c"):
+        idp.admin_create_user(UserPoolId=pool, Username=user)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=GROUP)
+    return {"settings": settings, "aws": aws, "chosen": chosen}
+
+
+def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any]) -> None:
+    settings, aws = prepared["settings"], prepared["aws"]
+    submission = runs.submit_or_resume(settings, aws)
+    assert not submission.resumed
+    state = runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
+    produced = runs.outputs(state)
+    assert produced["workteam ARN"].endswith(f"/private-crowd/{submission.record.names['team']}")
+    assert state.training["TrainingJobStatus"] == "Completed"
+    bucket, key = produced["model artifact"][5:].split("/", 1)
+    assert aws.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    hyperparameters = state.training["HyperParameters"]
+    assert hyperparameters["num_classes"] == "2"
+    assert hyperparameters["num_training_samples"] == str(
+        (prepared["chosen"]["split"] == "train").sum()
+    )
+    tags = aws.client("sagemaker").list_tags(ResourceArn=state.training["TrainingJobArn"])["Tags"]
+    assert {"Key": "walkthrough-run", "Value": submission.record.run_id} in tags
+    assert runs.latest_record(aws.client("s3"), settings).run_id == submission.record.run_id
+
+
+def test_running_again_follows_the_recorded_run(
+    prepared: dict[str, Any], local_aws_url: str
+) -> None:
+    settings, aws = prepared["settings"], prepared["aws"]
+    local.reset_request_counts(local_aws_url)
+    again = runs.submit_or_resume(settings, aws)
+    assert again.resumed
+    runs.follow(aws, again.record, again.finished, poll_seconds=0.1)
+    counts = local.request_counts(local_aws_url)
+    assert not [k for k in counts if k.startswith("sagemaker.Create")]
+
+
+def test_a_failed_labeling_job_fails_the_run_with_its_reason(prepared: dict[str, Any]) -> None:
+    settings = load(
+        {
+            **prepared["settings"].to_dict(),
+            "new_run": True,
+            "role_arn": "arn:aws:iam::123456789012:role/pipeline-tests-read-only",
+        },
+        env={},
+    )
+    submission = runs.submit_or_resume(settings, prepared["aws"])
+    with pytest.raises(WalkthroughError) as err:
+        runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
+    assert "failed" in str(err.value) and "s3:PutObject" in str(err.value)
+
+
+def test_prepare_training_leaves_out_objects_that_failed_labeling(prepared: dict[str, Any]) -> None:
+    s3 = prepared["aws"].client("s3")
+    base = f"s3://{BUCKET}/{PREFIX}/prepare-test"
+    good = {
+        "source-ref": "s3://b/x.jpg",
+        "category": 1,
+        "category-metadata": {"class-name": "Fruit"},
+    }
+    failed = {
+        "source-ref": "s3://b/y.jpg",
+        "category-metadata": {"failure-reason": "ClientError: expired"},
+    }
+    for name, lines in (("train", [good, failed, good]), ("validation", [good, failed])):
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"{PREFIX}/prepare-test/{name}.manifest",
+            Body="".join(json.dumps(x) + "\n" for x in lines).encode(),
+        )
+    result = python_set.prepare_training(
+        region=REGION,
+        train_manifest=f"{base}/train.manifest",
+        validation_manifest=f"{base}/validation.manifest",
+        label_category_config=f"s3://{BUCKET}/{PREFIX}/class_labels.json",
+        label_attribute_name="category",
+        training_input_location=f"{base}/channels",
+        hyperparameters={"epochs": "2"},
+    )
+    assert (result.num_training_samples, result.num_classes) == (2, 2)
+    assert result.hyperparameters == {
+        "epochs": "2",
+        "num_classes": "2",
+        "num_training_samples": "2",
+    }
+    train = [c for c in result.channels if c["ChannelName"] == "train"][0]
+    body = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/prepare-test/channels/train.manifest")
+    assert train["DataSource"]["S3DataSource"]["S3Uri"] == f"{base}/channels/train.manifest"
+    assert len(body["Body"].read().decode().splitlines()) == 2
+    with pytest.raises(ValueError, match="num_classes=5 does not match"):
+        python_set.prepare_training(
+            region=REGION,
+            train_manifest=f"{base}/train.manifest",
+            validation_manifest=f"{base}/validation.manifest",
+            label_category_config=f"s3://{BUCKET}/{PREFIX}/class_labels.json",
+            label_attribute_name="category",
+            training_input_location=f"{base}/channels",
+            hyperparameters={"num_classes": "5"},
+        )
+
+
+def ground_truth_arguments(prepared: dict[str, Any], job: str, team_arn: str) -> dict[str, Any]:
+    staged = dataset.input_uris(prepared["settings"])
+    return {
+        "region": REGION,
+        "role": prepared["settings"].role_arn,
+        "manifest_location": staged.validation_manifest,
+        "output_location": f"s3://{BUCKET}/{PREFIX}/component-tests",
+        "task_type": "image classification",
+        "worker_type": "private",
+        "ui_template": staged.ui_template,
+        "title": "t",
+        "description": "d",
+        "num_workers_per_object": 3,
+        "time_limit": 300,
+        "job_name": job,
+        "label_attribute_name": "category",
+        "workteam_arn": team_arn,
+        "label_category_config": staged.label_config,
+        "task_availibility": 86400,
+        "tags": {"walkthrough-run": "component-tests"},
+    }
+
+
+@pytest.fixture(scope="module")
+def team_arn(prepared: dict[str, Any]) -> str:
+    pool, client_id = runs.workforce_cognito(prepared["aws"], prepared["settings"])
+    return python_set.create_workteam(
+        region=REGION,
+        team_name="component-tests-team",
+        description="d",
+        user_pool=pool,
+        user_groups=GROUP,
+        client_id=client_id,
+        tags={"walkthrough-run": "component-tests"},
+    ).workteam_arn
+
+
+def test_a_retried_create_attaches_to_the_same_job(prepared: dict[str, Any], team_arn: str) -> None:
+    pool, client_id = runs.workforce_cognito(prepared["aws"], prepared["settings"])
+    again = python_set.create_workteam(
+        region=REGION,
+        team_name="component-tests-team",
+        description="d",
+        user_pool=pool,
+        user_groups=GROUP,
+        client_id=client_id,
+        tags={"walkthrough-run": "component-tests"},
+    )
+    assert again.workteam_arn == team_arn
+    with pytest.raises(RuntimeError, match="not created by this run"):
+        python_set.create_workteam(
+            region=REGION,
+            team_name="component-tests-team",
+            description="d",
+            user_pool=pool,
+            user_groups=GROUP,
+            client_id=client_id,
+            tags={"walkthrough-run": "another-run"},
+        )
+    arguments = ground_truth_arguments(prepared, "component-tests-retry", team_arn)
+    first = python_set.ground_truth(**arguments)
+    second = python_set.ground_truth(**arguments)
+    assert first.output_manifest_location == second.output_manifest_location
+    with pytest.raises(RuntimeError, match="already exists with another request"):
+        python_set.ground_truth(**{**arguments, "output_location": f"s3://{BUCKET}/elsewhere"})
+
+
+def test_a_cancelled_component_stops_its_job(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str
+) -> None:
+    arguments = ground_truth_arguments(prepared, "component-tests-cancelled", team_arn)
+    local.drive_clock(local_aws_url, speed=1)  # slow enough to cancel mid-way
+    try:
+        code = (
+            "import json, sys; from helpers.components import python_set; "
+            "python_set.ground_truth(**json.loads(sys.argv[1]))"
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(arguments)],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                sagemaker.describe_labeling_job(LabelingJobName="component-tests-cancelled")
+                break
+            except sagemaker.exceptions.ResourceNotFound:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        time.sleep(0.5)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    status = sagemaker.describe_labeling_job(LabelingJobName="component-tests-cancelled")
+    assert status["LabelingJobStatus"] in ("Stopping", "Stopped")
+    assert child.returncode != 0
