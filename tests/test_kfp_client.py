@@ -1,0 +1,127 @@
+"""Submission through the real kfp.Client, against a strict loopback stand-in of the KFP API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import pipeline, runs
+from helpers.errors import InputError
+from helpers.names import run_names
+from helpers.settings import load
+from tests.kfp_fake import KfpServer
+
+
+@pytest.fixture
+def kfp_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KfpServer]:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the client's context file, not the user's
+    monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path / "runs"))
+    with KfpServer() as server:
+        yield server
+
+
+def aws_settings(url: str, **extra: Any) -> Any:
+    return load(
+        {
+            "mode": "aws",
+            "bucket": "my-team-gt-bucket",
+            "kfp_host": url,
+            "role_arn": "arn:aws:iam::111122223333:role/sagemaker-execution",
+            "confirm_submit": True,
+            **extra,
+        },
+        env={},
+    )
+
+
+def record_for(settings: Any, run_id: str) -> runs.RunRecord:
+    names = run_names(settings, run_id)
+    return runs.RunRecord(
+        run_id=run_id,
+        mode="aws",
+        component_set=settings.component_set,
+        names={
+            "team": names.team,
+            "train_job": names.train_job,
+            "validation_job": names.validation_job,
+            "training_job": names.training_job,
+        },
+        arguments={
+            "region": settings.region,
+            "role_arn": settings.role_arn,
+            "team_name": names.team,
+            "tags": {"walkthrough-run": run_id},
+            "ground_truth_num_workers_per_object": 3,
+            "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),
+        },
+        submitted_at="2026-11-28T00:00:00+00:00",
+    )
+
+
+def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(kfp_api: KfpServer) -> None:
+    settings = aws_settings(
+        kfp_api.url, kfp_namespace="team-a", kfp_service_account="default-editor"
+    )
+    record = record_for(settings, "run00001")
+    finished = runs.submit_kfp(settings, record)
+    fake = kfp_api.fake
+    assert fake.errors == []
+    (pipeline_entry,) = fake.pipelines.values()
+    assert pipeline_entry["display_name"] == pipeline.PIPELINE_NAME
+    assert pipeline_entry["namespace"] == "team-a"
+    (experiment,) = fake.experiments.values()
+    assert (experiment["display_name"], experiment["namespace"]) == (
+        "ground-truth-walkthrough",
+        "team-a",
+    )
+    (run,) = fake.runs.values()
+    sent = run["run"]
+    assert sent.runtime_config.parameters == record.arguments
+    assert sent.pipeline_version_reference.pipeline_id == pipeline_entry["pipeline_id"]
+    version = fake.versions[sent.pipeline_version_reference.pipeline_version_id]
+    assert version["display_name"] == f"{pipeline.PIPELINE_NAME}-run00001"
+    assert version["spec"]["pipelineInfo"]["name"] == pipeline.PIPELINE_NAME
+    assert len(version["spec"]["root"]["dag"]["tasks"]) == 5
+    assert sent.experiment_id == experiment["experiment_id"]
+    assert record.kfp_run_id in fake.runs
+    assert record.ui_link == f"{kfp_api.url}/#/runs/details/{record.kfp_run_id}"
+    assert finished() is None
+    run["state"] = "SUCCEEDED"
+    assert finished() is True
+
+
+def test_a_second_submission_adds_a_version_and_reuses_the_experiment(kfp_api: KfpServer) -> None:
+    settings = aws_settings(kfp_api.url)
+    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    second = record_for(settings, "run00002")
+    finished = runs.submit_kfp(settings, second)
+    fake = kfp_api.fake
+    assert fake.errors == []
+    assert len(fake.pipelines) == 1 and len(fake.experiments) == 1 and len(fake.runs) == 2
+    names = sorted(v["display_name"] for v in fake.versions.values())
+    assert f"{pipeline.PIPELINE_NAME}-run00002" in names
+    fake.runs[second.kfp_run_id]["state"] = "FAILED"
+    assert finished() is False
+    # standalone KFP (pipeline-runner): no namespace is sent
+    assert all(e["namespace"] == "" for e in fake.experiments.values())
+
+
+def test_the_official_components_are_what_a_cluster_gets_by_default(kfp_api: KfpServer) -> None:
+    settings = aws_settings(kfp_api.url)
+    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    spec = next(iter(kfp_api.fake.versions.values()))["spec"]
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+    assert "public.ecr.aws/kubeflow-on-aws/aws-sagemaker-kfp-components:1.1.2" in images
+
+
+def test_aws_mode_needs_confirmation_before_it_creates_labeling_work() -> None:
+    settings = load({"mode": "aws", "bucket": "my-team-gt-bucket"}, env={})
+    with pytest.raises(InputError) as err:
+        runs.confirm_cost(settings)
+    assert err.value.setting == "confirm_submit" and "cost" in str(err.value)
+    runs.confirm_cost(
+        load({"mode": "aws", "bucket": "my-team-gt-bucket", "confirm_submit": True}, env={})
+    )
