@@ -18,6 +18,7 @@ from helpers import dataset, regions
 from helpers.local import drive_clock
 from helpers.local.shapes import check_response
 from helpers.settings import load
+from tests.conftest import workforce_pool
 
 REGION = "us-west-2"
 BUCKET = "gt-local-sagemaker-tests"
@@ -78,12 +79,9 @@ def setup() -> dict[str, Any]:
     dataset.stage_images(settings, s3, chosen)
     dataset.write_inputs(settings, s3, chosen)
     idp = client("cognito-idp")
-    pool = idp.create_user_pool(PoolName="sm-tests-pool")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="gt")["UserPoolClient"][
-        "ClientId"
-    ]
-    make_group(idp, pool, "labelers", ["ana", "bo", "cy"])
-    make_group(idp, pool, "solo", ["dee"])
+    pool, client_id = workforce_pool(REGION)
+    make_group(idp, pool, "sm-tests-labelers", ["ana", "bo", "cy"])
+    make_group(idp, pool, "sm-tests-solo", ["dee"])
     sm = client("sagemaker")
     team = sm.create_workteam(
         WorkteamName="sm-tests-team",
@@ -92,7 +90,7 @@ def setup() -> dict[str, Any]:
             {
                 "CognitoMemberDefinition": {
                     "UserPool": pool,
-                    "UserGroup": "labelers",
+                    "UserGroup": "sm-tests-labelers",
                     "ClientId": client_id,
                 }
             }
@@ -106,7 +104,7 @@ def setup() -> dict[str, Any]:
             {
                 "CognitoMemberDefinition": {
                     "UserPool": pool,
-                    "UserGroup": "solo",
+                    "UserGroup": "sm-tests-solo",
                     "ClientId": client_id,
                 }
             }
@@ -403,7 +401,11 @@ def test_workteam_and_workforce_shapes_and_tags(setup: dict[str, Any]) -> None:
 
 def test_workteam_errors(setup: dict[str, Any]) -> None:
     sm = client("sagemaker")
-    member = {"UserPool": setup["pool"], "UserGroup": "labelers", "ClientId": setup["client_id"]}
+    member = {
+        "UserPool": setup["pool"],
+        "UserGroup": "sm-tests-labelers",
+        "ClientId": setup["client_id"],
+    }
 
     def create(name: str, **changes: str) -> tuple[str, str]:
         return error_of(
@@ -421,7 +423,7 @@ def test_workteam_errors(setup: dict[str, Any]) -> None:
     other_client = idp.create_user_pool_client(UserPoolId=other, ClientName="c")["UserPoolClient"][
         "ClientId"
     ]
-    idp.create_group(UserPoolId=other, GroupName="labelers")
+    idp.create_group(UserPoolId=other, GroupName="sm-tests-labelers")
     code, message = create("other-pool", UserPool=other, ClientId=other_client)
     assert code == "ValidationException" and "do not match the private workforce" in message
     code, _ = error_of(
@@ -441,7 +443,11 @@ def test_workteam_errors(setup: dict[str, Any]) -> None:
 
 def test_deleting_a_workteam(setup: dict[str, Any]) -> None:
     sm = client("sagemaker")
-    member = {"UserPool": setup["pool"], "UserGroup": "labelers", "ClientId": setup["client_id"]}
+    member = {
+        "UserPool": setup["pool"],
+        "UserGroup": "sm-tests-labelers",
+        "ClientId": setup["client_id"],
+    }
     sm.create_workteam(
         WorkteamName="sm-tests-short-lived",
         Description="d",

@@ -21,6 +21,7 @@ from helpers.components import python_set
 from helpers.errors import WalkthroughError
 from helpers.paths import project_root
 from helpers.settings import load
+from tests.conftest import workforce_pool
 
 REGION = "us-west-2"
 BUCKET = "gt-pipeline-tests"
@@ -159,18 +160,8 @@ def prepared(local_aws_url: str) -> dict[str, Any]:
             }
         ),
     )
-    sagemaker, idp = aws.client("sagemaker"), aws.client("cognito-idp")
-    workforces = sagemaker.list_workforces()["Workforces"]
-    if workforces:
-        pool = workforces[0]["CognitoConfig"]["UserPool"]
-    else:
-        pool = idp.create_user_pool(PoolName="pipeline-tests")["UserPool"]["Id"]
-        client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"][
-            "ClientId"
-        ]
-        sagemaker.create_workforce(
-            WorkforceName="default", CognitoConfig={"UserPool": pool, "ClientId": client_id}
-        )
+    idp = aws.client("cognito-idp")
+    pool, _ = workforce_pool(REGION)
     idp.create_group(UserPoolId=pool, GroupName=GROUP)
     for user in ("pipe-a", "pipe-b", "pipe-c"):
         idp.admin_create_user(UserPoolId=pool, Username=user)
@@ -374,3 +365,16 @@ def test_a_cancelled_component_stops_its_job(
     status = sagemaker.describe_labeling_job(LabelingJobName="component-tests-cancelled")
     assert status["LabelingJobStatus"] in ("Stopping", "Stopped")
     assert child.returncode != 0
+
+
+def test_the_self_contained_component_knows_the_same_ground_truth_regions() -> None:
+    """python_set.ground_truth carries its own copy of the Lambda table (KFP ships only the
+    function's source); it must not drift from helpers.regions."""
+    import inspect
+    import re
+
+    from helpers import regions
+
+    source = inspect.getsource(python_set.ground_truth)
+    embedded = dict(re.findall(r'"([a-z]{2}-[a-z]+-\d)": "(\d{12})"', source))
+    assert embedded == dict(regions.GROUND_TRUTH_LAMBDA_ACCOUNTS)

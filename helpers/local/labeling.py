@@ -34,6 +34,7 @@ from helpers.local.common import (
     in_use,
     not_found,
     sagemaker_arn,
+    select_jobs,
     utc,
     validation,
 )
@@ -173,23 +174,10 @@ class LabelingJobs:
             jobs = [j for (r, _), j in self._jobs.items() if r == region]
         for job in jobs:
             self.advance(job)
-        contains = request.get("NameContains", "").lower()
-        jobs = [
-            j
-            for j in jobs
-            if contains in j.name.lower() and request.get("StatusEquals", j.status) == j.status
-        ]
-        key = {"Name": lambda j: j.name, "Status": lambda j: j.status}.get(
-            request.get("SortBy", "CreationTime"), lambda j: j.created
-        )
-        jobs.sort(key=key, reverse=request.get("SortOrder", "Descending") == "Descending")
-        start = int(request.get("NextToken") or 0)
-        size = int(request.get("MaxResults") or 10)
-        page = jobs[start : start + size]
-        summaries = [self._summary(j) for j in page]
-        answer: dict[str, Any] = {"LabelingJobSummaryList": summaries}
-        if start + size < len(jobs):
-            answer["NextToken"] = str(start + size)
+        page, token = select_jobs(jobs, request)
+        answer: dict[str, Any] = {"LabelingJobSummaryList": [self._summary(j) for j in page]}
+        if token:
+            answer["NextToken"] = token
         return answer
 
     def stop(self, request: dict[str, Any], region: str) -> dict[str, Any]:

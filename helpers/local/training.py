@@ -23,6 +23,7 @@ from helpers.local.common import (
     ServiceError,
     in_use,
     sagemaker_arn,
+    select_jobs,
     utc,
     validation,
 )
@@ -121,18 +122,7 @@ class TrainingJobs:
         """ListTrainingJobs with NameContains, StatusEquals, sorting and paging."""
         with self._lock:
             jobs = [j for (r, _), j in self._jobs.items() if r == region]
-        contains = request.get("NameContains", "").lower()
-        jobs = [
-            j
-            for j in jobs
-            if contains in j.name.lower() and request.get("StatusEquals", j.status) == j.status
-        ]
-        key = {"Name": lambda j: j.name, "Status": lambda j: j.status}.get(
-            request.get("SortBy", "CreationTime"), lambda j: j.created
-        )
-        jobs.sort(key=key, reverse=request.get("SortOrder", "Descending") == "Descending")
-        start = int(request.get("NextToken") or 0)
-        size = int(request.get("MaxResults") or 10)
+        page, token = select_jobs(jobs, request)
         answer: dict[str, Any] = {
             "TrainingJobSummaries": [
                 {
@@ -143,11 +133,11 @@ class TrainingJobs:
                     "LastModifiedTime": utc(j.last_modified),
                     "TrainingJobStatus": j.status,
                 }
-                for j in jobs[start : start + size]
+                for j in page
             ]
         }
-        if start + size < len(jobs):
-            answer["NextToken"] = str(start + size)
+        if token:
+            answer["NextToken"] = token
         return answer
 
     def stop(self, request: dict[str, Any], region: str) -> dict[str, Any]:
