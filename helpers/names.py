@@ -45,5 +45,6 @@ def run_names(settings: Settings, run_id: str) -> RunNames:
         "validation_job": settings.ground_truth_validation_job_name,
         "training_job": None,
     }
-    return RunNames(run_id=run_id, **{
-        key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES})
+    return RunNames(
+        run_id=run_id, **{key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES}
+    )

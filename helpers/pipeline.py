@@ -187,5 +187,7 @@ def graph(package: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
 
     spec = yaml.safe_load(package.read_text())
     tasks = spec["root"]["dag"]["tasks"]
-    return ({name: list(task.get("dependentTasks", [])) for name, task in tasks.items()},
-            {name: task["taskInfo"]["name"] for name, task in tasks.items()})
+    return (
+        {name: list(task.get("dependentTasks", [])) for name, task in tasks.items()},
+        {name: task["taskInfo"]["name"] for name, task in tasks.items()},
+    )

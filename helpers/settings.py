@@ -589,16 +589,28 @@ def validate(s: Settings) -> None:
     _check_range(s, "training_instance_count", 1, 20, "use 1 for the demo")
     _check_range(s, "training_volume_size", 1, 16384, "use 50 (GB)")
     _check_range(s, "training_max_run_time", 60, 432000, "use 3600 seconds")
-    _check(s.component_set in ("official", "python"), "component_set", s.component_set,
-           "must be 'official' (the SageMaker components image) or 'python' (boto3 components)",
-           "leave it unset for the mode's default")
-    _check(s.mode == "aws" or s.component_set == "python", "component_set", s.component_set,
-           "local mode runs the pipeline on KFP's local runner, which needs the Python components",
-           "leave component_set unset in local mode")
-    _check(s.kfp_aws_secret is None or K8S_NAME.fullmatch(s.kfp_aws_secret) is not None,
-           "kfp_aws_secret", s.kfp_aws_secret, "must be a Kubernetes secret name",
-           "name the secret that holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or leave it "
-           "unset to use IRSA")
+    _check(
+        s.component_set in ("official", "python"),
+        "component_set",
+        s.component_set,
+        "must be 'official' (the SageMaker components image) or 'python' (boto3 components)",
+        "leave it unset for the mode's default",
+    )
+    _check(
+        s.mode == "aws" or s.component_set == "python",
+        "component_set",
+        s.component_set,
+        "local mode runs the pipeline on KFP's local runner, which needs the Python components",
+        "leave component_set unset in local mode",
+    )
+    _check(
+        s.kfp_aws_secret is None or K8S_NAME.fullmatch(s.kfp_aws_secret) is not None,
+        "kfp_aws_secret",
+        s.kfp_aws_secret,
+        "must be a Kubernetes secret name",
+        "name the secret that holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or leave it "
+        "unset to use IRSA",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

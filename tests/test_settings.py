@@ -166,3 +166,32 @@ def test_component_set_defaults_by_mode() -> None:
         load({"component_set": "official"}, env={})
     with pytest.raises(InputError, match="'official'"):
         load({"mode": "aws", "bucket": "my-team-gt-bucket", "component_set": "docker"}, env={})
+
+
+def test_setup_defaults_by_mode() -> None:
+    local = load(env={})
+    assert local.eks_cluster_name == "walkthrough-local"
+    assert local.user_groups == "walkthrough-labelers"
+    assert local.labelers == "labeler-1,labeler-2,labeler-3"  # one per worker per object
+    assert local.create_missing is True and local.create_eks_cluster is True
+    assert load({"ground_truth_num_workers_per_object": 5}, env={}).labelers.endswith("labeler-5")
+    aws = load({"mode": "aws", "bucket": "my-team-gt-bucket"}, env={})
+    assert aws.create_missing is False and aws.create_eks_cluster is False
+    assert (aws.eks_cluster_name, aws.user_groups, aws.labelers) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "rule"),
+    [
+        ({"labelers": "ana,has space"}, "Cognito user names"),
+        (
+            {"mode": "aws", "bucket": "my-team-gt-bucket", "create_eks_cluster": True},
+            "only local mode creates an EKS cluster",
+        ),
+    ],
+    ids=["labelers", "create_eks_cluster-in-aws-mode"],
+)
+def test_bad_setup_values_name_the_rule(values: dict[str, object], rule: str) -> None:
+    with pytest.raises(InputError) as err:
+        load(values, env={})
+    assert rule in str(err.value) and "Fix:" in str(err.value)

@@ -1,0 +1,49 @@
+"""`python -m helpers.checks [--create-missing]`: check the setup (creating what is missing)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from helpers import cognito, provision
+from helpers.aws import connect
+from helpers.checks import ready, run_checks, text_table
+from helpers.errors import WalkthroughError
+from helpers.settings import load
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the checks with the effective settings; exit 1 when one fails."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.checks",
+        description="Check the AWS and Kubeflow setup the pipeline needs (settings as for the "
+        "notebooks: settings.json, WALKTHROUGH_* variables, defaults).",
+    )
+    parser.add_argument(
+        "--create-missing",
+        action="store_true",
+        help="first create what is missing (an administrator's step; existing pieces are left "
+        "as they are)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load()
+        aws = connect(settings)
+    except WalkthroughError as exc:
+        print(f"Cannot run the checks: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Setup checks: mode={settings.mode} region={settings.region} "
+        f"bucket={settings.bucket} prefix={settings.prefix}\n"
+    )
+    if args.create_missing:
+        steps = provision.create_missing(settings, aws)
+        print(provision.text_report(steps) + "\n")
+    settings = cognito.with_workforce_pool(settings, aws)
+    results = run_checks(settings, aws)
+    print(text_table(results))
+    return 0 if ready(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""The list of checks, and running them: each one guarded, so one failure never hides the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from helpers.checks import account, cluster, roles, storage, workforce
+from helpers.checks.context import Context
+from helpers.checks.model import (
+    Outcome,
+    Result,
+    error_code,
+    failed,
+    is_denied,
+    skipped,
+)
+from helpers.errors import InputError
+
+
+@dataclass(frozen=True)
+class Check:
+    """One setup check: its number, short name, what it checks, and the function."""
+
+    number: int
+    name: str
+    title: str
+    run: Callable[[Context], Outcome]
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        1,
+        "credentials",
+        "credentials work; account and region are the settings'",
+        account.credentials,
+    ),
+    Check(
+        2,
+        "region",
+        "Ground Truth's built-in image-classification Lambdas exist here",
+        account.region,
+    ),
+    Check(
+        3,
+        "bucket",
+        "bucket exists, in the session region, with Ground Truth's CORS rule",
+        storage.bucket,
+    ),
+    Check(
+        4, "inputs", "notebook 01's manifests, images, labels and template agree", storage.inputs
+    ),
+    Check(
+        5,
+        "execution role",
+        "SageMaker execution role: trust, read inputs, write outputs",
+        roles.execution_role,
+    ),
+    Check(
+        6,
+        "cluster trust",
+        "OIDC provider and the pod role's trust (IRSA or Pod Identity)",
+        roles.pod_role_trust,
+    ),
+    Check(
+        7,
+        "pod permissions",
+        "pod role may run the jobs and pass the execution role",
+        roles.pod_role_permissions,
+    ),
+    Check(
+        8,
+        "service account",
+        "the run's Kubernetes service account carries the pod role",
+        cluster.service_account,
+    ),
+    Check(
+        9,
+        "workforce",
+        "Cognito pool, app client and group; the private workforce agrees",
+        workforce.workforce,
+    ),
+    Check(10, "names", "team and job names are free (or the team is ours)", workforce.names),
+    Check(11, "KFP API", "the Kubeflow Pipelines API answers", cluster.kfp_api),
+    Check(
+        12,
+        "training instance",
+        "GPU training instance type, and the account's quota",
+        account.training_instance,
+    ),
+)
+
+
+def guarded(check: Check, ctx: Context) -> Outcome:
+    """Run one check; a denied call becomes SKIP with the reason, any other error a FAIL."""
+    try:
+        return check.run(ctx)
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        if is_denied(exc):
+            return skipped(
+                f"not allowed to call {exc.operation_name} ({error_code(exc)}: {message})",
+                "grant it (the README's minimal policy lists what the checks call), or ask an "
+                "administrator to run the checks.",
+            )
+        return failed(
+            f"{exc.operation_name} failed: {error_code(exc)}: {message}",
+            "see the message; run the checks again once it is fixed.",
+        )
+    except InputError as exc:
+        return failed(f"{exc.setting} = {exc.value!r}: {exc.rule}", exc.fix + ".")
+    except (BotoCoreError, OSError) as exc:
+        return failed(f"could not reach AWS: {exc}", "check the network and the region.")
+
+
+def _credentials_problem(exc: Exception) -> Outcome:
+    return failed(
+        f"the AWS credentials do not work: {exc}",
+        "configure credentials (`aws configure`, a profile, or in a Kubeflow notebook server the "
+        "notebook's service account role) and run the checks again.",
+    )
+
+
+def run_checks(
+    settings: Any, aws: Any, only: Collection[int] | None = None, **probes: Any
+) -> list[Result]:
+    """Run every check (or those numbered in `only`); return one result per check, in order."""
+    ctx = Context(settings, aws, **probes)
+    try:
+        ctx.identity  # noqa: B018 - the look-up is the test
+        broken = None
+    except (ClientError, BotoCoreError) as exc:
+        broken = _credentials_problem(exc)
+    results = []
+    for check in CHECKS:
+        if only is not None and check.number not in only:
+            continue
+        if broken is None:
+            outcome = guarded(check, ctx)
+        elif check.number == 1:
+            outcome = broken
+        else:
+            outcome = skipped("needs working AWS credentials (check 1)")
+        results.append(
+            Result(
+                check.number,
+                check.name,
+                check.title,
+                outcome.status,
+                outcome.found,
+                outcome.fix,
+                outcome.commands,
+            )
+        )
+    return results

@@ -1,0 +1,373 @@
+"""Least-privilege IAM documents for the walkthrough's roles, built from the settings.
+
+- `sagemaker_trust`: lets SageMaker (labeling and training jobs) assume the execution role;
+- `irsa_trust`: lets exactly one Kubernetes service account assume the KFP pod role, through the
+  EKS cluster's IAM OIDC provider (IRSA);
+- `execution_policy`: what the SageMaker execution role needs (read the inputs, write the outputs
+  under the prefix; logs, metrics and the algorithm image);
+- `pod_policy`: what the pipeline's pods need (workteam, labeling and training jobs, and
+  `iam:PassRole` on the execution role, for SageMaker only);
+- `walkthrough_policy`: what the notebooks themselves need to check, stage, submit and follow.
+
+`python -m helpers.policies [execution|pod|walkthrough|trust]` prints one, filled in with the
+effective settings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from helpers import regions
+from helpers.settings import Settings, load
+
+VERSION = "2012-10-17"
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+STS_AUDIENCE = "sts.amazonaws.com"
+WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
+#: Names of the inline policies the walkthrough writes on its roles.
+EXECUTION_POLICY_NAME = "walkthrough-sagemaker-execution"
+POD_POLICY_NAME = "walkthrough-kfp-pod"
+#: Thumbprint of the root CA of EKS's OIDC issuers (IAM no longer uses it for them, but some
+#: tools still ask for one).
+EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+
+def issuer_host(issuer: str) -> str:
+    """Return an OIDC issuer URL without `https://`, as IAM names providers and condition keys."""
+    return issuer.removeprefix("https://").removeprefix("http://").rstrip("/")
+
+
+def oidc_provider_arn(account: str, issuer: str) -> str:
+    """Return the ARN of the IAM OIDC provider for an issuer."""
+    return f"arn:aws:iam::{account}:oidc-provider/{issuer_host(issuer)}"
+
+
+def service_account_subject(namespace: str, service_account: str) -> str:
+    """Return the token subject of a Kubernetes service account."""
+    return f"system:serviceaccount:{namespace}:{service_account}"
+
+
+def account_of(arn: str) -> str:
+    """Return the account id field of an ARN."""
+    return arn.split(":")[4]
+
+
+def role_name(arn: str) -> str:
+    """Return the role name of a role ARN (the part after the last `/`)."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def role_path(arn: str) -> str:
+    """Return the path of a role ARN (`/` for most roles)."""
+    resource = arn.split(":", 5)[5]
+    middle = resource.split("/")[1:-1]
+    return "/" + "".join(f"{part}/" for part in middle)
+
+
+def sagemaker_trust() -> dict[str, Any]:
+    """Trust policy that lets SageMaker assume the execution role."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": SAGEMAKER_SERVICE},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def irsa_statement(account: str, issuer: str, namespace: str, service_account: str) -> dict:
+    """The trust statement for one service account of one cluster (IRSA)."""
+    host = issuer_host(issuer)
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": oidc_provider_arn(account, issuer)},
+        "Action": WEB_IDENTITY_ACTION,
+        "Condition": {
+            "StringEquals": {
+                f"{host}:aud": STS_AUDIENCE,
+                f"{host}:sub": service_account_subject(namespace, service_account),
+            }
+        },
+    }
+
+
+def irsa_trust(account: str, issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """Trust policy that lets exactly one service account assume the pod role."""
+    return {
+        "Version": VERSION,
+        "Statement": [irsa_statement(account, issuer, namespace, service_account)],
+    }
+
+
+def _prefix_arn(settings: Settings) -> str:
+    return f"arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
+
+
+def execution_policy(settings: Settings, account: str) -> dict[str, Any]:
+    """Inline policy of the SageMaker execution role, scoped to the bucket and prefix."""
+    region = settings.region
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadInputsWriteOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": _prefix_arn(settings),
+        },
+        {
+            "Sid": "FindTheBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": f"arn:aws:s3:::{settings.bucket}",
+        },
+        {
+            "Sid": "JobLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+        },
+        {
+            "Sid": "JobMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+        },
+        {
+            "Sid": "SignInToEcr",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+    ]
+    owner = regions.IMAGE_CLASSIFICATION_ACCOUNTS.get(region)
+    if owner:
+        statements.append(
+            {
+                "Sid": "PullTheAlgorithmImage",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                ],
+                "Resource": f"arn:aws:ecr:{region}:{owner}:repository/image-classification",
+            }
+        )
+    return {"Version": VERSION, "Statement": statements}
+
+
+def _sagemaker_arn(settings: Settings, account: str, kind: str) -> str:
+    return f"arn:aws:sagemaker:{settings.region}:{account}:{kind}/*"
+
+
+def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any]:
+    """Inline policy of the KFP pod role: the pipeline's SageMaker calls and PassRole."""
+    pool = settings.user_pool or "*"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "Workteams",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateWorkteam",
+                    "sagemaker:DescribeWorkteam",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                "Resource": _sagemaker_arn(settings, account, "workteam/private-crowd"),
+            },
+            {
+                "Sid": "LabelingJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateLabelingJob",
+                    "sagemaker:DescribeLabelingJob",
+                    "sagemaker:StopLabelingJob",
+                    "sagemaker:AddTags",
+                ],
+                "Resource": _sagemaker_arn(settings, account, "labeling-job"),
+            },
+            {
+                "Sid": "TrainingJobs",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                "Resource": _sagemaker_arn(settings, account, "training-job"),
+            },
+            {
+                "Sid": "PassTheExecutionRoleToSageMaker",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": role_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
+            },
+            {
+                "Sid": "WorkteamCognito",
+                "Effect": "Allow",
+                "Action": [
+                    "cognito-idp:DescribeUserPool",
+                    "cognito-idp:DescribeUserPoolClient",
+                    "cognito-idp:UpdateUserPool",
+                    "cognito-idp:UpdateUserPoolClient",
+                    "cognito-idp:ListGroups",
+                ],
+                "Resource": f"arn:aws:cognito-idp:{settings.region}:{account}:userpool/{pool}",
+            },
+            {
+                "Sid": "Lookups",
+                "Effect": "Allow",
+                "Action": ["sagemaker:ListWorkforces", "cognito-idp:DescribeUserPoolDomain"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "TrainingLogs",
+                "Effect": "Allow",
+                "Action": ["logs:GetLogEvents", "logs:DescribeLogStreams"],
+                "Resource": f"arn:aws:logs:{settings.region}:{account}:log-group:"
+                "/aws/sagemaker/TrainingJobs:*",
+            },
+            {
+                "Sid": "LabeledDataAndTrainingInputs",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": _prefix_arn(settings),
+            },
+        ],
+    }
+
+
+def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
+    """What the notebooks need to check the setup, stage the data, submit and follow a run."""
+    region = settings.region
+    roles = [arn for arn in (settings.role_arn, settings.kfp_pod_role_arn) if arn] or [
+        f"arn:aws:iam::{account}:role/*"
+    ]
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "StageAndReadTheData",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": _prefix_arn(settings),
+            },
+            {
+                "Sid": "TheBucket",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:ListBucket",
+                    "s3:GetBucketLocation",
+                    "s3:GetBucketCORS",
+                    "s3:PutBucketCORS",
+                    "s3:CreateBucket",
+                ],
+                "Resource": f"arn:aws:s3:::{settings.bucket}",
+            },
+            {
+                "Sid": "OpenImages",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": [
+                    "arn:aws:s3:::open-images-dataset",
+                    "arn:aws:s3:::open-images-dataset/*",
+                ],
+            },
+            {
+                "Sid": "CheckTheRoles",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:GetRole",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:SimulatePrincipalPolicy",
+                ],
+                "Resource": roles,
+            },
+            {
+                "Sid": "PreviewTheWorkerTask",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": settings.role_arn or f"arn:aws:iam::{account}:role/*",
+                "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
+            },
+            {
+                "Sid": "CheckTheClusterTrust",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:GetOpenIDConnectProvider",
+                    "eks:DescribeCluster",
+                    "eks:ListPodIdentityAssociations",
+                    "eks:DescribePodIdentityAssociation",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "CheckTheWorkforce",
+                "Effect": "Allow",
+                "Action": [
+                    "cognito-idp:DescribeUserPool",
+                    "cognito-idp:DescribeUserPoolClient",
+                    "cognito-idp:GetGroup",
+                    "cognito-idp:ListUsersInGroup",
+                    "cognito-idp:AdminGetUser",
+                ],
+                "Resource": f"arn:aws:cognito-idp:{region}:{account}:userpool/*",
+            },
+            {
+                "Sid": "FollowAndCheckSageMaker",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:RenderUiTemplate",
+                    "sagemaker:ListWorkforces",
+                    "sagemaker:ListWorkteams",
+                    "sagemaker:DescribeWorkteam",
+                    "sagemaker:ListTags",
+                    "sagemaker:ListLabelingJobs",
+                    "sagemaker:DescribeLabelingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "servicequotas:ListAWSDefaultServiceQuotas",
+                    "servicequotas:GetServiceQuota",
+                    "logs:GetLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one policy document for the effective settings."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    which = argv[0] if argv else "walkthrough"
+    settings = load()
+    account = account_of(settings.role_arn or settings.kfp_pod_role_arn or "::::<account>")
+    documents = {
+        "execution": lambda: execution_policy(settings, account),
+        "pod": lambda: pod_policy(settings, account, settings.role_arn or "<execution role>"),
+        "walkthrough": lambda: walkthrough_policy(settings, account),
+        "trust": sagemaker_trust,
+    }
+    if which not in documents:
+        print(f"usage: python -m helpers.policies [{'|'.join(documents)}]", file=sys.stderr)
+        return 2
+    print(json.dumps(documents[which](), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
