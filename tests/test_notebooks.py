@@ -146,3 +146,40 @@ def test_every_notebook_passes_nbval(local_aws_url: str) -> None:
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+PIPELINE_PREFIX = "notebook-tests/pipeline-run"
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Notebooks 01, 02 and 03 in order under their own prefix, as a user runs them."""
+    out = tmp_path_factory.mktemp("pipeline")
+    for name in ("01_prepare_dataset.ipynb", "02_check_aws_setup.ipynb"):
+        execute(name, out, prefix=PIPELINE_PREFIX, images_per_class=10)
+    return {"notebook": execute("03_run_pipeline.ipynb", out, prefix=PIPELINE_PREFIX)}
+
+
+def test_notebook_03_runs_the_pipeline_to_a_trained_model(pipeline_run: dict[str, Any]) -> None:
+    shown = outputs(pipeline_run["notebook"])
+    assert not [o for o in shown if o["output_type"] == "error"]
+    assert [o for o in shown if "image/png" in o.get("data", {})]  # the pipeline graph
+    text = "".join("".join(o.get("text", "")) for o in shown)
+    assert "Submitted run" in text and "objects labeled" in text
+    html = "".join("".join(o["data"].get("text/html", "")) for o in shown if "data" in o)
+    assert "model.tar.gz" in html and "workteam/private-crowd/" in html
+    done = [o for o in shown if "text/markdown" in o.get("data", {})]
+    assert "trained mini-image-classification-training-" in "".join(
+        done[-1]["data"]["text/markdown"]
+    )
+
+
+def test_rerunning_notebook_03_follows_the_run_instead_of_submitting(
+    pipeline_run: dict[str, Any], local_aws_url: str, tmp_path: Path
+) -> None:
+    local.reset_request_counts(local_aws_url)
+    notebook = execute("03_run_pipeline.ipynb", tmp_path, prefix=PIPELINE_PREFIX)
+    text = "".join("".join(o.get("text", "")) for o in outputs(notebook))
+    assert "Following the run submitted at" in text
+    counts = local.request_counts(local_aws_url)
+    assert not [k for k in counts if k.startswith("sagemaker.Create")], counts
