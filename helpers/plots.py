@@ -93,10 +93,170 @@ def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = 
     for task, needs in tasks.items():
         for need in needs:
             (x0, y0), (x1, y1) = where[need], where[task]
-            ax.annotate("", xy=(x1, y1 + 0.22), xytext=(x0, y0 - 0.22),
-                        arrowprops={"arrowstyle": "->", "color": "#555"})
+            ax.annotate(
+                "",
+                xy=(x1, y1 + 0.22),
+                xytext=(x0, y0 - 0.22),
+                arrowprops={"arrowstyle": "->", "color": "#555"},
+            )
     for task, (x, y) in where.items():
-        ax.text(x, y, (labels or {}).get(task, task), ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"})
+        ax.text(
+            x,
+            y,
+            (labels or {}).get(task, task),
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"},
+        )
+    figure.tight_layout()
+    return figure
+
+
+# notebook 04: reviewing the labels and the training job -----------------------------------------
+
+
+def labeled_counts_chart(table: pd.DataFrame) -> Picture:
+    """Bar chart of labeled objects per class and split (failed objects as '(failed)')."""
+    figure = split_counts_chart(table.assign(class_name=table["class_name"].fillna("(failed)")))
+    figure.axes[0].set_title("Ground Truth labels per class and split")
+    figure.axes[0].set_ylabel("labeled images")
+    return figure
+
+
+def confidence_histogram(table: pd.DataFrame, single_worker: bool = False) -> Picture:
+    """Histogram of the consolidated labels' confidence, one series per split (job)."""
+    import numpy as np
+
+    done = table[table["confidence"].notna()]
+    figure = Picture(figsize=(6.0, 3.2))
+    ax = figure.subplots()
+    bins = np.linspace(0.0, 1.0, 21)
+    splits = [s for s in ("train", "validation") if (done["split"] == s).any()]
+    values = [done.loc[done["split"] == s, "confidence"].astype(float) for s in splits]
+    names = [f"{s} (mean {v.mean():.2f})" for s, v in zip(splits, values, strict=True)]
+    ax.hist(values, bins=bins, label=names, stacked=True)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("confidence of the consolidated label (0 to 1)")
+    ax.set_ylabel("images")
+    ax.set_title("How sure Ground Truth is of each label")
+    if splits:
+        ax.legend(title="labeling job", loc="best")
+    if single_worker:
+        ax.text(
+            0.55,
+            0.5,
+            "one worker per object:\nGround Truth reports confidence 0.00",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=9,
+            color="#a33",
+        )
+    figure.tight_layout()
+    return figure
+
+
+def image_rows(
+    groups: dict[str, Sequence[tuple[str, bytes]]],
+    columns: int = 5,
+    cell: float = 2.2,
+    title: str | None = None,
+) -> Picture:
+    """Draw images in rows, one row (or more) per group, the group's name at the row's left."""
+    if not groups:
+        raise ValueError("no images to show")
+    columns = min(columns, max(len(v) for v in groups.values()))
+    lines = [
+        (name, list(items[i : i + columns]))
+        for name, items in groups.items()
+        for i in range(0, len(items), columns)
+    ]
+    height = len(lines) * (cell + 0.45) + (0.4 if title else 0)  # room for two-line captions
+    figure = Picture(figsize=(columns * cell + 0.6, height))
+    axes = figure.subplots(len(lines), columns, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    shown: set[str] = set()
+    for row, (name, items) in zip(axes, lines, strict=True):
+        for ax, (caption, data) in zip(row, items, strict=False):
+            with Image.open(io.BytesIO(data)) as picture:
+                ax.imshow(picture.convert("RGB"))
+            ax.set_title(caption, fontsize=8)
+        if name and name not in shown:
+            row[0].text(
+                -0.08,
+                0.5,
+                name,
+                transform=row[0].transAxes,
+                rotation=90,
+                ha="right",
+                va="center",
+                fontsize=10,
+                fontweight="bold",
+            )
+            shown.add(name)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def captioned_grid(
+    images: Sequence[tuple[str, bytes]], columns: int = 5, title: str | None = None
+) -> Picture:
+    """Draw images in a grid with room for two-line captions (see `image_rows`)."""
+    return image_rows({"": images}, columns=columns, title=title)
+
+
+def confusion_matrix_chart(matrix: pd.DataFrame, accuracy: float) -> Picture:
+    """Heat map of a confusion matrix (rows: reference labels, columns: given labels)."""
+    size = max(4.5, 1.2 * len(matrix.columns) + 2.5)
+    figure = Picture(figsize=(size, size * 0.85))
+    ax = figure.subplots()
+    values = matrix.to_numpy()
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=max(1, int(values.max())))
+    for (row, column), count in _cells(values):
+        dark = count > values.max() / 2
+        ax.text(
+            column,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            color="white" if dark else "black",
+            fontsize=11,
+        )
+    ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(matrix.index)), matrix.index)
+    ax.set_xlabel(f"{matrix.columns.name or 'label'} (what the workers chose)")
+    ax.set_ylabel(matrix.index.name or "reference")
+    ax.set_title(f"Labels vs Open Images (accuracy {accuracy:.0%})")
+    figure.tight_layout()
+    return figure
+
+
+def _cells(values: object) -> list[tuple[tuple[int, int], int]]:
+    """Every cell of a 2-D array as ((row, column), value)."""
+    import numpy as np
+
+    array = np.asarray(values)
+    rows, columns = array.shape
+    return [((r, c), int(array[r, c])) for r in range(rows) for c in range(columns)]
+
+
+def learning_curves(curves: pd.DataFrame, job_name: str) -> Picture:
+    """Train and validation accuracy per epoch, from the training job's log."""
+    figure = Picture(figsize=(6.0, 3.2))
+    ax = figure.subplots()
+    for split, style in (("train", "o-"), ("validation", "s--")):
+        if split in curves and curves[split].notna().any():
+            last = curves[split].dropna().iloc[-1]
+            ax.plot(curves["epoch"], curves[split], style, label=f"{split} (last {last:.2f})")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"Learning curves of {job_name}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
     figure.tight_layout()
     return figure

@@ -1,0 +1,96 @@
+"""What labeling costs on AWS: Ground Truth's fee per object, and a public workforce's task fees.
+
+Ground Truth charges per labeled object. A private workforce (this walkthrough's) adds no worker
+fee; a public (Amazon Mechanical Turk) workforce adds a price per task for every worker who
+answers, so an object sent to 3 workers costs 3 task prices on top of the object fee.
+
+The default prices are notebook parameters; change them there, not here, when AWS's prices move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Ground Truth's price per labeled object (USD) for the first 50,000 objects in a month.
+GROUND_TRUTH_PRICE_PER_OBJECT = 0.08
+#: Objects per month that the price above covers; beyond that AWS charges less per object.
+GROUND_TRUTH_FIRST_TIER_OBJECTS = 50_000
+#: A public workforce's price per task per worker (USD): the lowest allowed for classification.
+PUBLIC_TASK_PRICE = 0.012
+#: Where the default prices come from, and when they were written down.
+PRICES_SOURCE = (
+    "AWS Ground Truth pricing page, as used in the AWS image-classification example; "
+    "check the current page (https://aws.amazon.com/sagemaker/groundtruth/pricing/)"
+)
+PRICES_AS_OF = "2026-11-28"
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The prices a cost estimate uses (USD)."""
+
+    per_object: float = GROUND_TRUTH_PRICE_PER_OBJECT
+    task_price: float = PUBLIC_TASK_PRICE
+    workers_per_object: int | None = None  # None: as many as the jobs used
+
+
+def prices(
+    per_object: float | None = None,
+    task_price: float | None = None,
+    workers_per_object: int | None = None,
+) -> Prices:
+    """Return the prices to use: the notebook's parameters where given, else the defaults."""
+    chosen = Prices(
+        per_object=GROUND_TRUTH_PRICE_PER_OBJECT if per_object is None else float(per_object),
+        task_price=PUBLIC_TASK_PRICE if task_price is None else float(task_price),
+        workers_per_object=None if workers_per_object is None else int(workers_per_object),
+    )
+    if chosen.per_object < 0 or chosen.task_price < 0:
+        raise ValueError(f"prices must not be negative: {chosen}")
+    if chosen.workers_per_object is not None and not 1 <= chosen.workers_per_object <= 9:
+        raise ValueError("workers_per_object must be between 1 and 9 (Ground Truth's limit)")
+    return chosen
+
+
+def ground_truth_fee(objects: int, price: Prices) -> float:
+    """Ground Truth's fee for `objects` labeled objects (any workforce)."""
+    return round(objects * price.per_object, 4)
+
+
+def public_task_fee(objects: int, workers_per_object: int, price: Prices) -> float:
+    """What a public workforce's workers earn for `objects` objects, each answered by N workers."""
+    return round(objects * workers_per_object * price.task_price, 4)
+
+
+def labeling_costs(jobs: pd.DataFrame, price: Prices) -> pd.DataFrame:
+    """Cost per job and in total; `jobs` has columns job, split, objects, workers_per_object."""
+    workers = (
+        jobs["workers_per_object"]
+        if price.workers_per_object is None
+        else pd.Series(price.workers_per_object, index=jobs.index)
+    )
+    table = pd.DataFrame(
+        {
+            "job": jobs["job"],
+            "split": jobs["split"],
+            "objects labeled": jobs["objects"].astype(int),
+            "Ground Truth fee, private workforce (USD)": (jobs["objects"] * price.per_object),
+            "public workers per object": workers.astype(int),
+            "public workforce task fees (USD)": jobs["objects"] * workers * price.task_price,
+        }
+    )
+    fee, tasks = table.columns[3], table.columns[5]
+    table["total with a public workforce (USD)"] = table[fee] + table[tasks]
+    total = table.select_dtypes("number").sum().to_frame().T
+    total[["job", "split"]] = ["all jobs", ""]
+    total["public workers per object"] = table["public workers per object"].max()
+    table = pd.concat([table, total[table.columns]], ignore_index=True).round(4)
+    counts = ["objects labeled", "public workers per object"]
+    return table.astype(dict.fromkeys(counts, int))
+
+
+def beyond_first_tier(objects: int) -> bool:
+    """True when the objects exceed the first price tier (the estimate then overstates a bit)."""
+    return objects > GROUND_TRUTH_FIRST_TIER_OBJECTS

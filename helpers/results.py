@@ -1,0 +1,777 @@
+"""Notebook 04's analyses: Ground Truth's labeled output, its workers, and the training job.
+
+The parsers read Ground Truth's output as real jobs write it:
+
+- output manifest lines: the label under the job's label attribute and its metadata under
+  `<attribute>-metadata` (`class-name`, `confidence` as int or float, `human-annotated`,
+  `creation-date` with or without fractions and `Z`, `job-name` with or without the
+  `labeling-job/` prefix), other keys passed through (input keys, other jobs' labels), and lines
+  of objects that failed, whose metadata has a `failure-reason` and no label;
+- worker responses under `annotations/worker-response/iteration-<N>/<object>/<time>.json` and
+  consolidation responses under `annotations/consolidated-annotation/consolidation-response/`;
+- the training job's CloudWatch log lines `Epoch[N] Train-accuracy=…` / `Validation-accuracy=…`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from helpers import openimages, runs
+from helpers.errors import InputError, WalkthroughError
+from helpers.names import RUN_TAG, run_names
+from helpers.paths import runs_dir
+from helpers.s3 import read_objects, split_uri
+from helpers.settings import Settings
+
+JOB_PREFIX = "labeling-job/"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TABLE_COLUMNS = (
+    "image",
+    "image_id",
+    "split",
+    "label",
+    "class_name",
+    "confidence",
+    "human_annotated",
+    "creation_date",
+    "job",
+    "failure_reason",
+)
+ANSWER_COLUMNS = (
+    "job",
+    "iteration",
+    "object",
+    "worker",
+    "answer",
+    "seconds",
+    "accepted",
+    "submitted",
+)
+WORKER_RESPONSE = re.compile(
+    r"(?:^|/)(?P<job>[^/]+)/annotations/worker-response/iteration-(?P<iteration>\d+)/"
+    r"(?P<object>\d+)/[^/]+\.json$"
+)
+CONSOLIDATION_RESPONSE = re.compile(
+    r"(?:^|/)(?P<job>[^/]+)/annotations/consolidated-annotation/consolidation-response/"
+    r"iteration-(?P<iteration>\d+)/[^/]+\.json$"
+)
+EPOCH_LINE = (
+    r"Epoch\[(?P<epoch>\d+)\] (?P<split>Train|Validation)-accuracy=(?P<accuracy>[0-9.eE+-]+)"
+)
+READY = ("Completed", "Stopped")
+
+
+class NothingToReview(WalkthroughError):
+    """There are no finished labeling jobs to review; the message says what to run first."""
+
+    def _render_traceback_(self) -> list[str]:
+        """Show only the message in a notebook (no stack trace): the user has nothing to debug."""
+        return [str(self)]
+
+
+# which jobs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The jobs to review: labeling jobs by split, the training job (if known), the run id."""
+
+    jobs: Mapping[str, str]
+    training_job: str | None
+    run_id: str | None
+    source: str
+
+
+def find_target(settings: Settings, s3: Any) -> Target:
+    """The jobs named in the settings (one or both), else the latest recorded run's jobs."""
+    named = {
+        split: name
+        for split, name in (
+            ("train", settings.ground_truth_train_job_name),
+            ("validation", settings.ground_truth_validation_job_name),
+        )
+        if name
+    }
+    if named:
+        return Target(named, None, None, "the settings")
+    record = runs.latest_record(s3, settings)
+    if record is None:
+        raise NothingToReview(
+            f"Nothing to review: no pipeline run is recorded under {settings.s3_prefix_uri}. "
+            "Run notebook 03_run_pipeline first (it labels the images and trains the model), "
+            "or name labeling jobs of your own with ground_truth_train_job_name and "
+            "ground_truth_validation_job_name."
+        )
+    names = record.run_names
+    return Target(
+        {"train": names.train_job, "validation": names.validation_job},
+        names.training_job,
+        record.run_id,
+        f"run {record.run_id} (submitted {record.submitted_at})",
+    )
+
+
+@dataclass
+class Review:
+    """What SageMaker says about the jobs under review, and the labels workers chose from."""
+
+    target: Target
+    labeling: dict[str, dict[str, Any]]
+    training: dict[str, Any] | None
+    labels: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        """The run id, or the train job's name when the jobs were not made by a recorded run."""
+        return self.target.run_id or next(iter(self.target.jobs.values()))
+
+
+def _describe(call: Any, **request: Any) -> dict[str, Any] | None:
+    """Call a Describe operation; None when the resource does not exist."""
+    try:
+        return call(**request)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+            return None
+        raise
+
+
+def open_review(settings: Settings, aws: Any) -> Review:
+    """Find and describe the jobs to review; stop with a clear message when none is ready."""
+    target = find_target(settings, aws.client("s3"))
+    sagemaker = aws.client("sagemaker")
+    found = {
+        split: _describe(sagemaker.describe_labeling_job, LabelingJobName=name)
+        for split, name in target.jobs.items()
+    }
+    missing = [target.jobs[split] for split, job in found.items() if job is None]
+    if missing:
+        raise NothingToReview(
+            f"Nothing to review: labeling job(s) {', '.join(missing)} (from {target.source}) "
+            f"do not exist in {settings.region}. Run notebook 03_run_pipeline first, or fix "
+            "ground_truth_train_job_name / ground_truth_validation_job_name."
+        )
+    labeling = {split: job for split, job in found.items() if job is not None}
+    _require_ready(labeling)
+    target = _with_training_job(target, settings, sagemaker, labeling)
+    training = (
+        _describe(sagemaker.describe_training_job, TrainingJobName=target.training_job)
+        if target.training_job
+        else None
+    )
+    notes = [
+        f"labeling job {job['LabelingJobName']} ({split}) is {job['LabelingJobStatus']}"
+        + (f": {job['FailureReason']}" if job.get("FailureReason") else "")
+        for split, job in labeling.items()
+        if job["LabelingJobStatus"] != "Completed"
+    ]
+    labels = label_categories(aws.client("s3"), next(iter(labeling.values())))
+    return Review(target, labeling, training, labels, notes)
+
+
+def _require_ready(labeling: Mapping[str, dict[str, Any]]) -> None:
+    """Raise NothingToReview unless at least one job finished (completed or stopped)."""
+    if any(j["LabelingJobStatus"] in READY for j in labeling.values()):
+        return
+    states = ", ".join(
+        f"{j['LabelingJobName']} is {j['LabelingJobStatus']}"
+        + (f" ({j['FailureReason']})" if j.get("FailureReason") else "")
+        for j in labeling.values()
+    )
+    if all(j["LabelingJobStatus"] == "Failed" for j in labeling.values()):
+        advice = "Fix the reason, then run notebook 03_run_pipeline again with new_run=True."
+    else:
+        advice = (
+            "Let notebook 03_run_pipeline follow the run to its end (run it again to resume "
+            "following), then run this notebook again."
+        )
+    raise NothingToReview(f"Nothing to review yet: {states}. {advice}")
+
+
+def _with_training_job(
+    target: Target, settings: Settings, sagemaker: Any, labeling: Mapping[str, dict[str, Any]]
+) -> Target:
+    """Fill in the training job of jobs named in the settings, from their walkthrough run tag."""
+    if target.training_job:
+        return target
+    first = next(iter(labeling.values()))
+    try:
+        tags = sagemaker.list_tags(ResourceArn=first["LabelingJobArn"]).get("Tags", [])
+    except ClientError:  # e.g. no sagemaker:ListTags permission: review without training
+        return target
+    run_id = next((t["Value"] for t in tags if t["Key"] == RUN_TAG), None)
+    if run_id is None:
+        return target
+    training = run_names(settings, run_id).training_job
+    return Target(target.jobs, training, run_id, target.source)
+
+
+def label_categories(s3: Any, job: Mapping[str, Any]) -> list[str]:
+    """The labels workers chose from (the job's label category config, in class-index order)."""
+    uri = job.get("LabelCategoryConfigS3Uri")
+    text = read_text(s3, uri) if uri else None
+    if text is None:
+        return []
+    return [str(entry["label"]) for entry in json.loads(text)["labels"]]
+
+
+def jobs_table(review: Review) -> pd.DataFrame:
+    """One row per labeling job: status, counters, workers per object, output manifest."""
+    rows = []
+    for split, job in review.labeling.items():
+        counters = job["LabelCounters"]
+        rows.append(
+            {
+                "split": split,
+                "labeling job": job["LabelingJobName"],
+                "status": job["LabelingJobStatus"],
+                "labeled": counters["TotalLabeled"],
+                "failed": counters["FailedNonRetryableError"],
+                "unlabeled": counters["Unlabeled"],
+                "workers per object": workers_per_object(job),
+                "label attribute": job["LabelAttributeName"],
+                "output manifest": output_manifest_uri(job),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def workers_per_object(job: Mapping[str, Any]) -> int:
+    """How many workers answer each object in this labeling job."""
+    return int(job["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"])
+
+
+def output_prefix(job: Mapping[str, Any]) -> str:
+    """Where the job writes its output: `<S3OutputPath>/<job name>`."""
+    return f"{job['OutputConfig']['S3OutputPath'].rstrip('/')}/{job['LabelingJobName']}"
+
+
+def output_manifest_uri(job: Mapping[str, Any]) -> str:
+    """The job's output manifest (as described, else where Ground Truth writes it)."""
+    described = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
+    return described or f"{output_prefix(job)}/manifests/output/output.manifest"
+
+
+# the output manifest ----------------------------------------------------------------------------
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in TABLE_COLUMNS})
+
+
+def parse_output_manifest(text: str, label_attribute: str, split: str, job: str) -> pd.DataFrame:
+    """Read an output manifest into the review table (one row per object, failed ones too)."""
+    if not text.strip():
+        return _typed(_empty_table())
+    lines = pd.read_json(io.StringIO(text), lines=True, dtype=False, precise_float=True)
+    metadata_key = f"{label_attribute}-metadata"
+    present = lines[metadata_key].dropna() if metadata_key in lines else pd.Series(dtype=object)
+    metadata = pd.json_normalize(present.tolist()).set_axis(present.index)
+    metadata = metadata.reindex(lines.index)
+
+    def meta(name: str) -> pd.Series:
+        return metadata[name] if name in metadata else pd.Series(pd.NA, index=lines.index)
+
+    labels = lines[label_attribute] if label_attribute in lines else meta("__none__")
+    table = pd.DataFrame(
+        {
+            "image": lines["source-ref"],
+            "image_id": image_ids(lines["source-ref"]),
+            "split": split,
+            "label": labels,
+            "class_name": meta("class-name"),
+            "confidence": meta("confidence"),
+            "human_annotated": meta("human-annotated"),
+            "creation_date": meta("creation-date"),
+            "job": meta("job-name").fillna(job).astype(str).str.removeprefix(JOB_PREFIX),
+            "failure_reason": meta("failure-reason"),
+        }
+    )
+    return _typed(table)
+
+
+def image_ids(uris: pd.Series) -> pd.Series:
+    """The image id of each image URI: its file name without the extension (Open Images' id)."""
+    return uris.str.rsplit("/", n=1).str[-1].str.rsplit(".", n=1).str[0]
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Give the review table's columns their types (nullable where a failed object has none)."""
+    answered = table["human_annotated"].astype("string").str.lower()
+    return table.assign(
+        label=pd.to_numeric(table["label"], errors="coerce").astype("Int64"),
+        class_name=table["class_name"].astype("string"),
+        confidence=pd.to_numeric(table["confidence"], errors="coerce").astype("Float64"),
+        human_annotated=answered.map({"yes": True, "no": False}).astype("boolean"),
+        creation_date=pd.to_datetime(table["creation_date"], format="ISO8601", utc=True),
+        job=table["job"].astype("string"),
+        failure_reason=table["failure_reason"].astype("string"),
+        split=table["split"].astype("string"),
+        image=table["image"].astype("string"),
+        image_id=table["image_id"].astype("string"),
+    )[list(TABLE_COLUMNS)]
+
+
+def read_text(s3: Any, uri: str) -> str | None:
+    """Read an S3 object as text; None when it does not exist."""
+    bucket, key = split_uri(uri)
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
+            return None
+        raise
+
+
+def load_labels(s3: Any, review: Review) -> pd.DataFrame:
+    """Both jobs' output manifests in one review table (jobs without output add a note)."""
+    tables = []
+    for split, job in review.labeling.items():
+        uri = output_manifest_uri(job)
+        text = read_text(s3, uri) if job["LabelingJobStatus"] in READY else None
+        if text is None:
+            review.notes.append(f"no output manifest for {job['LabelingJobName']} ({split})")
+            continue
+        tables.append(
+            parse_output_manifest(text, job["LabelAttributeName"], split, job["LabelingJobName"])
+        )
+    if not tables:
+        raise NothingToReview(
+            "Nothing to review: the labeling jobs wrote no output manifest ("
+            + "; ".join(review.notes)
+            + "). Run notebook 03_run_pipeline again with new_run=True."
+        )
+    table = pd.concat(tables, ignore_index=True)
+    _require_labels(table)
+    if not review.labels:  # the label config is gone: take the classes the workers chose
+        review.labels.extend(sorted(labeled(table)["class_name"].unique()))
+    return table
+
+
+def _require_labels(table: pd.DataFrame) -> None:
+    """Raise NothingToReview when every object failed, with the most common reason."""
+    if table["label"].notna().any():
+        return
+    reasons = table["failure_reason"].value_counts()
+    reason = reasons.index[0] if len(reasons) else "no reason given"
+    raise NothingToReview(
+        f"Nothing to review: all {len(table)} objects failed labeling ({reason}). With a "
+        "private workforce this usually means the Cognito group has fewer users than workers "
+        "per object, or nobody labeled before the tasks expired: check the workforce with "
+        "notebook 02_check_aws_setup, then run notebook 03_run_pipeline with new_run=True."
+    )
+
+
+def labeled(table: pd.DataFrame) -> pd.DataFrame:
+    """The objects that got a label (not failed)."""
+    return table[table["label"].notna()]
+
+
+# summaries of the labels ------------------------------------------------------------------------
+
+
+def label_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Objects per class (failed ones as '(failed)') and split, with totals."""
+    names = table["class_name"].fillna("(failed)")
+    counts = pd.crosstab(names.rename("class"), table["split"], margins=True, margins_name="total")
+    return counts
+
+
+def confidence_by_class(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean and lowest confidence per class and split (confidences don't compare across jobs)."""
+    done = labeled(table)
+    grouped = done.groupby(["class_name", "split"])["confidence"]
+    summary = grouped.agg(images="size", mean_confidence="mean", lowest="min").round(2)
+    return summary.reset_index().rename(columns={"class_name": "class"})
+
+
+def lowest_confidence(table: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The labeled objects with the lowest confidence: the ones to review first."""
+    return labeled(table).sort_values(["confidence", "image_id"]).head(count)
+
+
+def sample_per_class(table: pd.DataFrame, per_class: int, seed: int = 42) -> pd.DataFrame:
+    """A few labeled objects of each class (reproducibly chosen)."""
+    done = labeled(table)
+    return (
+        done.sample(frac=1.0, random_state=seed)
+        .groupby("class_name", sort=True)
+        .head(per_class)
+        .sort_values(["class_name", "confidence"], ascending=[True, False])
+    )
+
+
+def _read_images(s3: Any, rows: pd.DataFrame) -> dict[str, bytes]:
+    return read_objects(s3, rows["image"].unique())
+
+
+def class_examples(
+    s3: Any, table: pd.DataFrame, per_class: int, seed: int = 42
+) -> dict[str, list[tuple[str, bytes]]]:
+    """A few labeled images per class, captioned with label and confidence, for a grid."""
+    rows = sample_per_class(table, per_class, seed)
+    data = _read_images(s3, rows)
+    groups: dict[str, list[tuple[str, bytes]]] = {}
+    for row in rows.itertuples(index=False):
+        caption = f"{row.class_name} ({row.confidence:.2f})\n{row.split} · {row.image_id}"
+        groups.setdefault(str(row.class_name), []).append((caption, data[row.image]))
+    return groups
+
+
+def review_first_title(rows: pd.DataFrame) -> str:
+    """A title for the review-first grid that says the range of confidences it shows."""
+    low, high = rows["confidence"].min(), rows["confidence"].max()
+    spread = f"{low:.2f}" if low == high else f"{low:.2f} to {high:.2f}"
+    return f"Review first: the {len(rows)} lowest confidences ({spread})"
+
+
+def review_first_images(s3: Any, rows: pd.DataFrame) -> list[tuple[str, bytes]]:
+    """The lowest-confidence images, captioned with label, confidence and split."""
+    data = _read_images(s3, rows)
+    return [
+        (f"{r.class_name} ({r.confidence:.2f})\n{r.split} · {r.image_id}", data[r.image])
+        for r in rows.itertuples(index=False)
+    ]
+
+
+def disagreement_groups(s3: Any, rows: pd.DataFrame) -> dict[str, list[tuple[str, bytes]]]:
+    """Images whose label differs from Open Images', one group per Open Images label."""
+    data = _read_images(s3, rows)
+    groups: dict[str, list[tuple[str, bytes]]] = {}
+    for r in rows.sort_values(["open_images_label", "confidence"]).itertuples(index=False):
+        caption = f"labeled {r.class_name} ({r.confidence:.2f})\n{r.split} · {r.image_id}"
+        groups.setdefault(f"Open Images:\n{r.open_images_label}", []).append(
+            (caption, data[r.image])
+        )
+    return groups
+
+
+# agreement with Open Images ---------------------------------------------------------------------
+
+
+def open_images_truth(
+    table: pd.DataFrame, open_images: tuple[pd.DataFrame, pd.DataFrame] | None, labels: list[str]
+) -> pd.Series:
+    """The Open Images class of each object (by image id), or NA where it is not known."""
+    missing = pd.Series(pd.NA, index=table.index, dtype="string", name="open_images_label")
+    if open_images is None or len(labels) < 2:
+        return missing
+    annotations, descriptions = open_images
+    try:
+        classes = openimages.resolve_classes(labels, descriptions)
+    except InputError:
+        return missing  # the labels are not Open Images classes
+    eligible = openimages.eligible_images(annotations, classes)
+    names = {mid: name for name, mid in classes.items()}
+    truth = eligible.set_index("image_id")["mid"].map(names)
+    return table["image_id"].map(truth).astype("string").rename("open_images_label")
+
+
+def with_truth(table: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
+    """The review table with the Open Images label and whether the workers agree with it."""
+    agrees = (table["class_name"] == truth).where(truth.notna() & table["label"].notna())
+    return table.assign(open_images_label=truth, agrees=agrees.astype("boolean"))
+
+
+def agreement(reviewed: pd.DataFrame) -> tuple[float | None, pd.DataFrame]:
+    """Accuracy of the labels against Open Images, and the confusion matrix (counts)."""
+    known = reviewed[reviewed["agrees"].notna()]
+    if known.empty:
+        return None, pd.DataFrame()
+    matrix = pd.crosstab(
+        known["open_images_label"].rename("Open Images label"),
+        known["class_name"].rename("Ground Truth label"),
+    )
+    classes = sorted(set(matrix.index) | set(matrix.columns))
+    matrix = matrix.reindex(index=classes, columns=classes, fill_value=0)
+    return float(known["agrees"].astype(bool).mean()), matrix
+
+
+def disagreements(reviewed: pd.DataFrame) -> pd.DataFrame:
+    """Labeled objects whose label differs from Open Images'."""
+    return reviewed[reviewed["agrees"].eq(False).fillna(False).astype(bool)]
+
+
+# the workforce ----------------------------------------------------------------------------------
+
+
+def parse_worker_responses(files: Mapping[str, str]) -> pd.DataFrame:
+    """Read worker-response files (path -> JSON text) into one row per answer."""
+    documents = []
+    for path, text in files.items():
+        where = WORKER_RESPONSE.search(path)
+        if where is None:
+            continue
+        documents.append({**json.loads(text), **where.groupdict()})
+    if not documents:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in ANSWER_COLUMNS})
+    answers = pd.json_normalize(
+        documents, record_path="answers", meta=["job", "iteration", "object"]
+    )
+    accepted = _timestamps(answers, "acceptanceTime")
+    submitted = _timestamps(answers, "submissionTime")
+    seconds = answers.get("timeSpentInSeconds", pd.Series(pd.NA, index=answers.index))
+    return pd.DataFrame(
+        {
+            "job": answers["job"],
+            "iteration": answers["iteration"].astype(int),
+            "object": answers["object"].astype(int),
+            "worker": answers["workerId"],
+            "answer": answers.get("answerContent.crowd-image-classifier.label"),
+            "seconds": pd.to_numeric(seconds, errors="coerce").fillna(
+                (submitted - accepted).dt.total_seconds()
+            ),
+            "accepted": accepted,
+            "submitted": submitted,
+        }
+    )
+
+
+def _timestamps(frame: pd.DataFrame, column: str) -> pd.Series:
+    """ISO 8601 times with or without milliseconds and `Z`, as UTC (NaT when absent)."""
+    if column not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+    return pd.to_datetime(frame[column], format="ISO8601", utc=True)
+
+
+def parse_consolidation_responses(files: Mapping[str, str], label_attribute: str) -> pd.DataFrame:
+    """Read consolidation-response files into one row per object: its consolidated class."""
+    rows = []
+    for path, text in files.items():
+        where = CONSOLIDATION_RESPONSE.search(path)
+        if where is None:
+            continue
+        for item in json.loads(text):
+            content = item["consolidatedAnnotation"]["content"]
+            rows.append(
+                {
+                    "job": where["job"],
+                    "iteration": int(where["iteration"]),
+                    "object": int(item["datasetObjectId"]),
+                    "consolidated": content.get(f"{label_attribute}-metadata", {}).get(
+                        "class-name"
+                    ),
+                }
+            )
+    columns = ["job", "iteration", "object", "consolidated"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _list_keys(s3: Any, uri: str) -> list[str]:
+    bucket, prefix = split_uri(uri)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [f"s3://{bucket}/{o['Key']}" for page in pages for o in page.get("Contents", [])]
+
+
+def _read_texts(s3: Any, uri: str) -> dict[str, str]:
+    """Every object under an S3 prefix, as text."""
+    return {k: v.decode("utf-8") for k, v in read_objects(s3, _list_keys(s3, uri)).items()}
+
+
+def load_answers(s3: Any, review: Review) -> pd.DataFrame:
+    """Every worker's answers, each with the label Ground Truth consolidated for its object."""
+    tables = []
+    for split, job in review.labeling.items():
+        base = f"{output_prefix(job)}/annotations"
+        answers = parse_worker_responses(_read_texts(s3, f"{base}/worker-response/"))
+        consolidated = parse_consolidation_responses(
+            _read_texts(s3, f"{base}/consolidated-annotation/consolidation-response/"),
+            job["LabelAttributeName"],
+        )
+        merged = answers.merge(consolidated, on=["job", "iteration", "object"], how="left")
+        tables.append(merged.assign(split=split))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def worker_summary(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per worker: tasks answered, median seconds per task, agreement with the consolidation."""
+    if answers.empty:
+        return pd.DataFrame(columns=["worker", "tasks", "median seconds", "agreement"])
+    agrees = (answers["answer"] == answers["consolidated"]).where(answers["consolidated"].notna())
+    summary = (
+        answers.assign(agrees=agrees.astype("Float64"))
+        .groupby("worker")
+        .agg(
+            tasks=("object", "size"),
+            median_seconds=("seconds", "median"),
+            agreement=("agrees", "mean"),
+        )
+        .round({"median_seconds": 1, "agreement": 2})
+        .sort_values(["agreement", "tasks"], ascending=[False, False])
+        .reset_index()
+    )
+    return summary.rename(columns={"median_seconds": "median seconds"})
+
+
+# the training job -------------------------------------------------------------------------------
+
+
+def parse_training_log(lines: Iterable[str]) -> pd.DataFrame:
+    """Accuracy per epoch from the algorithm's log: columns epoch, train, validation."""
+    text = pd.Series(list(lines), dtype="string")
+    found = text.str.extract(EPOCH_LINE).dropna()
+    if found.empty:
+        return pd.DataFrame(columns=["epoch", "train", "validation"])
+    found = found.assign(
+        epoch=found["epoch"].astype(int),
+        split=found["split"].str.lower(),
+        accuracy=found["accuracy"].astype(float),
+    )
+    curves = found.pivot_table(index="epoch", columns="split", values="accuracy", aggfunc="last")
+    curves = curves.reindex(columns=["train", "validation"])
+    return curves.reset_index().rename_axis(columns=None)
+
+
+def training_log(logs: Any, job_name: str) -> list[str]:
+    """Every line the training job logged to CloudWatch (streams `<job name>/…`)."""
+    try:
+        pages = logs.get_paginator("describe_log_streams").paginate(
+            logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
+        )
+        streams = [s["logStreamName"] for page in pages for s in page["logStreams"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    return [line for stream in streams for line in _stream_lines(logs, stream)]
+
+
+def _stream_lines(logs: Any, stream: str) -> list[str]:
+    """One log stream's messages, from the start, following its forward tokens."""
+    lines: list[str] = []
+    request: dict[str, Any] = {
+        "logGroupName": LOG_GROUP,
+        "logStreamName": stream,
+        "startFromHead": True,
+    }
+    while True:
+        page = logs.get_log_events(**request)
+        lines.extend(event["message"] for event in page["events"])
+        token = page.get("nextForwardToken")
+        if not page["events"] or token in (None, request.get("nextToken")):
+            return lines
+        request["nextToken"] = token
+
+
+def curves(logs: Any, training: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The training job's learning curves from its log (empty without a training job)."""
+    if training is None:
+        return parse_training_log([])
+    return parse_training_log(training_log(logs, training["TrainingJobName"]))
+
+
+def final_metrics(training: Mapping[str, Any]) -> dict[str, float]:
+    """The training job's final metrics by name (e.g. `validation:accuracy`)."""
+    return {m["MetricName"]: float(m["Value"]) for m in training.get("FinalMetricDataList", [])}
+
+
+def training_summary(training: Mapping[str, Any], artifact_bytes: int | None) -> pd.DataFrame:
+    """The training job at a glance: status, times, final accuracies and the model artifact."""
+    metrics = final_metrics(training)
+    started, ended = training.get("TrainingStartTime"), training.get("TrainingEndTime")
+    duration = (ended - started).total_seconds() if started and ended else None
+    rows = {
+        "training job": training["TrainingJobName"],
+        "status": training["TrainingJobStatus"],
+        "failure reason": training.get("FailureReason", ""),
+        "instance type": training["ResourceConfig"]["InstanceType"],
+        "duration (s)": None if duration is None else round(duration),
+        "billable seconds": training.get("BillableTimeInSeconds"),
+        "final train:accuracy": _rounded(metrics.get("train:accuracy")),
+        "final validation:accuracy": _rounded(metrics.get("validation:accuracy")),
+        "model artifact": training.get("ModelArtifacts", {}).get("S3ModelArtifacts", ""),
+        "model size (bytes)": artifact_bytes,
+    }
+    shown = {k: v for k, v in rows.items() if v not in (None, "")}
+    return pd.DataFrame({"value": pd.Series(shown, dtype=object)})
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def artifact_size(s3: Any, training: Mapping[str, Any]) -> int | None:
+    """The model artifact's size in bytes; None when the job has none (yet)."""
+    uri = training.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+    if not uri:
+        return None
+    bucket, key = split_uri(uri)
+    try:
+        return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except ClientError:
+        return None
+
+
+# costs and export -------------------------------------------------------------------------------
+
+
+def cost_inputs(table: pd.DataFrame, review: Review) -> pd.DataFrame:
+    """Per job: objects labeled (what Ground Truth charges for) and workers per object."""
+    counts = labeled(table).groupby("split").size()
+    return pd.DataFrame(
+        [
+            {
+                "job": job["LabelingJobName"],
+                "split": split,
+                "objects": int(counts.get(split, 0)),
+                "workers_per_object": workers_per_object(job),
+            }
+            for split, job in review.labeling.items()
+        ]
+    )
+
+
+def review_folder(run_id: str) -> Path:
+    """Where the review is exported: the demo's run folder when set, else runs/review/<run id>."""
+    given = os.environ.get("WALKTHROUGH_RUN_DIR")
+    return Path(given) if given else runs_dir() / "review" / run_id
+
+
+def export(folder: Path, reviewed: pd.DataFrame, figures: Mapping[str, Any]) -> dict[str, Path]:
+    """Write the reviewed dataset as CSV and each figure as PNG; return what was written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {"reviewed dataset": folder / "reviewed_dataset.csv"}
+    reviewed.to_csv(written["reviewed dataset"], index=False)
+    for name, figure in figures.items():
+        if figure is None:
+            continue
+        path = folder / f"review_{name}.png"
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        written[f"figure {name}"] = path
+    return written
+
+
+def objects_by_split(review: Review) -> dict[str, int]:
+    """Objects each job finished (labeled or failed): the rows its output manifest must have."""
+    return {
+        split: sum(job["LabelCounters"][k] for k in ("TotalLabeled", "FailedNonRetryableError"))
+        for split, job in review.labeling.items()
+        if job["LabelingJobStatus"] in READY
+    }
+
+
+def summary_line(review: Review, table: pd.DataFrame, accuracy: float | None, folder: Path) -> str:
+    """The notebook's one-line outcome, in markdown."""
+    done = labeled(table)
+    parts = [
+        f"**Done:** reviewed {len(table)} objects of {review.target.source}: "
+        f"{len(done)} labeled (mean confidence {done['confidence'].mean():.2f})"
+    ]
+    if accuracy is not None:
+        parts.append(f"{accuracy:.0%} agree with Open Images")
+    if review.training is not None:
+        metric = final_metrics(review.training).get("validation:accuracy")
+        parts.append(
+            f"training job {review.training['TrainingJobStatus'].lower()}"
+            + ("" if metric is None else f" (validation accuracy {metric:.2f})")
+        )
+    return ", ".join(parts) + f"; exported to {folder}."

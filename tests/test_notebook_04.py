@@ -1,0 +1,145 @@
+"""Notebook 04 on the local AWS: after a real pipeline run, and with nothing to review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import papermill
+import pytest
+
+from helpers import dataset, results, runs
+from helpers.aws import connect
+from helpers.paths import project_root
+from helpers.settings import load
+from tests.conftest import workforce_pool
+
+REGION = "us-west-2"
+BUCKET = "gt-review-tests"
+PREFIX = "review-tests/demo"
+GROUP = "review-test-labelers"
+ROLE = "review-tests-execution"
+NOTEBOOK = project_root() / "notebooks" / "04_review_results.ipynb"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def finished_run(local_aws_url: str) -> dict[str, Any]:
+    """Notebook 01's inputs, a workforce group of 3, and a pipeline run followed to its end."""
+    settings = load(
+        {
+            "bucket": BUCKET,
+            "prefix": PREFIX,
+            "images_per_class": 6,
+            "user_groups": GROUP,
+            "role_arn": f"arn:aws:iam::123456789012:role/{ROLE}",
+        },
+        env={},
+    )
+    aws = connect(settings)
+    s3 = aws.client("s3")
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    iam = aws.client("iam")
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST)
+    iam.attach_role_policy(RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    idp = aws.client("cognito-idp")
+    pool, _ = workforce_pool(REGION)
+    idp.create_group(UserPoolId=pool, GroupName=GROUP)
+    for user in ("review-a", "review-b", "review-c"):
+        idp.admin_create_user(UserPoolId=pool, Username=user)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=GROUP)
+    submission = runs.submit_or_resume(settings, aws)
+    state = runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
+    return {"settings": settings, "aws": aws, "chosen": chosen, "state": state}
+
+
+def execute(out: Path, **parameters: Any) -> dict[str, Any]:
+    """Run notebook 04 as `make demo` does and return the executed notebook."""
+    target = out / NOTEBOOK.name
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(target),
+        kernel_name="python3",
+        parameters={"mode": "local", "bucket": BUCKET, **parameters},
+        progress_bar=False,
+        cwd=str(NOTEBOOK.parent),
+    )
+    return json.loads(target.read_text())
+
+
+def shown(notebook: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def test_notebook_04_reviews_the_run(
+    finished_run: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "demo-run"
+    monkeypatch.setenv("WALKTHROUGH_RUN_DIR", str(run_dir))
+    notebook = execute(tmp_path, prefix=PREFIX, public_workforce_task_price=0.024)
+    outputs = shown(notebook)
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 6  # counts, confidence, class grid, review first, confusion, curves
+    html = "".join("".join(o["data"].get("text/html", "")) for o in outputs if "data" in o)
+    assert html.count("<table") >= 8
+    for header in ("median seconds", "final validation:accuracy", "public workforce task fees"):
+        assert header in html
+    assert "127.0.0.1" not in html and "X-Amz-Signature" not in html
+    text = "".join("".join(o.get("text", "")) for o in outputs)
+    assert "agree with Open Images" in text and "0.024 USD per task" in text
+    labeled = len(finished_run["chosen"])
+    exported = (run_dir / "reviewed_dataset.csv").read_text().splitlines()
+    assert len(exported) == labeled + 1
+    assert {p.name for p in run_dir.glob("review_*.png")} >= {
+        "review_label_counts.png",
+        "review_confidence.png",
+        "review_images_per_class.png",
+        "review_learning_curves.png",
+    }
+    last = notebook["cells"][-2]["outputs"][0]["data"]["text/markdown"]
+    done = "".join(last)
+    assert done.startswith("**Done:**") and f"reviewed {labeled} objects" in done
+
+
+def test_jobs_named_in_the_settings_are_found_with_their_training_job(
+    finished_run: dict[str, Any],
+) -> None:
+    names = finished_run["state"].labeling
+    settings = load(
+        {
+            "bucket": BUCKET,
+            "prefix": "no-record-here",
+            "ground_truth_train_job_name": names["train"]["LabelingJobName"],
+            "ground_truth_validation_job_name": names["validation"]["LabelingJobName"],
+        },
+        env={},
+    )
+    review = results.open_review(settings, finished_run["aws"])
+    assert review.target.source == "the settings"
+    assert review.training is not None
+    assert review.training["TrainingJobName"] == finished_run["state"].training["TrainingJobName"]
+
+
+@pytest.mark.usefixtures("local_aws_url")
+def test_with_nothing_to_review_it_says_to_run_notebook_03_first(tmp_path: Path) -> None:
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        execute(tmp_path, prefix="review-tests/never-ran")
+    assert err.value.ename == "NothingToReview"
+    assert "Run notebook 03_run_pipeline first" in str(err.value)
+    assert "Traceback" not in str(err.value) and "File " not in str(err.value)
