@@ -338,6 +338,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "sagemaker:ListTags",
                     "sagemaker:ListLabelingJobs",
                     "sagemaker:DescribeLabelingJob",
+                    "sagemaker:ListTrainingJobs",
                     "sagemaker:DescribeTrainingJob",
                     "servicequotas:ListAWSDefaultServiceQuotas",
                     "servicequotas:GetServiceQuota",
