@@ -19,23 +19,12 @@ from helpers.local import drive_clock
 from helpers.local.shapes import check_response
 from helpers.settings import load
 from tests.conftest import workforce_pool
+from tests.support import SAGEMAKER_TRUST
 
 REGION = "us-west-2"
 BUCKET = "gt-local-sagemaker-tests"
 PREFIX = "sm-tests/demo"
 BASE = f"s3://{BUCKET}/{PREFIX}"
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 pytestmark = pytest.mark.usefixtures("local_aws_url")
 
 
@@ -52,7 +41,7 @@ def checked(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
 
 def make_role(name: str, policy: dict[str, Any] | None = None, managed: str | None = None) -> str:
     iam = client("iam")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     if managed:
         iam.attach_role_policy(RoleName=name, PolicyArn=managed)
     if policy:

@@ -9,11 +9,10 @@ from typing import Any
 import papermill
 import pytest
 
-from helpers import dataset, results, runs
-from helpers.aws import connect
+from helpers import results, runs
 from helpers.paths import project_root
 from helpers.settings import load
-from tests.conftest import workforce_pool
+from tests.support import prepare_run_inputs
 
 REGION = "us-west-2"
 BUCKET = "gt-review-tests"
@@ -21,48 +20,13 @@ PREFIX = "review-tests/demo"
 GROUP = "review-test-labelers"
 ROLE = "review-tests-execution"
 NOTEBOOK = project_root() / "notebooks" / "04_review_results.ipynb"
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 
 @pytest.fixture(scope="module")
 def finished_run(local_aws_url: str) -> dict[str, Any]:
     """Notebook 01's inputs, a workforce group of 3, and a pipeline run followed to its end."""
-    settings = load(
-        {
-            "bucket": BUCKET,
-            "prefix": PREFIX,
-            "images_per_class": 6,
-            "user_groups": GROUP,
-            "role_arn": f"arn:aws:iam::123456789012:role/{ROLE}",
-        },
-        env={},
-    )
-    aws = connect(settings)
-    s3 = aws.client("s3")
-    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    dataset.stage_images(settings, s3, chosen)
-    dataset.write_inputs(settings, s3, chosen)
-    iam = aws.client("iam")
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST)
-    iam.attach_role_policy(RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
-    idp = aws.client("cognito-idp")
-    pool, _ = workforce_pool(REGION)
-    idp.create_group(UserPoolId=pool, GroupName=GROUP)
-    for user in ("review-a", "review-b", "review-c"):
-        idp.admin_create_user(UserPoolId=pool, Username=user)
-        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=GROUP)
+    found = prepare_run_inputs(BUCKET, PREFIX, ROLE, GROUP, ["review-a", "review-b", "review-c"])
+    settings, aws, chosen = found["settings"], found["aws"], found["chosen"]
     submission = runs.submit_or_resume(settings, aws)
     state = runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
     return {"settings": settings, "aws": aws, "chosen": chosen, "state": state}

@@ -16,29 +16,16 @@ import pytest
 import yaml
 
 from helpers import components, dataset, local, pipeline, runs
-from helpers.aws import connect
 from helpers.components import python_set
 from helpers.errors import WalkthroughError
 from helpers.paths import project_root
 from helpers.settings import load
-from tests.conftest import workforce_pool
+from tests.support import SAGEMAKER_TRUST, prepare_run_inputs
 
 REGION = "us-west-2"
 BUCKET = "gt-pipeline-tests"
 PREFIX = "pipeline-tests/demo"
 GROUP = "pipeline-test-labelers"
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 EXPECTED_DAG = {
     "create-workteam": [],
     "label-train": ["create-workteam"],
@@ -127,29 +114,12 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def prepared(local_aws_url: str) -> dict[str, Any]:
-    """Inputs staged as notebook 01 does, an execution role, and a group in the workforce."""
-    settings = load(
-        {
-            "bucket": BUCKET,
-            "prefix": PREFIX,
-            "images_per_class": 6,
-            "user_groups": GROUP,
-            "role_arn": "arn:aws:iam::123456789012:role/pipeline-tests-execution",
-        },
-        env={},
+    """Inputs staged as notebook 01 does, an execution role, a read-only role, and labelers."""
+    found = prepare_run_inputs(
+        BUCKET, PREFIX, "pipeline-tests-execution", GROUP, ["pipe-a", "pipe-b", "pipe-c"]
     )
-    aws = connect(settings)
-    s3 = aws.client("s3")
-    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    dataset.stage_images(settings, s3, chosen)
-    dataset.write_inputs(settings, s3, chosen)
-    iam = aws.client("iam")
-    iam.create_role(RoleName="pipeline-tests-execution", AssumeRolePolicyDocument=TRUST)
-    iam.attach_role_policy(
-        RoleName="pipeline-tests-execution", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
-    )
-    iam.create_role(RoleName="pipeline-tests-read-only", AssumeRolePolicyDocument=TRUST)
+    iam = found["aws"].client("iam")
+    iam.create_role(RoleName="pipeline-tests-read-only", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     iam.put_role_policy(
         RoleName="pipeline-tests-read-only",
         PolicyName="read",
@@ -160,13 +130,7 @@ def prepared(local_aws_url: str) -> dict[str, Any]:
             }
         ),
     )
-    idp = aws.client("cognito-idp")
-    pool, _ = workforce_pool(REGION)
-    idp.create_group(UserPoolId=pool, GroupName=GROUP)
-    for user in ("pipe-a", "pipe-b", "pipe-c"):
-        idp.admin_create_user(UserPoolId=pool, Username=user)
-        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=GROUP)
-    return {"settings": settings, "aws": aws, "chosen": chosen}
+    return found
 
 
 def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any]) -> None:

@@ -1,0 +1,60 @@
+"""What several test modules set up on the local AWS: a run's inputs, role and labelers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from helpers import dataset
+from helpers.aws import connect
+from helpers.settings import load
+from tests.conftest import workforce_pool
+
+REGION = "us-west-2"
+SAGEMAKER_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def prepare_run_inputs(
+    bucket: str, prefix: str, role: str, group: str, users: list[str], images_per_class: int = 6
+) -> dict[str, Any]:
+    """Stage notebook 01's inputs, make an execution role with S3 access and a labelers group.
+
+    Returns the settings (local mode, these names), the AWS access and the chosen images.
+    """
+    settings = load(
+        {
+            "bucket": bucket,
+            "prefix": prefix,
+            "images_per_class": images_per_class,
+            "user_groups": group,
+            "role_arn": f"arn:aws:iam::123456789012:role/{role}",
+        },
+        env={},
+    )
+    aws = connect(settings)
+    s3 = aws.client("s3")
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    iam = aws.client("iam")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    idp = aws.client("cognito-idp")
+    pool, _ = workforce_pool(REGION)
+    idp.create_group(UserPoolId=pool, GroupName=group)
+    for user in users:
+        idp.admin_create_user(UserPoolId=pool, Username=user)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)
+    return {"settings": settings, "aws": aws, "chosen": chosen}
