@@ -2,11 +2,19 @@
 
 Local mode cannot run the algorithm's MXNet ResNet, so training jobs of that algorithm run this
 instead: every picture is decoded with Pillow, shrunk to :data:`IMAGE_SIZE` pixels square and
-described by hand-made features (colour histograms and colour layout, histograms of gradient
-orientations on two grids for shape, local binary patterns and gradient energy for texture). A
-softmax (multinomial logistic regression) classifier is then trained on those features with
-mini-batch SGD (or NAG, Adam, RMSprop), driven by the job's hyperparameters and logging its
-accuracies the way the algorithm does (``Epoch[0] Train-accuracy=0.5``).
+described by hand-made features (:data:`FEATURE_GROUPS`). Some describe the whole picture
+(gradient orientations on a grid, texture, where it is busy). The others describe the object:
+pixels whose colour differs from the picture's border are taken as foreground, which gives the
+object's colours (whatever the background), how straight its edges are, and a crop around it
+whose colours, gradient orientations and texture no longer depend on where the object stands
+or how big it is; thin straight strokes (necks, strings, drumsticks) are counted too. A softmax
+(multinomial logistic regression) classifier is then trained on those features with mini-batch
+SGD (or NAG, Adam, RMSprop), driven by the job's hyperparameters and logging its accuracies the
+way the algorithm does (``Epoch[0] Train-accuracy=0.5``).
+
+With a few dozen training pictures a linear model on hundreds of features can fit anything,
+including shuffled labels; what makes it generalise is mostly features that ignore the
+background, and a little scaling each group of features as a whole (see :func:`_standardiser`).
 
 The module is pure: bytes in, results out. The caller fetches the images, turns a
 :class:`TrainingError` into the job's ``ClientError`` failure reason, and stores the bytes of
@@ -30,7 +38,7 @@ from functools import partial
 from types import MappingProxyType
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from helpers.errors import WalkthroughError
 
@@ -45,7 +53,7 @@ AUGMENTATION_TYPES = ("crop", "crop_color", "crop_color_transform")
 REQUIRED = ("num_classes", "num_training_samples")
 #: What ``model-info.json`` says the archive is; :func:`load_model` refuses anything else.
 MODEL_FORMAT = "gt-kfp-walkthrough/local-image-classifier"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 WEIGHTS_FILE = "model.npz"
 INFO_FILE = "model-info.json"
 SHAPES_FILE = "model-shapes.json"
@@ -55,8 +63,29 @@ WEIGHT_ARRAYS = ("mean", "scale", "weights", "bias")
 _ORIENTATIONS = 9
 _COLOUR_LEVELS = 4
 _LBP_BINS = 59
-#: Length of a picture's feature vector (see :func:`image_features` for the parts).
-FEATURE_SIZE = 3 * _COLOUR_LEVELS**3 + 48 + (16 + 4) * _ORIENTATIONS + 2 * _LBP_BINS + 16
+_HUES = 12
+_COHERENCE_BINS = 5
+#: Line directions (dy, dx) the thin-stroke detector looks along.
+_LINE_DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1))
+#: Width in pixels of the border strip whose colour is taken as the background's.
+_BORDER = 2
+#: RGB distance (channels in [0, 1]) from the border colours above which a pixel is foreground.
+_FOREGROUND_DISTANCE = 0.25
+#: The parts of a picture's feature vector, in order: (name, length). See :func:`image_features`.
+FEATURE_GROUPS: tuple[tuple[str, int], ...] = (
+    ("picture gradient orientations, 4x4 grid", 16 * _ORIENTATIONS),
+    ("picture texture (local binary patterns)", _LBP_BINS),
+    ("picture gradient energy, 4x4 grid", 16),
+    ("foreground hue histogram", 2 * _HUES + 4),
+    ("foreground edge coherence", 2 * _COHERENCE_BINS),
+    ("thin straight strokes", 4 + len(_LINE_DIRECTIONS) + 2),
+    ("object colour histograms", 3 * _COLOUR_LEVELS**3),
+    ("object gradient orientations, 4x4 grid", 16 * _ORIENTATIONS),
+    ("object gradient orientations, 2x2 grid", 4 * _ORIENTATIONS),
+    ("object texture (local binary patterns)", _LBP_BINS),
+)
+#: Length of a picture's feature vector.
+FEATURE_SIZE = sum(size for _, size in FEATURE_GROUPS)
 #: Multiplies the sgd/nag learning rate: the algorithm's default 0.1 then trains well here.
 _LR_SCALE = 10.0
 _ARCHIVE_LIMIT = 64 * 1024 * 1024  # bytes any one archive member may expand to
@@ -275,6 +304,59 @@ def _decode(data: bytes, size: int) -> Image.Image:
     return rgb.resize((size, size), Image.Resampling.BOX)
 
 
+def _array(img: Image.Image) -> np.ndarray:
+    return np.asarray(img, dtype=np.float64) / 255.0
+
+
+def _box_blur(a: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2 radius + 1)-pixel square around each pixel, edges repeated."""
+    k = 2 * radius + 1
+    padded = np.pad(a, radius, mode="edge")
+    s = np.pad(padded, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
+    return (s[k:, k:] - s[:-k, k:] - s[k:, :-k] + s[:-k, :-k]) / (k * k)
+
+
+def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
+    grown = Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))
+    return np.asarray(grown) > 127
+
+
+def _foreground(small: Image.Image) -> np.ndarray:
+    """Guess which pixels show the object(s) rather than the background.
+
+    The pictures put their subject on a background that reaches the border (sky and ground,
+    a wall and a floor, a gradient, a texture), so a pixel is background if its colour is close
+    to the border colour at either end of its row or of its column.
+    """
+    rgb = _array(small.filter(ImageFilter.BoxBlur(1)))  # smooths grain and JPEG noise
+    b = _BORDER
+    ends = (
+        rgb[:, :b].mean(axis=1)[:, None],
+        rgb[:, -b:].mean(axis=1)[:, None],
+        rgb[:b].mean(axis=0)[None],
+        rgb[-b:].mean(axis=0)[None],
+    )
+    distance = np.min([np.linalg.norm(rgb - end, axis=2) for end in ends], axis=0)
+    return distance > _FOREGROUND_DISTANCE
+
+
+def _object_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Return (left, top, right, bottom) around most of the foreground, the whole if none."""
+    side = mask.shape[0]
+    if mask.sum() < 8:
+        return 0, 0, side, side
+    ys, xs = np.nonzero(mask)
+    y0, y1 = np.percentile(ys, (2, 98))
+    x0, x1 = np.percentile(xs, (2, 98))
+    pad_y, pad_x = (y1 - y0 + 1) * 0.08, (x1 - x0 + 1) * 0.08
+    return (
+        max(0, int(x0 - pad_x)),
+        max(0, int(y0 - pad_y)),
+        min(side, math.ceil(x1 + pad_x) + 1),
+        min(side, math.ceil(y1 + pad_y) + 1),
+    )
+
+
 def _colour_codes(rgb: np.ndarray) -> np.ndarray:
     """Return each pixel's joint RGB bin (``_COLOUR_LEVELS`` levels per channel)."""
     levels = np.minimum((rgb * _COLOUR_LEVELS).astype(np.intp), _COLOUR_LEVELS - 1)
@@ -287,8 +369,8 @@ def _cell_index(side: int, cells: int) -> np.ndarray:
     return cell_of[:, None] * cells + cell_of[None, :]
 
 
-def _colour_features(rgb: np.ndarray) -> np.ndarray:
-    """Colour histograms (whole, centre, strongest 8x8-pixel cell) plus a 4x4 colour layout.
+def _colour_histograms(rgb: np.ndarray) -> np.ndarray:
+    """Colour histograms of the whole, the centre and the strongest 8x8-pixel cell.
 
     The max over cells says "some small patch is mostly this colour" wherever the object is.
     """
@@ -302,29 +384,47 @@ def _colour_features(rgb: np.ndarray) -> np.ndarray:
         (_cell_index(side, cells) * bins + codes).ravel(), minlength=cells * cells * bins
     ).reshape(cells * cells, bins)
     strongest = per_cell.max(axis=0) / (codes.size / (cells * cells))
-    layout = rgb.reshape(4, q, 4, q, 3).mean(axis=(1, 3)).ravel()
-    return np.concatenate([np.sqrt(whole), np.sqrt(centre), np.sqrt(strongest), layout])
+    return np.sqrt(np.concatenate([whole, centre, strongest]))
 
 
-def _gradients(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return gradient magnitude and unsigned orientation (radians in [0, pi))."""
-    gx = np.zeros_like(gray)
-    gy = np.zeros_like(gray)
-    gx[:, 1:-1] = gray[:, 2:] - gray[:, :-2]
-    gy[1:-1, :] = gray[2:, :] - gray[:-2, :]
-    return np.hypot(gx, gy), np.arctan2(gy, gx) % np.pi
+def _hue_histogram(rgb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted histogram of hue (light or dark) for coloured pixels, grey level for the rest."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    chroma = high - low
+    safe = np.where(chroma > 1e-6, chroma, 1.0)
+    hue = np.where(
+        high == r, ((g - b) / safe) % 6, np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4)
+    )
+    hue_bin = np.minimum((hue * (_HUES / 6)).astype(np.intp), _HUES - 1)
+    grey_bin = 2 * _HUES + np.minimum((high * 4).astype(np.intp), 3)
+    codes = np.where(chroma > 0.25, hue_bin * 2 + (high > 0.55), grey_bin)
+    hist = np.bincount(codes.ravel(), weights=weights.ravel(), minlength=2 * _HUES + 4)
+    return np.sqrt(hist / (weights.sum() + 1e-6))
+
+
+def _derivatives(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the central differences along x and y (zero on the outermost pixels)."""
+    gx = np.zeros_like(image)
+    gy = np.zeros_like(image)
+    gx[:, 1:-1] = image[:, 2:] - image[:, :-2]
+    gy[1:-1, :] = image[2:, :] - image[:-2, :]
+    return gx, gy
 
 
 def _colour_gradients(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the gradient of the colour channel that changes most (as HOG does)."""
-    per_channel = [_gradients(rgb[..., c]) for c in range(3)]
-    magnitudes = np.stack([m for m, _ in per_channel])
-    angles = np.stack([a for _, a in per_channel])
-    strongest = np.argmax(magnitudes, axis=0)[None]
-    return (
-        np.take_along_axis(magnitudes, strongest, 0)[0],
-        np.take_along_axis(angles, strongest, 0)[0],
-    )
+    """Per pixel, the gradient of the colour channel that changes most (as HOG does).
+
+    Returns its magnitude and unsigned orientation (radians in [0, pi)).
+    """
+    gx, gy = _derivatives(rgb)
+    squared = gx * gx + gy * gy
+    strongest = np.argmax(squared, axis=2)[..., None]
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(values, strongest, 2)[..., 0]
+
+    return np.sqrt(pick(squared)), np.arctan2(pick(gy), pick(gx)) % np.pi
 
 
 def _orientation_histograms(magnitude: np.ndarray, angle: np.ndarray, cells: int) -> np.ndarray:
@@ -339,6 +439,61 @@ def _orientation_histograms(magnitude: np.ndarray, angle: np.ndarray, cells: int
     norms = np.linalg.norm(hist, axis=1, keepdims=True)
     hist = hist / (norms + 0.1 * norms.mean() + 1e-6)  # flat cells stay small, not noisy
     return np.sqrt(hist).ravel()
+
+
+def _coherence(gray: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Histograms of how one-directional the edges near the object are, at two scales.
+
+    From the structure tensor: straight edges and stripes score near 1, corners, round
+    outlines and noise lower; each pixel counts with its edge energy.
+    """
+    gx, gy = _derivatives(gray)
+    out = []
+    for radius in (2, 4):
+        jxx, jyy, jxy = (_box_blur(p, radius) for p in (gx * gx, gy * gy, gx * gy))
+        energy = jxx + jyy
+        coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (energy + 1e-6)
+        levels = np.minimum((coherence * _COHERENCE_BINS).astype(np.intp), _COHERENCE_BINS - 1)
+        hist = np.bincount(levels.ravel(), (energy * near).ravel(), minlength=_COHERENCE_BINS)
+        out.append(np.sqrt(hist / (hist.sum() + 1e-9)))
+    return np.concatenate(out)
+
+
+def _thin_lines(rgb: np.ndarray) -> np.ndarray:
+    """How much of the picture is thin straight strokes (necks, strings, sticks, legs, tubes).
+
+    A pixel is on a stroke in a direction if it is brighter (or darker) than the pixels two
+    steps to both sides, and stays so for two steps both ways along the direction.
+    """
+    channels = np.ascontiguousarray(rgb.transpose(2, 0, 1))  # max over channels is then fast
+    side = rgb.shape[0]
+    padded = np.pad(channels, ((0, 0), (4, 4), (4, 4)), mode="edge")
+
+    def moved(image: np.ndarray, dy: int, dx: int) -> np.ndarray:  # image[..., y + dy, x + dx]
+        return image[..., 4 + dy : 4 + dy + side, 4 + dx : 4 + dx + side]
+
+    responses = []
+    for ly, lx in _LINE_DIRECTIONS:
+        py, px = 2 * lx, -2 * ly  # two steps across the stroke
+        left, right = moved(padded, py, px), moved(padded, -py, -px)
+        bright = np.minimum(channels - left, channels - right).max(axis=0)
+        dark = np.minimum(left - channels, right - channels).max(axis=0)
+        stroke = np.pad(np.maximum(np.maximum(bright, dark), 0.0), 4, mode="edge")
+        ahead = moved(stroke, ly, lx) + moved(stroke, 2 * ly, 2 * lx)
+        behind = moved(stroke, -ly, -lx) + moved(stroke, -2 * ly, -2 * lx)
+        responses.append(np.minimum(ahead, behind) / 2)
+    per_direction = np.stack(responses)
+    strongest = per_direction.max(axis=0)
+    shares = np.sort(per_direction.reshape(len(_LINE_DIRECTIONS), -1).mean(axis=1))[::-1]
+    return np.sqrt(
+        np.concatenate(
+            [
+                [np.mean(strongest > t) for t in (0.05, 0.1, 0.2, 0.3)],
+                shares / (shares.sum() + 1e-9),  # sorted: the same for any rotation
+                [strongest.mean(), np.quantile(strongest, 0.99)],
+            ]
+        )
+    )
 
 
 def _uniform_pattern_table() -> np.ndarray:
@@ -376,23 +531,33 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114])
 
 
+def _feature_groups(big: Image.Image) -> list[np.ndarray]:
+    """Return the parts of a picture's feature vector, in :data:`FEATURE_GROUPS` order."""
+    small = big.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX)
+    rgb, big_gray = _array(small), _gray(_array(big))
+    mask = _foreground(small)
+    scale = TEXTURE_SIZE // IMAGE_SIZE
+    box = tuple(scale * v for v in _object_box(mask))
+    crop = _array(big.crop(box).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX))
+    crop_magnitude, crop_angle = _colour_gradients(crop)
+    near = _dilate(mask, 3)
+    return [
+        _orientation_histograms(*_colour_gradients(rgb), 4),
+        _lbp_histogram(big_gray),
+        _energy(np.hypot(*_derivatives(big_gray))),
+        _hue_histogram(rgb, mask.astype(np.float64)),
+        _coherence(_gray(rgb), near),
+        _thin_lines(rgb),
+        _colour_histograms(crop),
+        _orientation_histograms(crop_magnitude, crop_angle, 4),
+        _orientation_histograms(crop_magnitude, crop_angle, 2),
+        _lbp_histogram(_gray(crop)),
+    ]
+
+
 def image_features(data: bytes) -> np.ndarray:
-    """Return the colour, shape and texture feature vector of one JPEG/PNG picture."""
-    big = _decode(data, TEXTURE_SIZE)
-    rgb = np.asarray(big.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX)) / 255.0
-    gray = _gray(rgb)
-    big_gray = _gray(np.asarray(big) / 255.0)
-    magnitude, angle = _colour_gradients(rgb)
-    return np.concatenate(
-        [
-            _colour_features(rgb),
-            _orientation_histograms(magnitude, angle, 4),
-            _orientation_histograms(magnitude, angle, 2),
-            _lbp_histogram(big_gray),
-            _lbp_histogram(gray),
-            _energy(_gradients(big_gray)[0]),
-        ]
-    )
+    """Return the feature vector of one JPEG/PNG picture (see :data:`FEATURE_GROUPS`)."""
+    return np.concatenate(_feature_groups(_decode(data, TEXTURE_SIZE)))
 
 
 def extract_features(images: Sequence[bytes], channel: str = "input") -> np.ndarray:
@@ -447,11 +612,23 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (mean, scale) making train features zero-mean with rows of about unit length."""
+    """Return (mean, scale) making train features zero-mean with rows of about unit length.
+
+    Each part of :data:`FEATURE_GROUPS` is scaled as a whole to the same share of that length,
+    so a histogram's rare bins are not blown up to the weight of its common ones: with a few
+    dozen pictures, scaling each feature to unit variance lets the model fit noise in rare bins
+    (on the demo data it cost about 2 points of validation accuracy).
+    """
     mean = features.mean(axis=0)
-    std = features.std(axis=0)
-    std[std < 1e-8] = 1.0
-    return mean, 1.0 / (std * math.sqrt(features.shape[1]))
+    scale = np.ones(features.shape[1])
+    start = 0
+    for _, size in FEATURE_GROUPS:
+        part = features[:, start : start + size] - mean[start : start + size]
+        spread = math.sqrt(float(np.mean(np.sum(part * part, axis=1))))
+        spread = spread if spread > 1e-8 else 1.0  # constant in training: leave it be
+        scale[start : start + size] = 1.0 / (spread * math.sqrt(len(FEATURE_GROUPS)))
+        start += size
+    return mean, scale
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,8 +743,9 @@ def _log_setup(hp: Hyperparameters, n_train: int, n_val: int, log: Callable[[str
     channels, height, width = hp.image_shape
     log(f"Training on {n_train} records, {n_val} validation records, {hp.num_classes} classes")
     log(
-        f"Local mode: a softmax classifier on colour, gradient-orientation and texture features "
-        f"of {IMAGE_SIZE}x{IMAGE_SIZE} pictures stands in for ResNet-{hp.num_layers} "
+        f"Local mode: a softmax classifier on colour, shape and texture features of the picture "
+        f"and of its foreground object ({IMAGE_SIZE}x{IMAGE_SIZE} pixels) stands in for "
+        f"ResNet-{hp.num_layers} "
         f"(image_shape {channels},{height},{width} is checked, not used)"
     )
     log(
