@@ -275,6 +275,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "s3:GetBucketCORS",
                     "s3:PutBucketCORS",
                     "s3:CreateBucket",
+                    "s3:PutBucketTagging",
                 ],
                 "Resource": f"arn:aws:s3:::{settings.bucket}",
             },
@@ -346,6 +347,22 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "logs:DescribeLogStreams",
                 ],
                 "Resource": "*",
+            },
+            {
+                "Sid": "CleanUpTheRun",
+                "Effect": "Allow",
+                "Action": [
+                    "sagemaker:StopLabelingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:DeleteWorkteam",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "CleanUpThePrefix",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": _prefix_arn(settings),
             },
         ],
     }

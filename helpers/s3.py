@@ -10,6 +10,9 @@ from botocore.exceptions import ClientError
 
 from helpers.errors import InputError
 
+#: Tag on a bucket the walkthrough created (as `helpers.checks.model.SETUP_TAG`): clean-up
+#: deletes only such a bucket, and only when it is empty.
+CREATED_TAG = {"Key": "walkthrough-setup", "Value": "true"}
 #: The CORS rule Ground Truth needs on the bucket that holds the images, or tasks fail to load.
 GROUND_TRUTH_CORS_RULE: dict[str, list[str]] = {
     "AllowedHeaders": [],
@@ -73,7 +76,17 @@ def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
         request["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**request)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [GROUND_TRUTH_CORS_RULE]})
+    _tag_created(s3, bucket)
     return True
+
+
+def _tag_created(s3: Any, bucket: str) -> None:
+    """Tag a bucket just created as the walkthrough's; when that is denied, leave it untagged."""
+    try:
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [CREATED_TAG]})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+            raise
 
 
 def read_objects(s3: Any, uris: Iterable[str], max_workers: int = 16) -> dict[str, bytes]:

@@ -106,7 +106,8 @@ class Settings:
     #: create missing setup pieces in notebook 02 (default: yes in local mode, no in aws mode)
     create_missing: bool | None = None
     confirm_submit: bool = False
-    confirm_delete: bool = False
+    #: delete what notebook 05 found (default: yes in local mode; aws mode shows a dry-run plan)
+    confirm_delete: bool | None = None
     # where the value of each setting came from (not a setting itself)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -294,6 +295,8 @@ def _apply_mode_defaults(s: Settings) -> Settings:
     updates.update(_setup_defaults(s) if local else {})
     if s.create_missing is None:
         updates["create_missing"] = local
+    if s.confirm_delete is None:
+        updates["confirm_delete"] = local
     if s.create_eks_cluster is None:
         updates["create_eks_cluster"] = local
     if s.annotations_url is None:

@@ -1,0 +1,680 @@
+"""Notebook 05's clean-up: find what the walkthrough created, plan its removal, then remove it.
+
+What it looks for, and how it knows the walkthrough made it:
+
+- the runs notebook 03 recorded under the prefix (`<prefix>/runs/`, and the project's
+  `runs/records/` when they name this bucket and prefix): their labeling and training jobs
+  (stopped when still running; their records stay, AWS has no API to delete them) and their
+  workteam, each only when it carries the tag `walkthrough-run=<run id>`; running jobs tagged with
+  a recorded run id, or with any run id and an output under the prefix, are stopped too;
+- every object under `<prefix>/` (never anything outside it, and never at the bucket's root);
+- the two roles the settings name, when `--create-missing` made them (tag `walkthrough-setup`);
+- the shared pieces (private workforce, Cognito user pool, IAM OIDC provider, EKS cluster), kept
+  unless named in `also_delete` and only when tagged `walkthrough-setup`;
+- the bucket, deleted only when the walkthrough created it (tag `walkthrough-setup`) and nothing
+  is left in it once the prefix is gone.
+
+Running jobs are stopped (and waited for) first, the workteam goes before any Cognito resource.
+Without `confirm_delete` (aws mode's default) the plan is shown and nothing is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from helpers import policies
+from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code
+from helpers.errors import InputError, WalkthroughError
+from helpers.names import RUN_TAG
+from helpers.paths import runs_dir
+from helpers.runs import RunRecord
+from helpers.settings import Settings
+
+STOP, DELETE, KEEP = "stop", "delete", "keep"
+#: Shared pieces a user may name in `also_delete` (comma-separated) to remove them too.
+SHARED_PIECES = ("oidc-provider", "workforce", "cognito-pool", "eks-cluster")
+CANNOT_DELETE = "job record: AWS has no API to delete it"
+NOT_OURS = f"not created by the walkthrough (no {SETUP_TAG}=true tag): never touched"
+NOT_DONE = "not done (dry run)"
+RUNNING = ("Initializing", "InProgress", "Stopping")
+GONE_CODES = ("ResourceNotFound", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One row of the plan: a resource, what it is, how it was found, and what will happen."""
+
+    resource: str
+    kind: str
+    found_by: str
+    action: str
+    note: str = ""
+    target: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the survey found, in the order it will be acted on."""
+
+    items: tuple[Item, ...]
+    confirmed: bool
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """What happened to one planned resource."""
+
+    resource: str
+    kind: str
+    action: str
+    outcome: str
+
+
+# finding ----------------------------------------------------------------------------------------
+
+
+def parse_also_delete(value: str | None) -> frozenset[str]:
+    """Parse the `also_delete` parameter: comma-separated names of shared pieces."""
+    names = frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+    unknown = sorted(names - set(SHARED_PIECES))
+    if unknown:
+        raise InputError(
+            "also_delete",
+            value,
+            f"unknown shared pieces {unknown}",
+            f"name any of {', '.join(SHARED_PIECES)}, separated by commas (or leave it empty)",
+        )
+    return names
+
+
+def object_prefix(settings: Settings) -> str:
+    """The key prefix clean-up works under (`<prefix>/`); refuses the bucket's root."""
+    prefix = settings.prefix.strip("/")
+    if not prefix:
+        raise WalkthroughError(
+            "clean-up refuses to work at the bucket's root: set prefix to the walkthrough's prefix"
+        )
+    return prefix + "/"
+
+
+def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in pairs or []}
+
+
+def _ours(tags: Mapping[str, str]) -> bool:
+    return tags.get(SETUP_TAG) == "true"
+
+
+def _missing(call: Callable[..., Any], **request: Any) -> Any:
+    """Call a read operation; None when the resource does not exist."""
+    try:
+        return call(**request)
+    except ClientError as exc:
+        if _gone(exc):
+            return None
+        raise
+
+
+def _gone(exc: ClientError) -> bool:
+    """True when an error says the resource does not exist (also DescribeTrainingJob's way)."""
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    code = error_code(exc)
+    return code in GONE_CODES or "NotFound" in code or "resource not found" in message
+
+
+def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
+    runs = object_prefix(settings) + "runs/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=runs)
+    try:
+        keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchBucket":
+            return
+        raise
+    for key in keys:
+        if key.endswith(".json") and not key.endswith("/latest.json"):
+            record = _record(s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read())
+            if record is not None:
+                yield record
+
+
+def _record(body: bytes | str) -> RunRecord | None:
+    try:
+        return RunRecord(**json.loads(body))
+    except (ValueError, TypeError):
+        return None
+
+
+def _local_records(settings: Settings) -> Iterator[RunRecord]:
+    """Records in the project's runs/records/ whose outputs are under this bucket and prefix."""
+    under = f"s3://{settings.bucket}/{object_prefix(settings)}"
+    for path in sorted((runs_dir() / "records").glob("*.json")):
+        record = None if path.name == "latest.json" else _record(path.read_text())
+        output = "" if record is None else str(record.arguments.get("ground_truth_output_location"))
+        if record is not None and output.startswith(under):
+            yield record
+
+
+def known_runs(settings: Settings, aws: Any) -> dict[str, tuple[RunRecord, str]]:
+    """The runs recorded for this bucket and prefix: run id -> (record, where it was found)."""
+    found: dict[str, tuple[RunRecord, str]] = {}
+    for record in _local_records(settings):
+        found[record.run_id] = (record, "local record")
+    for record in _bucket_records(aws.client("s3"), settings):
+        found[record.run_id] = (record, "record in the bucket")
+    return found
+
+
+def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item | None:
+    describe, key, status_key = _JOB_CALLS[kind]
+    job = _missing(getattr(sm, describe), **{key: name})
+    if job is None:
+        return None
+    arn = job["LabelingJobArn" if kind == "labeling job" else "TrainingJobArn"]
+    status = job[status_key]
+    tagged = _tags(sm.list_tags(ResourceArn=arn).get("Tags")).get(RUN_TAG) == run_id
+    if not tagged:
+        note = f"not tagged {RUN_TAG}={run_id}: never touched"
+        return Item(name, kind, found_by, KEEP, note)
+    if status in RUNNING:
+        return Item(name, kind, found_by, STOP, f"{status}", {"name": name})
+    return Item(name, kind, found_by, KEEP, f"{status}; {CANNOT_DELETE}")
+
+
+_JOB_CALLS = {
+    "labeling job": ("describe_labeling_job", "LabelingJobName", "LabelingJobStatus"),
+    "training job": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+}
+
+
+def _recorded_jobs(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[Item]:
+    items = []
+    for run_id, (record, source) in runs.items():
+        names = record.names
+        for kind, name in (
+            ("labeling job", names.get("train_job")),
+            ("labeling job", names.get("validation_job")),
+            ("training job", names.get("training_job")),
+        ):
+            item = name and _job_item(sm, kind, name, run_id, f"{source} {run_id}")
+            if item:
+                items.append(item)
+    return items
+
+
+def _running_jobs(sm: Any, runs: Mapping[str, Any], under: str, seen: set[str]) -> Iterator[Item]:
+    """Running jobs tagged with a recorded run id, or with any run id and output under prefix."""
+    listings = (
+        (
+            "labeling job",
+            "list_labeling_jobs",
+            "LabelingJobSummaryList",
+            "LabelingJob",
+            "Initializing",
+        ),
+        (
+            "labeling job",
+            "list_labeling_jobs",
+            "LabelingJobSummaryList",
+            "LabelingJob",
+            "InProgress",
+        ),
+        ("training job", "list_training_jobs", "TrainingJobSummaries", "TrainingJob", "InProgress"),
+    )
+    for kind, operation, key, stem, status in listings:
+        pages = sm.get_paginator(operation).paginate(StatusEquals=status)
+        for job in (j for page in pages for j in page[key]):
+            name = job[f"{stem}Name"]
+            if name in seen:
+                continue
+            run_id = _tags(sm.list_tags(ResourceArn=job[f"{stem}Arn"]).get("Tags")).get(RUN_TAG)
+            found_by = _running_found_by(sm, kind, name, run_id, runs, under)
+            if found_by:
+                seen.add(name)
+                yield Item(name, kind, found_by, STOP, status, {"name": name})
+
+
+def _running_found_by(
+    sm: Any, kind: str, name: str, run_id: str | None, runs: Mapping[str, Any], under: str
+) -> str | None:
+    if run_id is None:
+        return None
+    if run_id in runs:
+        return f"tag {RUN_TAG}={run_id} (recorded run)"
+    describe, key, _ = _JOB_CALLS[kind]
+    job = getattr(sm, describe)(**{key: name})
+    config = job.get("OutputConfig") or job.get("OutputDataConfig") or {}
+    if str(config.get("S3OutputPath", "")).startswith(under):
+        return f"tag {RUN_TAG}={run_id} and output under the prefix"
+    return None
+
+
+def _job_items(sm: Any, runs: Mapping[str, Any], under: str) -> list[Item]:
+    items = _recorded_jobs(sm, runs)
+    seen = {i.resource for i in items}
+    items += list(_running_jobs(sm, runs, under, seen))
+    return sorted(items, key=lambda i: i.action != STOP)  # stops first (stable)
+
+
+def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[Item]:
+    items = []
+    pages = sm.get_paginator("list_workteams").paginate()
+    for team in (t for page in pages for t in page["Workteams"]):
+        run_id = _tags(sm.list_tags(ResourceArn=team["WorkteamArn"]).get("Tags")).get(RUN_TAG)
+        if run_id in runs:
+            name = team["WorkteamName"]
+            found_by = f"tag {RUN_TAG}={run_id} ({runs[run_id][1]})"
+            items.append(Item(name, "workteam", found_by, DELETE, target={"name": name}))
+    named = {i.resource for i in items}
+    for run_id, (record, source) in runs.items():
+        team = record.names.get("team")
+        if team and team not in named and _missing(sm.describe_workteam, WorkteamName=team):
+            note = f"not tagged {RUN_TAG}={run_id}: never touched"
+            items.append(Item(team, "workteam", f"{source} {run_id}", KEEP, note))
+    return items
+
+
+def _object_items(s3: Any, settings: Settings) -> tuple[list[Item], str | None]:
+    """One row for every object under the prefix; also the last key (to look past it)."""
+    prefix = object_prefix(settings)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix)
+    count = size = 0
+    last = None
+    try:
+        for obj in (o for page in pages for o in page.get("Contents", [])):
+            count, size, last = count + 1, size + obj["Size"], obj["Key"]
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchBucket":
+            return [], None
+        raise
+    if not count:
+        return [], None
+    uri = f"s3://{settings.bucket}/{prefix}"
+    note = f"{count} objects, {size / 1e6:.1f} MB"
+    return [Item(uri, "S3 objects", "the prefix", DELETE, note, {"prefix": prefix})], last
+
+
+def _role_items(aws: Any, settings: Settings) -> list[Item]:
+    iam = aws.client("iam")
+    account = aws.account_id()
+    items = []
+    arns = {settings.role_arn: "role_arn", settings.kfp_pod_role_arn: "kfp_pod_role_arn"}
+    for arn, setting in arns.items():
+        if not arn or policies.account_of(arn) != account:
+            continue
+        name = policies.role_name(arn)
+        if _missing(iam.get_role, RoleName=name) is None:
+            continue
+        tags = _tags(iam.list_role_tags(RoleName=name).get("Tags"))
+        inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        found_by = f"setting {setting}"
+        if not _ours(tags) or SHARED_TAG in tags:
+            items.append(Item(name, "IAM role", found_by, KEEP, NOT_OURS))
+            continue
+        noun = "policy" if len(inline) == 1 else "policies"
+        note = f"with its inline {noun} {', '.join(inline)}" if inline else ""
+        found_by += f" + tag {SETUP_TAG}"
+        items.append(Item(name, "IAM role", found_by, DELETE, note, {"name": name}))
+    return items
+
+
+def _shared_action(tags: Mapping[str, str], piece: str, also: frozenset[str]) -> tuple[str, str]:
+    """The action and note for a shared piece: kept unless named, never touched when not ours."""
+    if not _ours(tags):
+        return KEEP, NOT_OURS
+    if piece in also:
+        return DELETE, f"named in also_delete ({piece})"
+    return KEEP, f"shared: add {piece} to also_delete to remove it"
+
+
+def _shared_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[Item]:
+    items = []
+    sm = aws.client("sagemaker")
+    workforces = sm.list_workforces()["Workforces"]
+    workforce = workforces[0] if workforces else None
+    if workforce:
+        name = workforce["WorkforceName"]
+        tags = _tags(sm.list_tags(ResourceArn=workforce["WorkforceArn"]).get("Tags"))
+        found = "the region's private workforce"
+        action, note = _shared_action(tags, "workforce", also)
+        items.append(Item(name, "private workforce", found, action, note, {"name": name}))
+    pool = settings.user_pool or (workforce or {}).get("CognitoConfig", {}).get("UserPool")
+    items += _pool_item(aws, pool, also, settings.user_pool is not None)
+    items += _cluster_items(aws, settings, also)
+    return items
+
+
+def _pool_item(aws: Any, pool: str | None, also: frozenset[str], from_settings: bool) -> list[Item]:
+    if not pool:
+        return []
+    idp = aws.client("cognito-idp")
+    found = _missing(idp.describe_user_pool, UserPoolId=pool)
+    if found is None:
+        return []
+    tags = found["UserPool"].get("UserPoolTags", {})
+    found_by = "setting user_pool" if from_settings else "the private workforce's pool"
+    action, note = _shared_action(tags, "cognito-pool", also)
+    domain = found["UserPool"].get("Domain") or ""
+    target = {"pool": pool, "domain": domain}
+    return [Item(pool, "Cognito user pool", found_by, action, note, target)]
+
+
+def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[Item]:
+    name = settings.eks_cluster_name
+    if not name:
+        return []
+    eks = aws.client("eks")
+    cluster = _missing(eks.describe_cluster, name=name)
+    if cluster is None:
+        return []
+    cluster = cluster["cluster"]
+    items = []
+    issuer = cluster.get("identity", {}).get("oidc", {}).get("issuer")
+    if issuer:
+        iam = aws.client("iam")
+        arn = policies.oidc_provider_arn(aws.account_id(), issuer)
+        provider = _missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
+        if provider is not None:
+            tags = _tags(provider.get("Tags"))
+            found_by = "the EKS cluster's OIDC issuer"
+            action, note = _shared_action(tags, "oidc-provider", also)
+            host = policies.issuer_host(issuer)
+            items.append(Item(host, "IAM OIDC provider", found_by, action, note, {"arn": arn}))
+    tags = dict(cluster.get("tags") or {})
+    action, note = _shared_action(tags, "eks-cluster", also)
+    items.append(
+        Item(name, "EKS cluster", "setting eks_cluster_name", action, note, {"name": name})
+    )
+    return items
+
+
+def _bucket_item(s3: Any, settings: Settings, last_key: str | None) -> list[Item]:
+    bucket = settings.bucket
+    try:
+        tags = _tags(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchBucket":
+            return []
+        if error_code(exc) != "NoSuchTagSet":
+            raise
+        tags = {}
+    uri = f"s3://{bucket}"
+    if not _ours(tags):
+        return [Item(uri, "S3 bucket", "setting bucket", KEEP, NOT_OURS)]
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended"):
+        note = "versioning is on: old object versions remain; delete it by hand if you wish"
+        return [Item(uri, "S3 bucket", "setting bucket", KEEP, note)]
+    if _holds_other_objects(s3, settings, last_key):
+        note = "holds objects outside the prefix: kept"
+        return [Item(uri, "S3 bucket", f"setting bucket + tag {SETUP_TAG}", KEEP, note)]
+    found_by = f"setting bucket + tag {SETUP_TAG}"
+    return [Item(uri, "S3 bucket", found_by, DELETE, "empty once the prefix is removed")]
+
+
+def _holds_other_objects(s3: Any, settings: Settings, last_key: str | None) -> bool:
+    """True when the bucket holds a key outside the prefix (before it, or after its last key)."""
+    prefix = object_prefix(settings)
+    first = s3.list_objects_v2(Bucket=settings.bucket, MaxKeys=1).get("Contents", [])
+    if first and not first[0]["Key"].startswith(prefix):
+        return True
+    if last_key is None:
+        return bool(first)
+    after = s3.list_objects_v2(Bucket=settings.bucket, MaxKeys=1, StartAfter=last_key)
+    return bool(after.get("Contents"))
+
+
+def _looked(kind: str, find: Callable[[], list[Item]]) -> list[Item]:
+    """Run one part of the survey; a denied call becomes a row saying what could not be seen."""
+    try:
+        return find()
+    except ClientError as exc:
+        if error_code(exc) not in DENIED_CODES:
+            raise
+        note = f"could not look: {exc.operation_name} was denied (nothing touched)"
+        return [Item(f"({kind})", kind, "-", KEEP, note)]
+
+
+def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset()) -> Plan:
+    """Find what the walkthrough created for these settings; plan to stop, delete or keep it."""
+    prefix = object_prefix(settings)
+    under = f"s3://{settings.bucket}/{prefix}"
+    s3, sm = aws.client("s3"), aws.client("sagemaker")
+    runs = known_runs(settings, aws)
+    objects, last_key = _object_items(s3, settings)
+    items = [
+        *_looked("labeling and training jobs", lambda: _job_items(sm, runs, under)),
+        *_looked("workteam", lambda: _workteam_items(sm, runs)),
+        *objects,
+        *_looked("IAM role", lambda: _role_items(aws, settings)),
+        *_looked("shared pieces", lambda: _shared_items(aws, settings, also_delete)),
+        *_looked("S3 bucket", lambda: _bucket_item(s3, settings, last_key)),
+    ]
+    return Plan(tuple(items), bool(settings.confirm_delete), settings.bucket, prefix)
+
+
+def leftovers(plan: Plan) -> list[Item]:
+    """What a plan would still stop or delete (empty after a complete clean-up)."""
+    return [item for item in plan.items if item.action in (STOP, DELETE)]
+
+
+# acting -----------------------------------------------------------------------------------------
+
+
+def carry_out(
+    aws: Any, plan: Plan, wait_seconds: float = 1800.0, poll_seconds: float = 2.0
+) -> list[Done]:
+    """Act on the plan in order: stop jobs (and wait), then delete; nothing without confirmation."""
+    if not plan.confirmed:
+        return [_done(i, NOT_DONE if i.action != KEEP else "kept") for i in plan.items]
+    stops = [i for i in plan.items if i.action == STOP]
+    done = {id(i): _done(i, _act(aws, plan, i)) for i in stops}
+    ended = _wait_until_stopped(aws, stops, wait_seconds, poll_seconds)
+    for item in stops:
+        if not done[id(item)].outcome.startswith("failed"):
+            done[id(item)] = _done(item, ended.get(item.resource, "still stopping"))
+    for item in plan.items:
+        if id(item) not in done:
+            done[id(item)] = _done(item, _act(aws, plan, item) if item.action != KEEP else "kept")
+    return [done[id(i)] for i in plan.items]
+
+
+def _done(item: Item, outcome: str) -> Done:
+    return Done(item.resource, item.kind, item.action, outcome)
+
+
+def _act(aws: Any, plan: Plan, item: Item) -> str:
+    """Carry out one item; a refused call becomes a `failed: …` outcome."""
+    try:
+        return _ACTIONS[item.kind](aws, plan, item)
+    except ClientError as exc:
+        if _gone(exc):
+            return "already gone"
+        message = exc.response.get("Error", {}).get("Message", "")
+        return f"failed: {exc.operation_name}: {error_code(exc)}: {message}"
+
+
+def _stop_labeling(aws: Any, plan: Plan, item: Item) -> str:
+    sm = aws.client("sagemaker")
+    name = item.target["name"]
+    status = sm.describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"]
+    if status in ("Initializing", "InProgress"):
+        sm.stop_labeling_job(LabelingJobName=name)
+        return "stop requested"
+    return status
+
+
+def _stop_training(aws: Any, plan: Plan, item: Item) -> str:
+    sm = aws.client("sagemaker")
+    name = item.target["name"]
+    status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+    if status == "InProgress":
+        sm.stop_training_job(TrainingJobName=name)
+        return "stop requested"
+    return status
+
+
+def _job_status(aws: Any, item: Item) -> str:
+    describe, key, status_key = _JOB_CALLS[item.kind]
+    return str(getattr(aws.client("sagemaker"), describe)(**{key: item.resource})[status_key])
+
+
+def _wait_until_stopped(
+    aws: Any, stops: list[Item], wait_seconds: float, poll_seconds: float
+) -> dict[str, str]:
+    """Wait for the stopped jobs to end; return name -> outcome for those that did."""
+    ended: dict[str, str] = {}
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        for item in (i for i in stops if i.resource not in ended):
+            status = _job_status(aws, item)
+            if status not in RUNNING:
+                ended[item.resource] = f"stopped ({status})"
+        if len(ended) == len(stops) or time.monotonic() > deadline:
+            return ended
+        time.sleep(poll_seconds)
+
+
+def _delete_workteam(aws: Any, plan: Plan, item: Item) -> str:
+    aws.client("sagemaker").delete_workteam(WorkteamName=item.target["name"])
+    return "deleted"
+
+
+def _delete_objects(aws: Any, plan: Plan, item: Item) -> str:
+    s3 = aws.client("s3")
+    prefix = item.target["prefix"]
+    if not prefix.strip("/") or prefix != plan.prefix:
+        raise WalkthroughError(f"refusing to delete objects outside the prefix ({prefix!r})")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=plan.bucket, Prefix=prefix)
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    keys = [key for key in keys if key.startswith(prefix)]
+    failed = []
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        answer = s3.delete_objects(Bucket=plan.bucket, Delete={"Objects": batch, "Quiet": True})
+        failed += answer.get("Errors", [])
+    if failed:
+        first = failed[0]
+        return f"failed: {len(failed)} not deleted ({first['Key']}: {first.get('Code')})"
+    return f"deleted {len(keys)} objects"
+
+
+def _delete_role(aws: Any, plan: Plan, item: Item) -> str:
+    iam = aws.client("iam")
+    name = item.target["name"]
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+    for profile in iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]:
+        iam.remove_role_from_instance_profile(
+            InstanceProfileName=profile["InstanceProfileName"], RoleName=name
+        )
+    iam.delete_role(RoleName=name)
+    return "deleted (with its policies)"
+
+
+def _delete_workforce(aws: Any, plan: Plan, item: Item) -> str:
+    aws.client("sagemaker").delete_workforce(WorkforceName=item.target["name"])
+    return "deleted"
+
+
+def _delete_pool(aws: Any, plan: Plan, item: Item) -> str:
+    pool = item.target["pool"]
+    users = aws.client("sagemaker").list_workforces()["Workforces"]
+    if any(w.get("CognitoConfig", {}).get("UserPool") == pool for w in users):
+        return "kept: the private workforce still uses it (name workforce in also_delete too)"
+    idp = aws.client("cognito-idp")
+    if item.target.get("domain"):
+        idp.delete_user_pool_domain(Domain=item.target["domain"], UserPoolId=pool)
+    idp.delete_user_pool(UserPoolId=pool)
+    return "deleted (with its domain, app clients, groups and users)"
+
+
+def _delete_provider(aws: Any, plan: Plan, item: Item) -> str:
+    aws.client("iam").delete_open_id_connect_provider(OpenIDConnectProviderArn=item.target["arn"])
+    return "deleted"
+
+
+def _delete_cluster(aws: Any, plan: Plan, item: Item) -> str:
+    aws.client("eks").delete_cluster(name=item.target["name"])
+    return "deleted"
+
+
+def _delete_bucket(aws: Any, plan: Plan, item: Item) -> str:
+    s3 = aws.client("s3")
+    if s3.list_objects_v2(Bucket=plan.bucket, MaxKeys=1).get("KeyCount", 0):
+        return "kept: not empty"
+    s3.delete_bucket(Bucket=plan.bucket)
+    return "deleted"
+
+
+_ACTIONS: dict[str, Callable[[Any, Plan, Item], str]] = {
+    "labeling job": _stop_labeling,
+    "training job": _stop_training,
+    "workteam": _delete_workteam,
+    "S3 objects": _delete_objects,
+    "IAM role": _delete_role,
+    "private workforce": _delete_workforce,
+    "Cognito user pool": _delete_pool,
+    "IAM OIDC provider": _delete_provider,
+    "EKS cluster": _delete_cluster,
+    "S3 bucket": _delete_bucket,
+}
+
+
+# showing ----------------------------------------------------------------------------------------
+
+
+def plan_table(plan: Plan) -> pd.DataFrame:
+    """The plan as a table: resource, kind, found by, action (with why)."""
+    rows = [
+        {
+            "resource": i.resource,
+            "kind": i.kind,
+            "found by": i.found_by,
+            "action": f"{i.action}: {i.note}" if i.note else i.action,
+        }
+        for i in plan.items
+    ]
+    return pd.DataFrame(rows, columns=["resource", "kind", "found by", "action"])
+
+
+def done_table(done: list[Done]) -> pd.DataFrame:
+    """What was done: resource, kind, action, outcome."""
+    rows = [
+        {"resource": d.resource, "kind": d.kind, "action": d.action, "outcome": d.outcome}
+        for d in done
+    ]
+    return pd.DataFrame(rows, columns=["resource", "kind", "action", "outcome"])
+
+
+def summary_line(plan: Plan, done: list[Done]) -> str:
+    """A one-line markdown outcome: what was stopped, deleted and kept."""
+    where = f"s3://{plan.bucket}/{plan.prefix}"
+    if not plan.confirmed:
+        planned = len(leftovers(plan))
+        return (
+            f"**Done:** dry run for {where}: nothing was stopped or deleted; {planned} action(s) "
+            "planned. Set `confirm_delete=True` to carry them out."
+        )
+    stopped = sum(1 for d in done if d.outcome.startswith("stopped"))
+    deleted = [d for d in done if d.outcome.startswith("deleted")]
+    records = sum(1 for i in plan.items if CANNOT_DELETE in i.note)
+    kept = sum(1 for d in done if d.action == KEEP) - records
+    failed = sum(1 for d in done if d.outcome.startswith("failed"))
+    parts = [
+        f"cleaned up {where}: stopped {stopped} job(s), deleted {len(deleted)} resource(s)",
+        f"kept {records} job record(s) AWS cannot delete and {kept} other resource(s)",
+    ]
+    if failed:
+        parts.append(f"{failed} action(s) failed (see the table)")
+    return "**Done:** " + "; ".join(parts) + "."

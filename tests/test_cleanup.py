@@ -1,0 +1,317 @@
+"""Notebook 05's clean-up on the local AWS: a full run and decoys it must not touch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import papermill
+import pytest
+
+from helpers import cleanup, dataset, local, provision, runs
+from helpers.aws import connect
+from helpers.errors import InputError, WalkthroughError
+from helpers.paths import project_root
+from helpers.runs import RunRecord
+from helpers.s3 import ensure_bucket
+from helpers.settings import load
+from tests.conftest import workforce_pool
+from tests.support import SAGEMAKER_TRUST
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"
+BUCKET = "gt-cleanup-tests"
+PREFIX = "cleanup-tests/demo"
+GROUP = "cleanup-test-labelers"
+CLUSTER = "cleanup-tests-cluster"
+ROLES = {
+    "role_arn": f"arn:aws:iam::{ACCOUNT}:role/cleanup-tests-execution",
+    "kfp_pod_role_arn": f"arn:aws:iam::{ACCOUNT}:role/cleanup-tests-pod",
+}
+DECOY_KEYS = ("elsewhere/keep.txt", f"{PREFIX}-other/x.txt")
+DECOY_TEAM = "cleanup-decoy-team"
+DECOY_ROLE = "cleanup-decoy-role"
+SLOW_JOB = "cleanup-tests-slow-job"
+OTHER_RUN_JOB = "cleanup-tests-other-run-job"
+LAMBDAS = f"arn:aws:lambda:{REGION}:081040173940:function:"
+
+
+def settings_for(**overrides: Any) -> Any:
+    """Local-mode settings of the clean-up tests' run."""
+    values = {
+        "bucket": BUCKET,
+        "prefix": PREFIX,
+        "images_per_class": 4,
+        "user_groups": GROUP,
+        "labelers": "cleanup-a,cleanup-b,cleanup-c",
+        "eks_cluster_name": CLUSTER,
+        **ROLES,
+    }
+    return load({**values, **overrides}, env={})
+
+
+def labeling_request(settings: Any, name: str, team_arn: str, **changes: Any) -> dict[str, Any]:
+    """A CreateLabelingJob request on the staged inputs."""
+    staged = dataset.input_uris(settings)
+    request = {
+        "LabelingJobName": name,
+        "LabelAttributeName": "category",
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": staged.train_manifest}}},
+        "OutputConfig": {"S3OutputPath": f"{settings.s3_prefix_uri}/output"},
+        "RoleArn": settings.role_arn,
+        "LabelCategoryConfigS3Uri": staged.label_config,
+        "HumanTaskConfig": {
+            "WorkteamArn": team_arn,
+            "UiConfig": {"UiTemplateS3Uri": staged.ui_template},
+            "PreHumanTaskLambdaArn": f"{LAMBDAS}PRE-ImageMultiClass",
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": f"{LAMBDAS}ACS-ImageMultiClass"
+            },
+        },
+    }
+    return {**request, **changes}
+
+
+@pytest.fixture(scope="module")
+def run(local_aws_url: str) -> Iterator[dict[str, Any]]:
+    """Stage, set up (create-missing) and run the pipeline under our prefix; add decoys."""
+    settings = settings_for()
+    aws = connect(settings)
+    s3, iam, sm = aws.client("s3"), aws.client("iam"), aws.client("sagemaker")
+    workforce_pool(REGION)
+    ensure_bucket(s3, BUCKET, REGION, create=True)
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    steps = provision.create_missing(settings, aws)
+    assert not [s for s in steps if s.outcome == provision.FAILED], steps
+    submission = runs.submit_or_resume(settings, aws)
+    runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
+    for key in DECOY_KEYS:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"not the walkthrough's")
+    iam.create_role(RoleName=DECOY_ROLE, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    iam.attach_role_policy(
+        RoleName=DECOY_ROLE, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    )
+    pool, client_id = runs.workforce_cognito(aws, settings)
+    member = {
+        "CognitoMemberDefinition": {"UserPool": pool, "UserGroup": GROUP, "ClientId": client_id}
+    }
+    decoy_team = sm.create_workteam(
+        WorkteamName=DECOY_TEAM, MemberDefinitions=[member], Description="not ours"
+    )["WorkteamArn"]
+    yield {"settings": settings, "aws": aws, "record": submission.record, "decoy_team": decoy_team}
+    if CLUSTER in aws.client("eks").list_clusters()["clusters"]:  # other modules expect none
+        aws.client("eks").delete_cluster(name=CLUSTER)
+
+
+def objects(s3: Any, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def mutating(counts: dict[str, int]) -> dict[str, int]:
+    verbs = ("Delete", "Stop", "Detach", "Remove")
+    return {k: v for k, v in counts.items() if k.split(".", 1)[1].startswith(verbs)}
+
+
+def test_local_mode_deletes_by_default_and_aws_mode_asks() -> None:
+    assert settings_for().confirm_delete is True
+    aws_mode = load({"mode": "aws", "bucket": BUCKET}, env={})
+    assert aws_mode.confirm_delete is False
+    assert load({"mode": "aws", "bucket": BUCKET, "confirm_delete": True}, env={}).confirm_delete
+
+
+def test_bad_names_and_the_bucket_root_are_refused() -> None:
+    assert cleanup.parse_also_delete(" workforce, cognito-pool ") == {"workforce", "cognito-pool"}
+    assert cleanup.parse_also_delete(None) == frozenset()
+    with pytest.raises(InputError, match="also_delete"):
+        cleanup.parse_also_delete("workforce,bucket")
+    for prefix in ("", "/", "//"):
+        with pytest.raises(WalkthroughError, match="bucket's root"):
+            cleanup.object_prefix(dataclasses.replace(settings_for(), prefix=prefix))
+    assert cleanup.object_prefix(settings_for()) == PREFIX + "/"
+
+
+def test_aws_mode_without_confirmation_only_shows_the_plan(
+    run: dict[str, Any], local_aws_url: str
+) -> None:
+    settings = load(
+        {
+            "mode": "aws",
+            "bucket": BUCKET,
+            "prefix": PREFIX,
+            "eks_cluster_name": CLUSTER,
+            **ROLES,
+        },
+        env={},
+    )
+    aws = connect(settings)  # aws mode; this process's boto3 already points at the local AWS
+    local.reset_request_counts(local_aws_url)
+    plan = cleanup.survey(settings, aws, cleanup.parse_also_delete("workforce,cognito-pool"))
+    done = cleanup.carry_out(aws, plan)
+    assert not plan.confirmed
+    planned = {(i.kind, i.action) for i in cleanup.leftovers(plan)}
+    assert {("workteam", "delete"), ("S3 objects", "delete"), ("IAM role", "delete")} <= planned
+    assert {d.outcome for d in done} <= {cleanup.NOT_DONE, "kept"}
+    assert mutating(local.request_counts(local_aws_url)) == {}
+    kinds = [i.kind for i in plan.items]
+    assert kinds.index("workteam") < kinds.index("private workforce")
+    assert kinds.index("workteam") < kinds.index("Cognito user pool")
+    assert "dry run" in cleanup.summary_line(plan, done)
+
+
+def test_the_notebook_stops_running_jobs_first_and_removes_only_what_the_run_made(
+    run: dict[str, Any], local_aws_url: str, tmp_path: Path
+) -> None:
+    settings, aws, record = run["settings"], run["aws"], run["record"]
+    sm, s3, iam = aws.client("sagemaker"), aws.client("s3"), aws.client("iam")
+    team_arn = sm.describe_workteam(WorkteamName=record.names["team"])["Workteam"]["WorkteamArn"]
+    local.drive_clock(local_aws_url, speed=1)  # slow: the jobs stay running until stopped
+    try:
+        sm.create_labeling_job(
+            **labeling_request(
+                settings,
+                SLOW_JOB,
+                team_arn,
+                Tags=[{"Key": "walkthrough-run", "Value": record.run_id}],
+            )
+        )
+        sm.create_labeling_job(
+            **labeling_request(
+                settings,
+                OTHER_RUN_JOB,
+                run["decoy_team"],
+                RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{DECOY_ROLE}",
+                OutputConfig={"S3OutputPath": f"s3://{BUCKET}/elsewhere/output"},
+                Tags=[{"Key": "walkthrough-run", "Value": "another-run"}],
+            )
+        )
+        local.reset_request_counts(local_aws_url)
+        target = tmp_path / "05_clean_up.ipynb"
+        papermill.execute_notebook(
+            str(project_root() / "notebooks" / "05_clean_up.ipynb"),
+            str(target),
+            kernel_name="python3",
+            parameters={"mode": "local", "bucket": BUCKET, "prefix": PREFIX, **ROLES},
+            progress_bar=False,
+            cwd=str(project_root() / "notebooks"),
+        )
+        counts = local.request_counts(local_aws_url)
+        other_status = sm.describe_labeling_job(LabelingJobName=OTHER_RUN_JOB)["LabelingJobStatus"]
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    assert sm.describe_labeling_job(LabelingJobName=SLOW_JOB)["LabelingJobStatus"] == "Stopped"
+    assert other_status in ("Initializing", "InProgress")
+    assert counts.get("sagemaker.StopLabelingJob") == 1
+    assert counts.get("sagemaker.DeleteWorkteam") == 1
+    assert not [k for k in counts if k.startswith("cognito-idp.Delete")]
+    assert not [k for k in counts if k.startswith("sagemaker.DeleteWorkforce")]
+    # what the run made is gone, the decoys are not
+    assert objects(s3, PREFIX + "/") == []
+    assert sorted(objects(s3)) == sorted(DECOY_KEYS)
+    assert DECOY_TEAM in [t["WorkteamName"] for t in sm.list_workteams()["Workteams"]]
+    assert record.names["team"] not in [t["WorkteamName"] for t in sm.list_workteams()["Workteams"]]
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert DECOY_ROLE in roles
+    assert CLUSTER in aws.client("eks").list_clusters()["clusters"]  # shared: kept unless named
+    assert not {"cleanup-tests-execution", "cleanup-tests-pod"} & set(roles)
+    assert boto3.client("s3", region_name=REGION).head_bucket(Bucket=BUCKET)  # other objects
+    # the tables: stops first, job records listed as such, the summary line
+    notebook = json.loads(target.read_text())
+    shown = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in shown if o["output_type"] == "error"]
+    html = [("".join(o["data"].get("text/html", ""))) for o in shown if "data" in o]
+    plan_html = next(h for h in html if "found by" in h)
+    done_html = next(h for h in html if "outcome" in h)
+    assert plan_html.index(SLOW_JOB) < plan_html.index(record.names["team"])
+    assert cleanup.CANNOT_DELETE in plan_html
+    assert "stopped (Stopped)" in done_html and OTHER_RUN_JOB not in plan_html
+    assert DECOY_TEAM not in plan_html and DECOY_ROLE not in plan_html
+    summary = "".join(shown[-1]["data"]["text/markdown"])
+    assert summary.startswith("**Done:**") and "stopped 1 job(s)" in summary
+
+
+def test_running_it_again_changes_nothing(run: dict[str, Any], local_aws_url: str) -> None:
+    settings, aws, record = run["settings"], run["aws"], run["record"]
+    local.reset_request_counts(local_aws_url)
+    plan = cleanup.survey(settings, aws)
+    done = cleanup.carry_out(aws, plan)
+    assert cleanup.leftovers(plan) == []
+    assert mutating(local.request_counts(local_aws_url)) == {}
+    records = {i.resource for i in plan.items if cleanup.CANNOT_DELETE in i.note}
+    assert {record.names["train_job"], record.names["training_job"]} <= records
+    bucket_row = next(i for i in plan.items if i.kind == "S3 bucket")
+    assert bucket_row.action == "keep" and "outside the prefix" in bucket_row.note
+    assert all(d.outcome == "kept" for d in done)
+
+
+def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_created_bucket(
+    run: dict[str, Any], local_aws_url: str
+) -> None:
+    """Through the helper: another prefix and a bucket the walkthrough created and emptied."""
+    aws = run["aws"]
+    s3, sm, idp = aws.client("s3"), aws.client("sagemaker"), aws.client("cognito-idp")
+    bucket, prefix = "gt-cleanup-tests-created", "helper/demo"
+    pool = idp.create_user_pool(
+        PoolName="cleanup-named-pool", UserPoolTags={"walkthrough-setup": "true"}
+    )["UserPool"]["Id"]
+    settings = settings_for(bucket=bucket, prefix=prefix, user_pool=pool)
+    ensure_bucket(s3, bucket, REGION, create=True)  # tags it as the walkthrough's
+    untagged = "gt-cleanup-tests-not-ours"
+    s3.create_bucket(Bucket=untagged, CreateBucketConfiguration={"LocationConstraint": REGION})
+    record = RunRecord(
+        run_id="helper01",
+        mode="local",
+        component_set="python",
+        names={
+            "team": "cleanup-helper-team",
+            "train_job": "x",
+            "validation_job": "y",
+            "training_job": "z",
+        },
+        arguments={"ground_truth_output_location": f"s3://{bucket}/{prefix}/output"},
+        submitted_at="2026-01-01T00:00:00+00:00",
+    )
+    runs.save_record(s3, settings, record)
+    workforce = runs.workforce_cognito(aws, settings_for())
+    member = {
+        "CognitoMemberDefinition": {
+            "UserPool": workforce[0],
+            "UserGroup": GROUP,
+            "ClientId": workforce[1],
+        }
+    }
+    sm.create_workteam(
+        WorkteamName="cleanup-helper-team",
+        MemberDefinitions=[member],
+        Description="d",
+        Tags=[{"Key": "walkthrough-run", "Value": "helper01"}],
+    )
+    shared = cleanup.parse_also_delete("cognito-pool,oidc-provider,eks-cluster")
+    plan = cleanup.survey(settings, aws, shared)
+    done = cleanup.carry_out(aws, plan)
+    outcome = {d.kind: (i, d.outcome) for i, d in enumerate(done) if d.action == "delete"}
+    assert outcome["workteam"][0] < outcome["Cognito user pool"][0] < outcome["S3 bucket"][0]
+    assert {"IAM OIDC provider", "EKS cluster"} <= set(outcome)
+    assert CLUSTER not in aws.client("eks").list_clusters()["clusters"]
+    assert all(o.startswith("deleted") for _, o in outcome.values()), done
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # an untagged bucket with only prefix objects is kept
+    s3.put_object(Bucket=untagged, Key=f"{prefix}/a.txt", Body=b"a")
+    plan = cleanup.survey(settings_for(bucket=untagged, prefix=prefix), aws)
+    cleanup.carry_out(aws, plan)
+    assert untagged in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert objects_in(s3, untagged) == []
+
+
+def objects_in(s3: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
