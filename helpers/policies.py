@@ -105,6 +105,32 @@ def irsa_trust(account: str, issuer: str, namespace: str, service_account: str) 
     }
 
 
+def _resources(statement: dict[str, Any]) -> list[str]:
+    value = statement.get("Resource", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def merge_policy(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """`wanted`, still allowing what `existing` allowed: same-Sid statements get both resources.
+
+    Used to widen a role the walkthrough made for one prefix to another one without taking the
+    first prefix away. Statements of `existing` whose Sid `wanted` lacks are kept as they are.
+    """
+    before_all = existing.get("Statement", [])
+    before_all = [before_all] if isinstance(before_all, dict) else list(before_all)
+    old = {s.get("Sid"): s for s in before_all if s.get("Sid")}
+    wanted_sids = {s.get("Sid") for s in wanted["Statement"]}
+    merged = []
+    for statement in wanted["Statement"]:
+        before = old.get(statement.get("Sid"))
+        if before is not None:
+            union = list(dict.fromkeys(_resources(before) + _resources(statement)))
+            statement = {**statement, "Resource": union[0] if len(union) == 1 else union}
+        merged.append(statement)
+    kept = [s for s in before_all if s.get("Sid") not in wanted_sids]
+    return {"Version": VERSION, "Statement": merged + kept}
+
+
 def _prefix_arn(settings: Settings) -> str:
     return f"arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
 

@@ -29,7 +29,7 @@ from helpers.errors import InputError
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings
 
-CREATED, EXISTS, SKIPPED, FAILED = "created", "exists", "skipped", "failed"
+CREATED, EXISTS, WIDENED, SKIPPED, FAILED = "created", "exists", "widened", "skipped", "failed"
 POOL_NAME = "gt-walkthrough-labelers"
 CLIENT_NAME = "gt-walkthrough"
 
@@ -88,7 +88,6 @@ def _bucket(settings: Settings, aws: Any) -> Step:
     s3 = aws.client("s3")
     created = ensure_bucket(s3, settings.bucket, settings.region, create=True)
     if created:
-        s3.put_bucket_tagging(Bucket=settings.bucket, Tagging={"TagSet": _tags(SETUP_TAG)})
         return Step("S3 bucket", CREATED, f"s3://{settings.bucket} in {settings.region}, with CORS")
     return Step("S3 bucket", EXISTS, f"s3://{settings.bucket}")
 
@@ -110,7 +109,7 @@ def _role(
     name = policies.role_name(arn)
     try:
         iam.get_role(RoleName=name)
-        return Step(piece, EXISTS, name)
+        return _widen(iam, name, policy_name, policy, piece)
     except ClientError as exc:
         if error_code(exc) != "NoSuchEntity":
             raise
@@ -123,6 +122,29 @@ def _role(
     )
     iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
     return Step(piece, CREATED, f"{name}, with the inline policy {policy_name}")
+
+
+def _widen(iam: Any, name: str, policy_name: str, policy: dict[str, Any], piece: str) -> Step:
+    """An existing role the walkthrough made also gets what these settings need (a new prefix).
+
+    Roles it did not make are left as they are; the checks say what they lack.
+    """
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
+    if tags.get(SETUP_TAG) != "true":
+        return Step(piece, EXISTS, f"{name} (not made by the walkthrough: left as it is)")
+    try:
+        current = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        current = {"Statement": []}
+    merged = policies.merge_policy(current, policy)
+    if merged == current:
+        return Step(piece, EXISTS, name)
+    iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(merged))
+    return Step(
+        piece, WIDENED, f"{name}: its inline policy {policy_name} now also covers these settings"
+    )
 
 
 def _workforce(settings: Settings, aws: Any) -> tuple[list[Step], Settings]:

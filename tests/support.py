@@ -1,12 +1,16 @@
-"""What several test modules set up on the local AWS: a run's inputs, role and labelers."""
+"""What several test modules share: a run's inputs, role and labelers; running a notebook."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import papermill
 
 from helpers import dataset
 from helpers.aws import connect
+from helpers.paths import project_root
 from helpers.settings import load
 from tests.conftest import workforce_pool
 
@@ -58,3 +62,34 @@ def prepare_run_inputs(
         idp.admin_create_user(UserPoolId=pool, Username=user)
         idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)
     return {"settings": settings, "aws": aws, "chosen": chosen}
+
+
+def execute_notebook(
+    name: str, out: Path, expect_error: bool = False, **parameters: Any
+) -> dict[str, Any]:
+    """Run a notebook with papermill, as `make demo` does (local mode), and return it executed.
+
+    With `expect_error`, a cell that fails is expected: the notebook is returned as far as it ran.
+    """
+    folder = project_root() / "notebooks"
+    target = out / name
+    try:
+        papermill.execute_notebook(
+            str(folder / name),
+            str(target),
+            kernel_name="python3",
+            parameters={"mode": "local", **parameters},
+            progress_bar=False,
+            cwd=str(folder),
+        )
+    except papermill.PapermillExecutionError:
+        if not expect_error:
+            raise
+    else:
+        assert not expect_error, f"{name} ran without the expected error"
+    return json.loads(target.read_text())
+
+
+def notebook_outputs(notebook: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every output of the notebook's code cells, in order."""
+    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]

@@ -35,6 +35,7 @@ from helpers.checks.model import cli
 from helpers.checks.runner import Check, guarded
 from helpers.s3 import GROUND_TRUTH_CORS_RULE, ensure_bucket
 from helpers.settings import Settings, load
+from tests.support import execute_notebook
 
 REGION = "eu-west-1"  # us-west-2 has other tests' private workforce (one per region)
 BUCKET = "gt-checks-tests"
@@ -158,6 +159,38 @@ def test_create_missing_twice_creates_nothing(setup: Setup, local_aws_url: str) 
         if k.split(".")[1].startswith(("Create", "Put", "Update", "Admin"))
     }
     assert writes == {}
+
+
+def test_a_new_prefix_widens_our_roles_and_keeps_the_old_one(setup: Setup) -> None:
+    second = dataclasses.replace(setup.settings, prefix="checks-tests/second-run")
+    result = setup.check(5, second)
+    assert result.status == FAIL and "checks-tests/second-run/train.manifest" in result.found
+    run_fixes(result)  # the printed put-role-policy widens the policy...
+    for settings in (setup.settings, second):  # ...without taking the first prefix away
+        assert setup.check(5, settings).status == PASS
+    steps = {s.piece: s for s in provision.create_missing(second, setup.aws)}
+    assert steps["SageMaker execution role"].outcome == "exists"  # the fix already did it
+    assert steps["KFP pod role"].outcome == "widened", steps["KFP pod role"]
+    for settings in (setup.settings, second):
+        assert setup.check(7, settings).status == PASS
+    again = provision.create_missing(second, setup.aws)
+    assert {step.outcome for step in again} == {"exists"}, again
+
+
+def test_create_missing_leaves_a_role_it_did_not_make(setup: Setup) -> None:
+    iam = setup.client("iam")
+    iam.create_role(
+        RoleName="checks-test-theirs",
+        AssumeRolePolicyDocument=json.dumps(policies.sagemaker_trust()),
+    )
+    theirs = dataclasses.replace(
+        setup.settings, role_arn=f"arn:aws:iam::{ACCOUNT}:role/checks-test-theirs"
+    )
+    steps = {s.piece: s for s in provision.create_missing(theirs, setup.aws)}
+    step = steps["SageMaker execution role"]
+    assert step.outcome == "exists" and "not made by the walkthrough" in step.detail
+    assert iam.list_role_policies(RoleName="checks-test-theirs")["PolicyNames"] == []
+    assert setup.check(5, theirs).status == FAIL  # the check says what it lacks instead
 
 
 # --- each piece broken, then repaired by the printed fix ---------------------------------------
@@ -668,20 +701,7 @@ def test_command_line_exits_0_when_ready_and_1_naming_the_broken_piece(
 
 
 def test_notebook_02_shows_the_table_and_says_done(setup: Setup, tmp_path: Path) -> None:
-    import papermill
-
-    from helpers.paths import project_root
-
-    target = tmp_path / "02.ipynb"
-    papermill.execute_notebook(
-        str(project_root() / "notebooks" / "02_check_aws_setup.ipynb"),
-        str(target),
-        kernel_name="python3",
-        parameters={"mode": "local", **PARAMETERS},
-        progress_bar=False,
-        cwd=str(project_root() / "notebooks"),
-    )
-    cells = json.loads(target.read_text())["cells"]
+    cells = execute_notebook("02_check_aws_setup.ipynb", tmp_path, **PARAMETERS)["cells"]
     outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)

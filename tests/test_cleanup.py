@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import papermill
 import pytest
 
 from helpers import cleanup, dataset, local, provision, runs
 from helpers.aws import connect
 from helpers.errors import InputError, WalkthroughError
-from helpers.paths import project_root
 from helpers.runs import RunRecord
 from helpers.s3 import ensure_bucket
 from helpers.settings import load
 from tests.conftest import workforce_pool
-from tests.support import SAGEMAKER_TRUST
+from tests.support import SAGEMAKER_TRUST, execute_notebook, notebook_outputs
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
@@ -196,14 +193,8 @@ def test_the_notebook_stops_running_jobs_first_and_removes_only_what_the_run_mad
             )
         )
         local.reset_request_counts(local_aws_url)
-        target = tmp_path / "05_clean_up.ipynb"
-        papermill.execute_notebook(
-            str(project_root() / "notebooks" / "05_clean_up.ipynb"),
-            str(target),
-            kernel_name="python3",
-            parameters={"mode": "local", "bucket": BUCKET, "prefix": PREFIX, **ROLES},
-            progress_bar=False,
-            cwd=str(project_root() / "notebooks"),
+        notebook = execute_notebook(
+            "05_clean_up.ipynb", tmp_path, bucket=BUCKET, prefix=PREFIX, **ROLES
         )
         counts = local.request_counts(local_aws_url)
         other_status = sm.describe_labeling_job(LabelingJobName=OTHER_RUN_JOB)["LabelingJobStatus"]
@@ -226,8 +217,7 @@ def test_the_notebook_stops_running_jobs_first_and_removes_only_what_the_run_mad
     assert not {"cleanup-tests-execution", "cleanup-tests-pod"} & set(roles)
     assert boto3.client("s3", region_name=REGION).head_bucket(Bucket=BUCKET)  # other objects
     # the tables: stops first, job records listed as such, the summary line
-    notebook = json.loads(target.read_text())
-    shown = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    shown = notebook_outputs(notebook)
     assert not [o for o in shown if o["output_type"] == "error"]
     html = [("".join(o["data"].get("text/html", ""))) for o in shown if "data" in o]
     plan_html = next(h for h in html if "found by" in h)

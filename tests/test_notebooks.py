@@ -16,28 +16,11 @@ import pytest
 from helpers import local
 from helpers.demo import notebooks
 from helpers.paths import project_root
+from tests.support import execute_notebook, notebook_outputs
 
 NOTEBOOKS = project_root() / "notebooks"
 NOTEBOOK_PREFIX = "notebook-tests/first-run"  # its own prefix: other tests stage the default one
 WRITES = ("s3.CopyObject", "s3.PutObject", "s3.CreateBucket", "s3.PutBucketCors")
-
-
-def execute(name: str, out: Path, **parameters: Any) -> dict[str, Any]:
-    """Run a notebook with papermill (as `make demo` does) and return the executed notebook."""
-    target = out / name
-    papermill.execute_notebook(
-        str(NOTEBOOKS / name),
-        str(target),
-        kernel_name="python3",
-        parameters={"mode": "local", **parameters},
-        progress_bar=False,
-        cwd=str(NOTEBOOKS),
-    )
-    return json.loads(target.read_text())
-
-
-def outputs(notebook: dict[str, Any]) -> list[dict[str, Any]]:
-    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
 
 
 def writes(counts: dict[str, int]) -> dict[str, int]:
@@ -47,7 +30,7 @@ def writes(counts: dict[str, int]) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def first_run(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     local.reset_request_counts(local_aws_url)
-    notebook = execute(
+    notebook = execute_notebook(
         "01_prepare_dataset.ipynb", tmp_path_factory.mktemp("run1"), prefix=NOTEBOOK_PREFIX
     )
     return {"notebook": notebook, "counts": local.request_counts(local_aws_url)}
@@ -76,7 +59,7 @@ def test_notebooks_are_committed_clean() -> None:
 
 
 def test_notebook_01_stages_images_and_shows_pictures_and_tables(first_run: dict[str, Any]) -> None:
-    shown = outputs(first_run["notebook"])
+    shown = notebook_outputs(first_run["notebook"])
     assert not [o for o in shown if o["output_type"] == "error"]
     pngs = [o for o in shown if "image/png" in o.get("data", {})]
     assert len(pngs) >= 2  # counts chart and the image grid
@@ -94,11 +77,11 @@ def test_rerunning_notebook_01_copies_nothing(
     first_run: dict[str, Any], local_aws_url: str, tmp_path: Path
 ) -> None:
     local.reset_request_counts(local_aws_url)
-    notebook = execute("01_prepare_dataset.ipynb", tmp_path, prefix=NOTEBOOK_PREFIX)
+    notebook = execute_notebook("01_prepare_dataset.ipynb", tmp_path, prefix=NOTEBOOK_PREFIX)
     counts = local.request_counts(local_aws_url)
     assert counts.get("s3.CopyObject", 0) == 0
     assert counts.get("s3.CreateBucket", 0) == 0
-    text = "".join("".join(o.get("text", "")) for o in outputs(notebook))
+    text = "".join("".join(o.get("text", "")) for o in notebook_outputs(notebook))
     assert "copied 0, already there 100" in text
 
 
@@ -118,7 +101,7 @@ def test_bad_input_stops_before_anything_is_written(
 ) -> None:
     local.reset_request_counts(local_aws_url)
     with pytest.raises(papermill.PapermillExecutionError) as err:
-        execute("01_prepare_dataset.ipynb", tmp_path, prefix="bad-input-run", **parameters)
+        execute_notebook("01_prepare_dataset.ipynb", tmp_path, prefix="bad-input-run", **parameters)
     assert expected in str(err.value)
     assert "Fix:" in str(err.value)
     assert writes(local.request_counts(local_aws_url)) == {}
@@ -156,12 +139,12 @@ def pipeline_run(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -
     """Notebooks 01, 02 and 03 in order under their own prefix, as a user runs them."""
     out = tmp_path_factory.mktemp("pipeline")
     for name in ("01_prepare_dataset.ipynb", "02_check_aws_setup.ipynb"):
-        execute(name, out, prefix=PIPELINE_PREFIX, images_per_class=10)
-    return {"notebook": execute("03_run_pipeline.ipynb", out, prefix=PIPELINE_PREFIX)}
+        execute_notebook(name, out, prefix=PIPELINE_PREFIX, images_per_class=10)
+    return {"notebook": execute_notebook("03_run_pipeline.ipynb", out, prefix=PIPELINE_PREFIX)}
 
 
 def test_notebook_03_runs_the_pipeline_to_a_trained_model(pipeline_run: dict[str, Any]) -> None:
-    shown = outputs(pipeline_run["notebook"])
+    shown = notebook_outputs(pipeline_run["notebook"])
     assert not [o for o in shown if o["output_type"] == "error"]
     assert [o for o in shown if "image/png" in o.get("data", {})]  # the pipeline graph
     text = "".join("".join(o.get("text", "")) for o in shown)
@@ -178,8 +161,8 @@ def test_rerunning_notebook_03_follows_the_run_instead_of_submitting(
     pipeline_run: dict[str, Any], local_aws_url: str, tmp_path: Path
 ) -> None:
     local.reset_request_counts(local_aws_url)
-    notebook = execute("03_run_pipeline.ipynb", tmp_path, prefix=PIPELINE_PREFIX)
-    text = "".join("".join(o.get("text", "")) for o in outputs(notebook))
+    notebook = execute_notebook("03_run_pipeline.ipynb", tmp_path, prefix=PIPELINE_PREFIX)
+    text = "".join("".join(o.get("text", "")) for o in notebook_outputs(notebook))
     assert "Following the run submitted at" in text
     counts = local.request_counts(local_aws_url)
     assert not [k for k in counts if k.startswith("sagemaker.Create")], counts

@@ -98,6 +98,21 @@ def put_policy_command(settings: Settings, arn: str, policy_name: str, doc: dict
     )
 
 
+def keeping_current(iam: Any, role: str, policy_name: str, wanted: dict[str, Any]) -> dict:
+    """`wanted`, merged with the role's current inline policy of that name (if it has one).
+
+    So the printed fix widens the policy to these settings without taking away what it already
+    allows (another prefix of an earlier run).
+    """
+    try:
+        current = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return wanted
+    return policies.merge_policy(current, wanted)
+
+
 def create_role_command(settings: Settings, arn: str, trust_doc: dict) -> str:
     """The command that creates a role with a trust policy, tagged as a setup piece."""
     options: dict[str, Any] = {"role_name": policies.role_name(arn)}
@@ -166,6 +181,9 @@ def execution_role(ctx: Context) -> Outcome:
             "policy:",
             create_role_command(s, arn, policies.sagemaker_trust()) + " && " + put,
         )
+    wanted = policies.execution_policy(s, ctx.account)
+    merged = keeping_current(ctx.client("iam"), name, policies.EXECUTION_POLICY_NAME, wanted)
+    put = put_policy_command(s, arn, policies.EXECUTION_POLICY_NAME, merged)
     parts = []
     doc = trust.document(role["AssumeRolePolicyDocument"])
     if not trust.trusts_service(doc, policies.SAGEMAKER_SERVICE):
@@ -441,12 +459,9 @@ def pod_role_permissions(ctx: Context) -> Outcome:
             [("iam:PassRole", s.role_arn)],
             {"iam:PassedToService": policies.SAGEMAKER_SERVICE},
         )
-    put = put_policy_command(
-        s,
-        arn,
-        policies.POD_POLICY_NAME,
-        policies.pod_policy(s, ctx.account, s.role_arn or "<execution role ARN>"),
-    )
+    wanted = policies.pod_policy(s, ctx.account, s.role_arn or "<execution role ARN>")
+    merged = keeping_current(iam, name, policies.POD_POLICY_NAME, wanted)
+    put = put_policy_command(s, arn, policies.POD_POLICY_NAME, merged)
     parts = []
     if denied:
         parts.append(
