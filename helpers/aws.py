@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
 from helpers.errors import LocalAwsError
 from helpers.settings import LOCAL_ACCOUNT, Settings
@@ -50,7 +51,9 @@ class Aws:
     def client(self, service: str) -> Any:
         """Return a client for an AWS service (created once per service)."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=CLIENT_CONFIG)
+            client = self.session.client(service, config=CLIENT_CONFIG)
+            client.meta.events.register_first("needs-retry", stop_if_local_aws_is_gone)
+            self._clients[service] = client
         return self._clients[service]
 
     @property
@@ -61,6 +64,25 @@ class Aws:
     def account_id(self) -> str:
         """Return the account the credentials belong to."""
         return str(self.client("sts").get_caller_identity()["Account"])
+
+
+def stop_if_local_aws_is_gone(caught_exception: Any = None, endpoint: Any = None, **_: Any) -> None:
+    """Fail at once, saying what to do, when a loopback endpoint (the local AWS) is not there.
+
+    Retrying (up to a minute of back-off) cannot help: the local AWS keeps its state in memory,
+    so when it has stopped its buckets and jobs are gone too.
+    """
+    if not isinstance(caught_exception, EndpointConnectionError | ConnectionClosedError):
+        return
+    url = getattr(endpoint, "host", "") or ""
+    if not is_loopback(url):
+        return
+    raise LocalAwsError(
+        f"the local AWS at {url} is not answering: it has stopped (or was stopped), and what it "
+        "held in memory (buckets, roles, jobs) is gone. Start it again with "
+        "`python -m helpers.local start` (or `make local-start`; running a notebook's first "
+        "cells also starts it), then run the notebooks again from 01_prepare_dataset."
+    ) from caught_exception
 
 
 def local_environment(endpoint_url: str, region: str) -> dict[str, str]:

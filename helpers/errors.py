@@ -6,6 +6,10 @@ from __future__ import annotations
 class WalkthroughError(Exception):
     """Base class for errors that carry a message meant for the user."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for it: its kind and message, no traceback (the cell still fails)."""
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class InputError(WalkthroughError, ValueError):
     """A setting or input value breaks a rule; says which, what, why and how to fix it."""

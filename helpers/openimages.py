@@ -52,11 +52,13 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class CopyReport:
-    """What `copy_images` did: how many objects it copied and skipped, and every destination key."""
+    """What `copy_images` did: objects copied and skipped, every destination key, and how many
+    copy requests had to be retried (S3 answered `SlowDown` or a 5xx, and the retry succeeded)."""
 
     copied: int
     skipped: int
     keys: tuple[str, ...]
+    retries: int = 0
 
 
 # --- downloads ------------------------------------------------------------------------------
@@ -392,15 +394,20 @@ def copy_images(
         )
         if key not in present
     }
-    if jobs:
-        _run_copies(s3, dest_bucket, jobs, max_workers)
-    return CopyReport(copied=len(jobs), skipped=len(set(keys)) - len(jobs), keys=tuple(keys))
+    retries = _run_copies(s3, dest_bucket, jobs, max_workers) if jobs else 0
+    return CopyReport(
+        copied=len(jobs), skipped=len(set(keys)) - len(jobs), keys=tuple(keys), retries=retries
+    )
 
 
 def _run_copies(
     s3: Any, bucket: str, jobs: dict[str, tuple[str, tuple[str, str]]], max_workers: int
-) -> None:
-    """Run the copies on a thread pool with a progress bar; stop at the first failure."""
+) -> int:
+    """Run the copies on a thread pool with a progress bar; stop at the first failure.
+
+    Returns how many retries the copies needed in all.
+    """
+    retries = 0
     with (
         ThreadPoolExecutor(max_workers=max_workers) as pool,
         progress(total=len(jobs), desc="copy images") as bar,
@@ -411,18 +418,22 @@ def _run_copies(
         ]
         try:
             for future in as_completed(futures):
-                future.result()
+                retries += future.result()
                 bar.update(1)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+    return retries
 
 
-def _copy_one(s3: Any, image_id: str, source: tuple[str, str], bucket: str, key: str) -> None:
-    """Copy one object server-side; a missing source becomes an error naming the image."""
+def _copy_one(s3: Any, image_id: str, source: tuple[str, str], bucket: str, key: str) -> int:
+    """Copy one object server-side; return its retries. A missing source is an error naming it."""
     try:
-        s3.copy_object(CopySource={"Bucket": source[0], "Key": source[1]}, Bucket=bucket, Key=key)
+        answer = s3.copy_object(
+            CopySource={"Bucket": source[0], "Key": source[1]}, Bucket=bucket, Key=key
+        )
+        return int(answer.get("ResponseMetadata", {}).get("RetryAttempts", 0))
     except ClientError as exc:
         if _error_code(exc) in _MISSING_CODES:
             raise WalkthroughError(

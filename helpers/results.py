@@ -74,10 +74,6 @@ READY = ("Completed", "Stopped")
 class NothingToReview(WalkthroughError):
     """There are no finished labeling jobs to review; the message says what to run first."""
 
-    def _render_traceback_(self) -> list[str]:
-        """Show only the message in a notebook (no stack trace): the user has nothing to debug."""
-        return [str(self)]
-
 
 # which jobs -------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpers import dataset, regions
+from helpers import dataset, local, regions
 from helpers.local import drive_clock
 from helpers.local.shapes import check_response
 from helpers.settings import load
@@ -792,3 +792,27 @@ def test_simulate_principal_policy(setup: dict[str, Any]) -> None:
             PolicySourceArn="arn:aws:iam::123456789012:role/none", ActionNames=["s3:GetObject"]
         )
     assert err.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+# injected faults --------------------------------------------------------------------------------
+
+
+def test_jobs_can_be_forced_to_fail(setup: dict[str, Any], local_aws_url: str) -> None:
+    sm = client("sagemaker")
+    reason = "InternalServerError: forced for this test"
+    local.set_faults(local_aws_url, fail_jobs=["SM-TESTS-FORCED-*"], fail_reason=reason)
+    try:
+        sm.create_labeling_job(**labeling_request(setup, "sm-tests-forced-label", "validation"))
+        sm.create_labeling_job(**labeling_request(setup, "sm-tests-not-forced", "validation"))
+        sm.create_training_job(**training_request(setup, "sm-tests-forced-train"))
+        injected = local.fault_stats(local_aws_url)["injected"]
+    finally:
+        local.clear_faults(local_aws_url)
+    for job in (wait_labeling("sm-tests-forced-label"), wait_training("sm-tests-forced-train")):
+        assert job.get("LabelingJobStatus", job.get("TrainingJobStatus")) == "Failed"
+        assert job["FailureReason"] == reason
+    assert wait_labeling("sm-tests-not-forced")["LabelingJobStatus"] == "Completed"
+    assert injected == {
+        "labeling-job:sm-tests-forced-label": 1,
+        "training-job:sm-tests-forced-train": 1,
+    }

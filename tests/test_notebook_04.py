@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import papermill
 import pytest
 
 from helpers import results, runs
-from helpers.paths import project_root
 from helpers.settings import load
-from tests.support import prepare_run_inputs
+from tests.support import execute_notebook, notebook_outputs, prepare_run_inputs
 
 REGION = "us-west-2"
 BUCKET = "gt-review-tests"
 PREFIX = "review-tests/demo"
 GROUP = "review-test-labelers"
 ROLE = "review-tests-execution"
-NOTEBOOK = project_root() / "notebooks" / "04_review_results.ipynb"
+NOTEBOOK = "04_review_results.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +29,9 @@ def finished_run(local_aws_url: str) -> dict[str, Any]:
     return {"settings": settings, "aws": aws, "chosen": chosen, "state": state}
 
 
-def execute(out: Path, **parameters: Any) -> dict[str, Any]:
+def execute(out: Path, expect_error: bool = False, **parameters: Any) -> dict[str, Any]:
     """Run notebook 04 as `make demo` does and return the executed notebook."""
-    target = out / NOTEBOOK.name
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(target),
-        kernel_name="python3",
-        parameters={"mode": "local", "bucket": BUCKET, **parameters},
-        progress_bar=False,
-        cwd=str(NOTEBOOK.parent),
-    )
-    return json.loads(target.read_text())
-
-
-def shown(notebook: dict[str, Any]) -> list[dict[str, Any]]:
-    return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    return execute_notebook(NOTEBOOK, out, expect_error, bucket=BUCKET, **parameters)
 
 
 def test_notebook_04_reviews_the_run(
@@ -56,7 +40,7 @@ def test_notebook_04_reviews_the_run(
     run_dir = tmp_path / "demo-run"
     monkeypatch.setenv("WALKTHROUGH_RUN_DIR", str(run_dir))
     notebook = execute(tmp_path, prefix=PREFIX, public_workforce_task_price=0.024)
-    outputs = shown(notebook)
+    outputs = notebook_outputs(notebook)
     assert not [o for o in outputs if o["output_type"] == "error"]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(pngs) >= 6  # counts, confidence, class grid, review first, confusion, curves
@@ -102,8 +86,10 @@ def test_jobs_named_in_the_settings_are_found_with_their_training_job(
 
 @pytest.mark.usefixtures("local_aws_url")
 def test_with_nothing_to_review_it_says_to_run_notebook_03_first(tmp_path: Path) -> None:
-    with pytest.raises(papermill.PapermillExecutionError) as err:
-        execute(tmp_path, prefix="review-tests/never-ran")
-    assert err.value.ename == "NothingToReview"
-    assert "Run notebook 03_run_pipeline first" in str(err.value)
-    assert "Traceback" not in str(err.value) and "File " not in str(err.value)
+    notebook = execute(tmp_path, expect_error=True, prefix="review-tests/never-ran")
+    (error,) = [o for o in notebook_outputs(notebook) if o["output_type"] == "error"]
+    assert error["ename"] == "NothingToReview"
+    assert "Run notebook 03_run_pipeline first" in error["evalue"]
+    shown = "\n".join(error["traceback"])
+    assert "Run notebook 03_run_pipeline first" in shown
+    assert "Traceback" not in shown and "File " not in shown

@@ -7,10 +7,13 @@ through `helpers.aws.connect`.
 from __future__ import annotations
 
 from helpers.local.process import (
+    clear_faults,
     drive_clock,
+    fault_stats,
     health,
     request_counts,
     reset_request_counts,
+    set_faults,
     start,
     status,
     stop,
@@ -19,11 +22,14 @@ from helpers.local.process import (
 ensure_running = start
 
 __all__ = [
+    "clear_faults",
     "drive_clock",
+    "fault_stats",
     "ensure_running",
     "health",
     "request_counts",
     "reset_request_counts",
+    "set_faults",
     "start",
     "status",
     "stop",

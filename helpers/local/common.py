@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from helpers.local.faults import INTERNAL_AGENT
 from helpers.settings import LOCAL_ACCOUNT
 
 ACCOUNT = LOCAL_ACCOUNT
@@ -119,7 +120,9 @@ class Backend:
             key = (service, region)
             if key not in self._clients:
                 config = Config(
-                    retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32
+                    retries={"mode": "standard", "max_attempts": 3},
+                    max_pool_connections=32,
+                    user_agent_extra=INTERNAL_AGENT,
                 )
                 if service == "s3":
                     config = config.merge(

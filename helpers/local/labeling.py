@@ -38,6 +38,7 @@ from helpers.local.common import (
     utc,
     validation,
 )
+from helpers.local.faults import Faults
 from helpers.local.roles import RoleAccess
 from helpers.local.workteams import Workforces
 
@@ -94,6 +95,7 @@ class LabelingJob:
     objects: list[ObjectPlan] = field(default_factory=list)
     status: str = "Initializing"
     failure_reason: str | None = None
+    forced_failure: str | None = None
     stop_requested_at: float | None = None
     finished_at: float | None = None
     last_modified: float = 0.0
@@ -128,6 +130,7 @@ class LabelingJobs:
     clock: Clock
     workforces: Workforces
     roles: RoleAccess
+    faults: Faults = field(default_factory=Faults)
     _jobs: dict[tuple[str, str], LabelingJob] = field(default_factory=dict)  # (region, lower name)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
@@ -154,6 +157,7 @@ class LabelingJobs:
             speed=self.clock.speed,
         )
         job.last_modified = job.created
+        job.forced_failure = self.faults.job_failure("labeling-job", name)
         self._plan(job)
         with self._lock:
             if (region, name.lower()) in self._jobs:
@@ -216,6 +220,9 @@ class LabelingJobs:
                 problem = self.roles.check_read(job.request["RoleArn"], self._inputs(job))
                 if problem:
                     self._fail(job, f"ClientError: {problem}")
+                    return
+                if job.forced_failure:
+                    self._fail(job, job.forced_failure)
                     return
                 job.status = "InProgress"
                 job.last_modified = now

@@ -177,14 +177,34 @@ def reset_request_counts(url: str) -> None:
     _http(f"{url}/_walkthrough/stats/reset", method="POST")
 
 
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode())
+    try:
+        with _NO_PROXY.open(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        raise ValueError(json.loads(exc.read()).get("error", str(exc))) from exc
+
+
 def drive_clock(url: str, advance: float | None = None, speed: float | None = None) -> float:
     """Advance the local AWS's clock and/or set its speed; return its time (tests use this)."""
     change = {k: v for k, v in (("advance", advance), ("speed", speed)) if v is not None}
-    request = urllib.request.Request(
-        f"{url}/_walkthrough/clock", method="POST", data=json.dumps(change).encode()
-    )
-    with _NO_PROXY.open(request, timeout=10) as response:
-        return float(json.loads(response.read())["now"])
+    return float(_post(f"{url}/_walkthrough/clock", change)["now"])
+
+
+def set_faults(url: str, **config: Any) -> dict[str, Any]:
+    """Replace the faults the local AWS injects (see `helpers.local.faults`); return them."""
+    return _post(f"{url}/_walkthrough/faults", config)["config"]
+
+
+def clear_faults(url: str) -> None:
+    """Stop injecting faults."""
+    _post(f"{url}/_walkthrough/faults", {})
+
+
+def fault_stats(url: str) -> dict[str, Any]:
+    """The fault configuration and how many faults were injected, per kind."""
+    return _http(f"{url}/_walkthrough/faults")
 
 
 def serve(port: int, folder: Path) -> None:
@@ -197,12 +217,16 @@ def serve(port: int, folder: Path) -> None:
     from werkzeug.serving import make_server
 
     from helpers.local.common import Backend, Clock
+    from helpers.local.faults import Faults
     from helpers.local.sagemaker import SageMaker
     from helpers.local.server import LocalAws
 
     backend = Backend(endpoint_url="")
     clock = Clock(speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
-    app = LocalAws(DomainDispatcherApplication(create_backend_app), SageMaker(backend, clock))
+    app = LocalAws(
+        DomainDispatcherApplication(create_backend_app),
+        SageMaker(backend, clock, Faults.from_environment()),
+    )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_port}"
     backend.endpoint_url = url

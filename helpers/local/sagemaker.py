@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.local.common import Backend, Clock, ServiceError
+from helpers.local.faults import Faults
 from helpers.local.labeling import LabelingJobs
 from helpers.local.render import render_ui_template
 from helpers.local.roles import RoleAccess
@@ -25,12 +26,17 @@ class SageMaker:
 
     backend: Backend
     clock: Clock = field(default_factory=Clock)
+    faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
         self.roles = RoleAccess(self.backend)
         self.workforces = Workforces(self.backend, self.clock)
-        self.labeling = LabelingJobs(self.backend, self.clock, self.workforces, self.roles)
-        self.training = TrainingJobs(self.backend, self.clock, self.workforces, self.roles)
+        self.labeling = LabelingJobs(
+            self.backend, self.clock, self.workforces, self.roles, self.faults
+        )
+        self.training = TrainingJobs(
+            self.backend, self.clock, self.workforces, self.roles, self.faults
+        )
         w, lab, tr = self.workforces, self.labeling, self.training
         self._operations: dict[str, Operation] = {
             "RenderUiTemplate": lambda r, region: render_ui_template(self.backend, r, region),

@@ -6,6 +6,7 @@ It also counts requests per operation (`GET /_walkthrough/stats`) and says wheth
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs
 
 from helpers.local import shapes
 from helpers.local.common import ServiceError
+from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
 from helpers.local.sagemaker import SageMaker
 from helpers.local.simulate import error_xml, simulate_principal_policy
 
@@ -144,7 +146,13 @@ def operation_name(environ: dict[str, Any], service: str, body: bytes) -> str:
 def _respond(
     start_response: StartResponse, status: int, body: bytes, content_type: str
 ) -> list[bytes]:
-    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+    reasons = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
     start_response(
         f"{status} {reasons.get(status, 'Error')}",
         [("Content-Type", content_type), ("Content-Length", str(len(body)))],
@@ -158,6 +166,17 @@ def _json_response(
     return _respond(start_response, status, json.dumps(payload).encode(), content_type)
 
 
+def _s3_error(start_response: StartResponse, code: str, path: str) -> list[bytes]:
+    """An injected S3 error, in S3's XML error format."""
+    status, message = S3_ERRORS[code]
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<Resource>{html.escape(path)}</Resource><RequestId>injected-fault</RequestId></Error>"
+    )
+    return _respond(start_response, status, body.encode(), "application/xml")
+
+
 class LocalAws:
     """The WSGI application: admin routes, our SageMaker layer, then moto for the rest."""
 
@@ -167,6 +186,7 @@ class LocalAws:
         self.moto_app = moto_app
         self.sagemaker = sagemaker
         self.counter = RequestCounter()
+        self.faults = sagemaker.faults
         self.ready = threading.Event()
         self.shutdown = shutdown
 
@@ -178,11 +198,19 @@ class LocalAws:
         service, region = service_and_region(environ)
         operation = operation_name(environ, service, body)
         self.counter.add(f"{service}.{operation}")
+        if service == "s3" and self._faults_apply(environ):
+            code = self.faults.s3_error(environ.get("REQUEST_METHOD", "GET"), path, operation)
+            if code:
+                return _s3_error(start_response, code, path)
         if service == "sagemaker" and self.sagemaker.handles(operation):
             return self._sagemaker(operation, body, region, start_response)
         if service == "iam" and operation == "SimulatePrincipalPolicy":
             return self._simulate(body, start_response)
         return self.moto_app(environ, start_response)
+
+    def _faults_apply(self, environ: dict[str, Any]) -> bool:
+        """Faults hit users' requests once the endpoint is ready, not the local AWS's own."""
+        return self.ready.is_set() and INTERNAL_AGENT not in environ.get("HTTP_USER_AGENT", "")
 
     def _sagemaker(
         self, operation: str, body: bytes, region: str, start_response: StartResponse
@@ -241,7 +269,20 @@ class LocalAws:
                     clock.advance(float(change["advance"]))
                 self.sagemaker.labeling.advance_all()
             return _json_response(start_response, 200, {"now": clock.now(), "speed": clock.speed})
+        if route == "faults":
+            return self._faults_route(method, environ, start_response)
         if route == "shutdown" and method == "POST" and self.shutdown is not None:
             threading.Thread(target=self.shutdown, daemon=True).start()
             return _json_response(start_response, 200, {"stopping": True})
         return _json_response(start_response, 404, {"error": f"no admin route {route!r}"})
+
+    def _faults_route(
+        self, method: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> list[bytes]:
+        """GET: the fault configuration and what was injected; POST: replace the configuration."""
+        if method == "POST":
+            try:
+                self.faults.configure(json.loads(_buffer_body(environ) or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return _json_response(start_response, 400, {"error": str(exc)})
+        return _json_response(start_response, 200, self.faults.snapshot())

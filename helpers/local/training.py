@@ -27,6 +27,7 @@ from helpers.local.common import (
     utc,
     validation,
 )
+from helpers.local.faults import Faults
 from helpers.local.roles import RoleAccess
 from helpers.local.workteams import Workforces
 from helpers.settings import GPU_FAMILIES
@@ -56,6 +57,7 @@ class TrainingJob:
     status: str = "InProgress"
     secondary: list[dict[str, Any]] = field(default_factory=list)
     failure_reason: str | None = None
+    forced_failure: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
@@ -87,6 +89,7 @@ class TrainingJobs:
     clock: Clock
     workforces: Workforces
     roles: RoleAccess
+    faults: Faults = field(default_factory=Faults)
     _jobs: dict[tuple[str, str], TrainingJob] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -108,6 +111,7 @@ class TrainingJobs:
                 self.clock.now(),
             )
             job.last_modified = job.created
+            job.forced_failure = self.faults.job_failure("training-job", name)
             self._jobs[(region, name)] = job
         self.workforces.set_tags(job.arn, request.get("Tags"))
         self._transition(job, "Starting")
@@ -229,6 +233,9 @@ class TrainingJobs:
     # running ------------------------------------------------------------------------------------
 
     def _run(self, job: TrainingJob) -> None:
+        if job.forced_failure:
+            self._end(job, "Failed", job.forced_failure)
+            return
         problem = self._channel_problem(job.request)
         manifests = [
             c["DataSource"]["S3DataSource"]["S3Uri"] for c in job.request["InputDataConfig"]

@@ -18,6 +18,7 @@ import boto3
 from botocore.config import Config
 
 from helpers.local import trainer
+from helpers.local.faults import INTERNAL_AGENT
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -33,6 +34,7 @@ def _client(spec: dict[str, Any], service: str) -> Any:
             retries={"mode": "standard", "max_attempts": 5},
             max_pool_connections=16,
             s3={"addressing_style": "path"},
+            user_agent_extra=INTERNAL_AGENT,
         ),
     )
 

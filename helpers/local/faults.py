@@ -1,0 +1,142 @@
+"""Faults the local AWS can inject, for tests and benchmarks: S3 errors, latency, failed jobs.
+
+Settings (all optional; set at start with `WALKTHROUGH_LOCAL_FAULTS` as JSON, or at any time
+with `helpers.local.set_faults(url, ...)`):
+
+- `seed` (int, default 0): which requests get an error is decided by hashing the seed, the
+  request (method and path) and how many times that request was made before, so a test sees
+  the same faults on every run, whatever order its threads make their requests in;
+- `s3_error_rate` (0 to 1): the share of S3 requests answered with an error instead;
+- `s3_error_codes` (default `["SlowDown", "InternalError"]`): the errors to answer with
+  (`SlowDown` is a 503, `InternalError` a 500, `ServiceUnavailable` a 503), as S3 sends them;
+- `latency_ms`: time added to every S3 request (the round trip to S3 from a notebook);
+- `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling and training jobs that
+  fail instead of running, with `fail_reason` as their `FailureReason`.
+
+Only users' requests are affected: the local SageMaker's own requests (`walkthrough-internal`
+in their user agent) and the mirror upload at start-up are not.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+ENV = "WALKTHROUGH_LOCAL_FAULTS"
+INTERNAL_AGENT = "walkthrough-internal"
+#: S3 error code -> (HTTP status, message), as S3 answers them.
+S3_ERRORS = {
+    "SlowDown": (503, "Please reduce your request rate."),
+    "ServiceUnavailable": (503, "Service is unable to handle request."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+}
+DEFAULT_REASON = (
+    "InternalServerError: We encountered an internal error. Please try again. "
+    "(fault injected by the local AWS)"
+)
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """What to inject; the defaults inject nothing."""
+
+    seed: int = 0
+    s3_error_rate: float = 0.0
+    s3_error_codes: tuple[str, ...] = ("SlowDown", "InternalError")
+    latency_ms: float = 0.0
+    fail_jobs: tuple[str, ...] = ()
+    fail_reason: str = DEFAULT_REASON
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> FaultConfig:
+        """Build and check a configuration; a bad key or value raises ValueError saying which."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
+        merged = {**asdict(cls()), **values}
+        config = cls(
+            seed=int(merged["seed"]),
+            s3_error_rate=float(merged["s3_error_rate"]),
+            s3_error_codes=tuple(merged["s3_error_codes"]),
+            latency_ms=float(merged["latency_ms"]),
+            fail_jobs=tuple(merged["fail_jobs"]),
+            fail_reason=str(merged["fail_reason"]),
+        )
+        if not 0.0 <= config.s3_error_rate <= 1.0:
+            raise ValueError(f"s3_error_rate must be between 0 and 1, not {config.s3_error_rate}")
+        if config.latency_ms < 0:
+            raise ValueError(f"latency_ms must be 0 or more, not {config.latency_ms}")
+        bad = [c for c in config.s3_error_codes if c not in S3_ERRORS]
+        if bad or not config.s3_error_codes:
+            raise ValueError(f"s3_error_codes must be some of {sorted(S3_ERRORS)}, not {bad}")
+        return config
+
+    def as_json(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        return {**asdict(self), "s3_error_codes": list(self.s3_error_codes)}
+
+
+@dataclass
+class Faults:
+    """The endpoint's current fault configuration and what it injected (thread-safe)."""
+
+    config: FaultConfig = field(default_factory=FaultConfig)
+    _seen: Counter[str] = field(default_factory=Counter)
+    _injected: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_environment(cls) -> Faults:
+        """The configuration in `WALKTHROUGH_LOCAL_FAULTS`, or none."""
+        raw = os.environ.get(ENV, "").strip()
+        return cls(FaultConfig.from_dict(json.loads(raw)) if raw else FaultConfig())
+
+    def configure(self, values: dict[str, Any]) -> None:
+        """Replace the configuration and forget what was injected so far."""
+        config = FaultConfig.from_dict(values)
+        with self._lock:
+            self.config = config
+            self._seen.clear()
+            self._injected.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The configuration and the faults injected, per kind."""
+        with self._lock:
+            return {"config": self.config.as_json(), "injected": dict(self._injected)}
+
+    def s3_error(self, method: str, path: str, operation: str) -> str | None:
+        """Sleep the added latency; return the error code to answer with, or None."""
+        config = self.config
+        if config.latency_ms:
+            time.sleep(config.latency_ms / 1000)
+        if not config.s3_error_rate:
+            return None
+        request = f"{method} {path}"
+        with self._lock:
+            attempt = self._seen[request]
+            self._seen[request] += 1
+        digest = hashlib.sha256(f"{config.seed}|{request}|{attempt}".encode()).digest()
+        draw = int.from_bytes(digest[:8], "big") / 2**64
+        if draw >= config.s3_error_rate:
+            return None
+        code = config.s3_error_codes[digest[8] % len(config.s3_error_codes)]
+        with self._lock:
+            self._injected[f"s3.{operation}:{code}"] += 1
+        return code
+
+    def job_failure(self, kind: str, name: str) -> str | None:
+        """The FailureReason a job of this name is forced to fail with, or None."""
+        config = self.config
+        if not any(fnmatch.fnmatch(name.lower(), p.lower()) for p in config.fail_jobs):
+            return None
+        with self._lock:
+            self._injected[f"{kind}:{name}"] += 1
+        return config.fail_reason
