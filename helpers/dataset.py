@@ -44,17 +44,24 @@ def input_uris(settings: Settings) -> StagedInputs:
     )
 
 
-def _cached(url: str, s3: Any) -> Any:
+def _cached(settings: Settings, name: str, s3: Any) -> Any:
+    """Download the file the setting `name` points at once; a bad URL is an error naming it."""
+    url = getattr(settings, name)
     folder = cache_dir() / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:12]
-    return openimages.fetch(url, folder, s3=s3)
+    try:
+        return openimages.fetch(url, folder, s3=s3)
+    except InputError as exc:
+        raise InputError(name, url, exc.rule, exc.fix) from exc
 
 
 def load_annotations(settings: Settings, s3: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Read the Open Images annotations and class names (downloaded once, then cached)."""
     if settings.source != "openimages":
         return None
-    annotations = openimages.read_annotations(_cached(settings.annotations_url, s3))
-    descriptions = openimages.read_class_descriptions(_cached(settings.class_descriptions_url, s3))
+    annotations = openimages.read_annotations(_cached(settings, "annotations_url", s3))
+    descriptions = openimages.read_class_descriptions(
+        _cached(settings, "class_descriptions_url", s3)
+    )
     return annotations, descriptions
 
 
@@ -158,25 +165,34 @@ def sample_images(
 
 
 def verify(settings: Settings, s3: Any) -> dict[str, Any]:
-    """Re-read what notebook 01 wrote and report what a labeling job will find."""
+    """Re-read what notebook 01 wrote and report what a labeling job will find.
+
+    A manifest or label configuration that does not parse raises an InputError naming its file.
+    """
     staged = input_uris(settings)
     texts = {
         name: s3.get_object(Bucket=split_uri(uri)[0], Key=split_uri(uri)[1])["Body"].read().decode()
         for name, uri in vars(staged).items()
     }
     lines = {
-        split: gt_inputs.parse_manifest(texts[f"{split}_manifest"])
+        split: gt_inputs.parse_manifest(
+            texts[f"{split}_manifest"], getattr(staged, f"{split}_manifest")
+        )
         for split in ("train", "validation")
     }
     refs = [line["source-ref"] for rows in lines.values() for line in rows]
     exists = read_exists(s3, refs)
-    labels = [entry["label"] for entry in json.loads(texts["label_config"])["labels"]]
+    missing = {
+        split: [row["source-ref"] for row in rows if not exists[row["source-ref"]]]
+        for split, rows in lines.items()
+    }
     return {
         "objects": {split: len(rows) for split, rows in lines.items()},
         "missing_objects": [uri for uri, ok in exists.items() if not ok],
-        "labels": labels,
+        "missing_by_split": missing,
+        "labels": gt_inputs.parse_label_config(texts["label_config"], staged.label_config),
         "duplicates": len(refs) - len(set(refs)),
-        "template_has_classifier": "crowd-image-classifier" in texts["ui_template"],
+        "template_has_classifier": gt_inputs.has_classifier(texts["ui_template"]),
     }
 
 

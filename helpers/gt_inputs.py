@@ -127,8 +127,8 @@ def _content_type(name: str) -> str:
     return "text/plain"
 
 
-def parse_manifest(text: str) -> list[dict[str, Any]]:
-    """Parse a JSON Lines manifest; a bad line raises an error naming its line number."""
+def parse_manifest(text: str, name: str = "manifest") -> list[dict[str, Any]]:
+    """Parse a JSON Lines manifest; a bad line raises an error naming `name` and the line."""
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -136,17 +136,70 @@ def parse_manifest(text: str) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _bad_line(number, line, f"is not JSON ({exc.msg})") from exc
+            raise _bad_line(name, number, line, f"is not JSON ({exc.msg})") from exc
         if not isinstance(row, dict) or not isinstance(row.get("source-ref"), str):
-            raise _bad_line(number, line, 'has no "source-ref" string')
+            raise _bad_line(name, number, line, 'has no "source-ref" string')
+        bucket, _, key = row["source-ref"].removeprefix("s3://").partition("/")
+        if not row["source-ref"].startswith("s3://") or not bucket or not key:
+            raise _bad_line(name, number, line, 'has a "source-ref" that is not s3://bucket/key')
         rows.append(row)
     return rows
 
 
-def _bad_line(number: int, line: str, problem: str) -> InputError:
+def _bad_line(name: str, number: int, line: str, problem: str) -> InputError:
     return InputError(
-        "manifest",
+        name,
         line if len(line) <= 200 else line[:200] + "...",
         f'line {number} {problem}; every line must be a JSON object with a "source-ref"',
         f"fix or remove line {number} (run notebook 01 again to rewrite the manifests)",
+    )
+
+
+def parse_label_config(text: str, name: str = "class_labels.json") -> list[str]:
+    """Return the labels of a label category configuration; a bad one raises naming `name`."""
+    fix = "run notebook 01 again with two or more distinct classes: it rewrites the file"
+    try:
+        labels = [entry["label"] for entry in json.loads(text)["labels"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            name,
+            text if len(text) <= 200 else text[:200] + "...",
+            'must be a JSON object {"labels": [{"label": "<class>"}, ...]} '
+            f"({type(exc).__name__}: {exc})",
+            fix,
+        ) from exc
+    if not all(isinstance(label, str) for label in labels):
+        raise InputError(name, labels, "every label must be a string", fix)
+    try:
+        label_config(labels)
+    except InputError as exc:
+        raise InputError(name, labels, exc.rule, fix) from exc
+    return labels
+
+
+def require_labels(labels: Sequence[str], classes: Sequence[str], name: str) -> None:
+    """Raise when staged labels are not the settings' classes in the same order."""
+    if list(labels) != list(classes):
+        raise InputError(
+            name,
+            list(labels),
+            f"the settings' classes are {list(classes)} (the order gives the class index)",
+            f"run notebook 01 again with classes={list(classes)} (it rewrites the manifests and "
+            "the labels), or set classes to the staged ones",
+        )
+
+
+def has_classifier(template: str) -> bool:
+    """Return True when a worker template holds the <crowd-image-classifier> element."""
+    return "<crowd-image-classifier" in template
+
+
+def classifier_error(name: str) -> InputError:
+    """The error for a worker template without the <crowd-image-classifier> element."""
+    return InputError(
+        name,
+        "a page without <crowd-image-classifier>",
+        "an image classification task page needs a <crowd-image-classifier> element "
+        "inside <crowd-form>",
+        "run notebook 01 again to rewrite it (helpers.gt_inputs.ui_template builds one)",
     )

@@ -49,6 +49,24 @@ def has_ground_truth(region: str) -> bool:
     return region in GROUND_TRUTH_LAMBDA_ACCOUNTS
 
 
+def region_problem(region: str) -> str | None:
+    """Return why Ground Truth image classification cannot run in `region`, or None."""
+    if not has_ground_truth(region):
+        return (
+            f"{region} has no Ground Truth built-in image-classification Lambdas "
+            "(PRE-/ACS-ImageMultiClass), so labeling jobs cannot be created there"
+        )
+    if region not in IMAGE_CLASSIFICATION_ACCOUNTS:
+        return f"{region} has Ground Truth but not the built-in image-classification algorithm"
+    return None
+
+
+def region_fix() -> str:
+    """How to fix a region where Ground Truth image classification cannot run."""
+    usable = sorted(set(GROUND_TRUTH_LAMBDA_ACCOUNTS) & set(IMAGE_CLASSIFICATION_ACCOUNTS))
+    return f"set region to one of {', '.join(usable)} (and use a bucket in that region)"
+
+
 def pre_human_task_lambda(region: str) -> str:
     """Return the PRE-ImageMultiClass Lambda ARN of the region."""
     return (

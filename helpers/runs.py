@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import dataset, pipeline, regions
+from helpers import dataset, gt_inputs, pipeline, regions
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
 from helpers.paths import runs_dir
@@ -373,6 +373,7 @@ def submit_or_resume(settings: Settings, aws: Any) -> Submission:
     previous = None if settings.new_run else latest_record(s3, settings)
     if previous is not None:
         return Submission(previous, resume(settings, aws, previous), resumed=True)
+    require_inputs(settings, s3)  # read only: a bad input stops before anything is created
     record = plan_run(settings, aws, settings.component_set or "python")
     confirm_cost(settings)
     if settings.mode == "local":  # the runner differs by mode; the AWS calls do not
@@ -512,7 +513,10 @@ def kfp_finished(client: Any, kfp_run_id: str) -> Callable[[], bool | None]:
 
 
 def require_inputs(settings: Settings, s3: Any) -> dict[str, Any]:
-    """Check notebook 01's inputs are in the bucket; say what to run first when they are not."""
+    """Check the region and notebook 01's inputs (read only); raise naming what to fix first."""
+    problem = regions.region_problem(settings.region)
+    if problem:
+        raise InputError("region", settings.region, problem, regions.region_fix())
     try:
         found = dataset.verify(settings, s3)
     except ClientError as exc:
@@ -520,11 +524,27 @@ def require_inputs(settings: Settings, s3: Any) -> dict[str, Any]:
             f"the Ground Truth inputs are not under {settings.s3_prefix_uri} "
             f"({exc.response['Error']['Code']}): run notebook 01_prepare_dataset first"
         ) from exc
-    if found["missing_objects"]:
-        raise WalkthroughError(
-            f"{len(found['missing_objects'])} images named in the manifests "
-            "are missing: run notebook 01_prepare_dataset again"
-        )
+    staged = dataset.input_uris(settings)
+    for split, missing in found["missing_by_split"].items():
+        manifest = getattr(staged, f"{split}_manifest")
+        if not found["objects"][split]:
+            raise InputError(
+                manifest,
+                "no objects",
+                'a labeling job needs at least one line {"source-ref": "s3://..."}',
+                "run notebook 01_prepare_dataset again to rewrite the manifests",
+            )
+        if missing:
+            raise InputError(
+                manifest,
+                missing[0] if len(missing) == 1 else f"{missing[0]} and {len(missing) - 1} more",
+                f"{len(missing)} of its {found['objects'][split]} source-ref objects do not exist",
+                "run notebook 01_prepare_dataset again (it copies what is missing), or remove "
+                "their lines",
+            )
+    gt_inputs.require_labels(found["labels"], settings.classes, staged.label_config)
+    if not found["template_has_classifier"]:
+        raise gt_inputs.classifier_error(staged.ui_template)
     return found
 
 

@@ -516,6 +516,15 @@ def validate(s: Settings) -> None:
             "use letters, digits and hyphens only, at most 63 characters, "
             "or leave it unset to get a unique name",
         )
+    train, validation = s.ground_truth_train_job_name, s.ground_truth_validation_job_name
+    _check(
+        train is None or validation is None or train.lower() != validation.lower(),
+        "ground_truth_validation_job_name",
+        validation,
+        f"must differ from ground_truth_train_job_name ({train!r}): the two labeling jobs run "
+        "side by side, and their names are unique per account and region, ignoring case",
+        "choose two different names, or leave them unset to get unique ones",
+    )
     _check(
         s.user_pool is None or COGNITO_POOL_ID.fullmatch(s.user_pool) is not None,
         "user_pool",
@@ -538,7 +547,6 @@ def validate(s: Settings) -> None:
         "must be comma-separated Cognito group names (1-128 characters each)",
         "write the group names separated by commas, e.g. labelers,reviewers",
     )
-    _validate_setup(s)
     _check(
         s.eks_cluster_name is None or EKS_CLUSTER.fullmatch(s.eks_cluster_name) is not None,
         "eks_cluster_name",
@@ -614,6 +622,7 @@ def validate(s: Settings) -> None:
         "name the secret that holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or leave it "
         "unset to use IRSA",
     )
+    _validate_setup(s)  # last: its local defaults derive from the settings checked above
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,8 @@ def test_parse_manifest_skips_blank_lines_and_keeps_extra_keys() -> None:
         ('{"source-ref": "s3://b/1.jpg"}\n{"source-ref": "s3://b/2.jpg"\n', 2),
         ('{"source-ref": "s3://b/1.jpg"}\n\n{"source": "s3://b/2.jpg"}\n', 3),
         ('["s3://b/1.jpg"]\n', 1),
+        ('{"source-ref": "s3://b/1.jpg"}\n{"source-ref": "images/2.jpg"}\n', 2),
+        ('{"source-ref": "s3://b/"}\n', 1),
     ],
 )
 def test_parse_manifest_names_the_bad_line(text: str, line: int) -> None:
@@ -97,7 +99,45 @@ def test_label_config_rejects_too_few_or_repeated(labels: list[str]) -> None:
     assert caught.value.setting == "classes"
 
 
+def test_parse_label_config_reads_back_label_config() -> None:
+    """The labels come back in their order (the class index)."""
+    text = json.dumps(gt_inputs.label_config(["Tiger", "Fruit"]))
+    assert gt_inputs.parse_label_config(text) == ["Tiger", "Fruit"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ('{"labels": [{"label": "Fruit"}]}', "at least 2 labels"),
+        ('{"labels": [{"label": "Fruit"}, {"label": "fruit"}]}', "distinct"),
+        ('{"labels": [{"label": "Fruit"}, {"label": 2}]}', "must be a string"),
+        ('{"labels": ["Fruit", "Tiger"]}', "must be a JSON object"),
+        ("Fruit, Tiger", "must be a JSON object"),
+    ],
+)
+def test_parse_label_config_names_the_file(text: str, rule: str) -> None:
+    """A bad label configuration is an error on the file, with notebook 01 as the fix."""
+    with pytest.raises(InputError, match=rule) as caught:
+        gt_inputs.parse_label_config(text, "s3://b/p/class_labels.json")
+    assert caught.value.setting == "s3://b/p/class_labels.json"
+    assert "notebook 01" in caught.value.fix
+
+
+def test_require_labels_wants_the_classes_in_their_order() -> None:
+    """Staged labels other than the settings' classes, or in another order, are an error."""
+    gt_inputs.require_labels(["A", "B"], ("A", "B"), "class_labels.json")
+    with pytest.raises(InputError, match="the order gives the class index") as caught:
+        gt_inputs.require_labels(["B", "A"], ("A", "B"), "class_labels.json")
+    assert "classes=['A', 'B']" in caught.value.fix
+
+
 # --- worker template --------------------------------------------------------------------------
+
+
+def test_has_classifier_finds_the_element_not_the_word() -> None:
+    """The built template has the classifier; a page that only names it has not."""
+    assert gt_inputs.has_classifier(gt_inputs.ui_template({}))
+    assert not gt_inputs.has_classifier("<crowd-form><p>crowd-image-classifier</p></crowd-form>")
 
 
 def test_template_has_the_classifier_wiring() -> None:

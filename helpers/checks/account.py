@@ -44,19 +44,9 @@ def credentials(ctx: Context) -> Outcome:
 def region(ctx: Context) -> Outcome:
     """The region has Ground Truth's built-in image-classification Lambdas (and the algorithm)."""
     s = ctx.settings
-    if not regions.has_ground_truth(s.region):
-        return failed(
-            f"{s.region} has no Ground Truth built-in image-classification Lambdas "
-            "(PRE-/ACS-ImageMultiClass), so labeling jobs cannot be created there",
-            "set region to one of "
-            + ", ".join(sorted(regions.GROUND_TRUTH_LAMBDA_ACCOUNTS))
-            + " (and use a bucket in that region).",
-        )
-    if s.region not in regions.IMAGE_CLASSIFICATION_ACCOUNTS:
-        return failed(
-            f"{s.region} has Ground Truth but not the built-in image-classification algorithm",
-            "set region to a region that has both, e.g. us-west-2 or eu-west-1.",
-        )
+    problem = regions.region_problem(s.region)
+    if problem:
+        return failed(problem, regions.region_fix() + ".")
     return passed(
         f"{s.region} has Ground Truth's built-in Lambdas "
         f"({regions.pre_human_task_lambda(s.region).split(':function:')[1]}, ...) and the "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -109,20 +108,16 @@ def inputs(ctx: Context) -> Outcome:
         )
     try:
         rows = {
-            split: gt_inputs.parse_manifest(texts[f"{split}_manifest"] or "")
+            split: gt_inputs.parse_manifest(texts[f"{split}_manifest"] or "", f"{split}.manifest")
             for split in ("train", "validation")
         }
     except InputError as exc:
-        return failed(f"a manifest does not parse: {exc.rule}", exc.fix + ".")
+        return failed(f"{exc.setting} does not parse: {exc.rule}", exc.fix + ".")
     refs = [row["source-ref"] for split_rows in rows.values() for row in split_rows]
     parts = [_objects(s, s3, refs), _labels(s, texts["label_config"] or "")]
-    if "crowd-image-classifier" not in (texts["ui_template"] or ""):
-        parts.append(
-            failed(
-                "instructions.template has no <crowd-image-classifier> element",
-                "run notebook 01 again to rewrite it.",
-            )
-        )
+    if not gt_inputs.has_classifier(texts["ui_template"] or ""):
+        problem = gt_inputs.classifier_error("instructions.template")
+        parts.append(failed(f"instructions.template: {problem.rule}", problem.fix + "."))
     if len(set(refs)) != len(refs):
         parts.append(
             warned(
@@ -173,17 +168,8 @@ def _copy_source(settings: Settings, uri: str) -> str | None:
 
 def _labels(settings: Settings, text: str) -> Outcome:
     try:
-        labels = [entry["label"] for entry in json.loads(text)["labels"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        return failed(
-            f"class_labels.json is not a label configuration ({exc})",
-            "run notebook 01 again to rewrite it.",
-        )
-    if labels != list(settings.classes):
-        return failed(
-            f"class_labels.json has the labels {labels}, the settings' classes are "
-            f"{list(settings.classes)} (the order gives the class index)",
-            f"run notebook 01 again with classes={list(settings.classes)} (it rewrites the "
-            "manifests and the labels), or set classes to the staged ones.",
-        )
+        labels = gt_inputs.parse_label_config(text)
+        gt_inputs.require_labels(labels, settings.classes, "class_labels.json")
+    except InputError as exc:
+        return failed(f"class_labels.json = {exc.value!r}: {exc.rule}", exc.fix + ".")
     return combine([], "")
