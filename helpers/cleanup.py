@@ -37,7 +37,7 @@ from helpers.paths import runs_dir
 from helpers.runs import RunRecord
 from helpers.settings import Settings
 
-STOP, DELETE, KEEP = "stop", "delete", "keep"
+STOP, DELETE, NARROW, KEEP = "stop", "delete", "narrow", "keep"
 #: Shared pieces a user may name in `also_delete` (comma-separated) to remove them too.
 SHARED_PIECES = ("oidc-provider", "workforce", "cognito-pool", "eks-cluster")
 CANNOT_DELETE = "job record: AWS has no API to delete it"
@@ -320,11 +320,29 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
         if not _ours(tags) or SHARED_TAG in tags:
             items.append(Item(name, "IAM role", found_by, KEEP, NOT_OURS))
             continue
-        noun = "policy" if len(inline) == 1 else "policies"
-        note = f"with its inline {noun} {', '.join(inline)}" if inline else ""
         found_by += f" + tag {SETUP_TAG}"
-        items.append(Item(name, "IAM role", found_by, DELETE, note, {"name": name}))
+        items.append(_role_item(iam, name, inline, found_by, policies.prefix_arn(settings)))
     return items
+
+
+def _role_item(iam: Any, name: str, inline: list[str], found_by: str, ours: str) -> Item:
+    """Delete a role made for this prefix; one that also serves other prefixes only loses ours."""
+    docs = {p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"] for p in inline}
+    arns = set().union(*(policies.object_arns(doc) for doc in docs.values()))
+    others = sorted(arns - {ours})
+    if others:
+        shown = ", ".join(_s3_uri(arn) for arn in others)
+        if ours not in arns:
+            return Item(name, "IAM role", found_by, KEEP, f"serves other prefixes only: {shown}")
+        note = f"also serves {shown}: only {_s3_uri(ours)} is taken out of its policy"
+        return Item(name, "IAM role", found_by, NARROW, note, {"name": name, "narrow": ours})
+    noun = "policy" if len(inline) == 1 else "policies"
+    note = f"with its inline {noun} {', '.join(inline)}" if inline else ""
+    return Item(name, "IAM role", found_by, DELETE, note, {"name": name})
+
+
+def _s3_uri(arn: str) -> str:
+    return "s3://" + arn.removeprefix("arn:aws:s3:::").removesuffix("*")
 
 
 def _shared_action(tags: Mapping[str, str], piece: str, also: frozenset[str]) -> tuple[str, str]:
@@ -463,7 +481,7 @@ def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset
 
 def leftovers(plan: Plan) -> list[Item]:
     """What a plan would still stop or delete (empty after a complete clean-up)."""
-    return [item for item in plan.items if item.action in (STOP, DELETE)]
+    return [item for item in plan.items if item.action in (STOP, DELETE, NARROW)]
 
 
 # acting -----------------------------------------------------------------------------------------
@@ -570,6 +588,8 @@ def _delete_objects(aws: Any, plan: Plan, item: Item) -> str:
 def _delete_role(aws: Any, plan: Plan, item: Item) -> str:
     iam = aws.client("iam")
     name = item.target["name"]
+    if item.action == NARROW:
+        return _narrow_role(iam, name, item.target["narrow"])
     for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
         iam.delete_role_policy(RoleName=name, PolicyName=policy)
     for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
@@ -580,6 +600,18 @@ def _delete_role(aws: Any, plan: Plan, item: Item) -> str:
         )
     iam.delete_role(RoleName=name)
     return "deleted (with its policies)"
+
+
+def _narrow_role(iam: Any, name: str, arn: str) -> str:
+    """Take one prefix out of each inline policy of a role that other prefixes still use."""
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        narrowed = policies.without_resource(doc, arn)
+        if narrowed != doc:
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(narrowed)
+            )
+    return f"narrowed: {_s3_uri(arn)} taken out of its policy"
 
 
 def _delete_workforce(aws: Any, plan: Plan, item: Item) -> str:

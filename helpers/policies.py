@@ -105,6 +105,11 @@ def irsa_trust(account: str, issuer: str, namespace: str, service_account: str) 
     }
 
 
+def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    found = policy.get("Statement", [])
+    return [found] if isinstance(found, dict) else list(found)
+
+
 def _resources(statement: dict[str, Any]) -> list[str]:
     value = statement.get("Resource", [])
     return [value] if isinstance(value, str) else list(value)
@@ -116,8 +121,7 @@ def merge_policy(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, 
     Used to widen a role the walkthrough made for one prefix to another one without taking the
     first prefix away. Statements of `existing` whose Sid `wanted` lacks are kept as they are.
     """
-    before_all = existing.get("Statement", [])
-    before_all = [before_all] if isinstance(before_all, dict) else list(before_all)
+    before_all = _statements(existing)
     old = {s.get("Sid"): s for s in before_all if s.get("Sid")}
     wanted_sids = {s.get("Sid") for s in wanted["Statement"]}
     merged = []
@@ -131,8 +135,31 @@ def merge_policy(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, 
     return {"Version": VERSION, "Statement": merged + kept}
 
 
-def _prefix_arn(settings: Settings) -> str:
+def prefix_arn(settings: Settings) -> str:
+    """The ARN of every object under the settings' bucket and prefix."""
     return f"arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
+
+
+def object_arns(policy: dict[str, Any]) -> set[str]:
+    """The S3 object ARNs (`arn:aws:s3:::bucket/prefix/*`) a policy's statements name."""
+    statements = _statements(policy)
+    return {
+        arn
+        for statement in statements
+        for arn in _resources(statement)
+        if arn.startswith("arn:aws:s3:::") and "/" in arn
+    }
+
+
+def without_resource(policy: dict[str, Any], arn: str) -> dict[str, Any]:
+    """The policy with one resource taken out of every statement (emptied statements go)."""
+    statements = _statements(policy)
+    kept = []
+    for statement in statements:
+        left = [r for r in _resources(statement) if r != arn]
+        if left:
+            kept.append({**statement, "Resource": left[0] if len(left) == 1 else left})
+    return {**policy, "Statement": kept}
 
 
 def execution_policy(settings: Settings, account: str) -> dict[str, Any]:
@@ -143,7 +170,7 @@ def execution_policy(settings: Settings, account: str) -> dict[str, Any]:
             "Sid": "ReadInputsWriteOutputs",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": _prefix_arn(settings),
+            "Resource": prefix_arn(settings),
         },
         {
             "Sid": "FindTheBucket",
@@ -271,7 +298,7 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
                 "Sid": "LabeledDataAndTrainingInputs",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": _prefix_arn(settings),
+                "Resource": prefix_arn(settings),
             },
         ],
     }
@@ -290,7 +317,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "StageAndReadTheData",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": _prefix_arn(settings),
+                "Resource": prefix_arn(settings),
             },
             {
                 "Sid": "TheBucket",
@@ -388,7 +415,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "CleanUpThePrefix",
                 "Effect": "Allow",
                 "Action": ["s3:DeleteObject"],
-                "Resource": _prefix_arn(settings),
+                "Resource": prefix_arn(settings),
             },
         ],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import cleanup, dataset, local, provision, runs
+from helpers import cleanup, dataset, local, policies, provision, runs
 from helpers.aws import connect
 from helpers.errors import InputError, WalkthroughError
 from helpers.runs import RunRecord
@@ -305,3 +306,41 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
 
 def objects_in(s3: Any, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_a_role_that_also_serves_another_prefix_only_loses_this_one(local_aws_url: str) -> None:
+    name = "cleanup-tests-shared-role"
+    first, second = "cleanup-tests/shared-a", "cleanup-tests/shared-b"
+    values = {
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        "kfp_pod_role_arn": f"arn:aws:iam::{ACCOUNT}:role/cleanup-tests-no-such-pod-role",
+    }
+    a, b = settings_for(prefix=first, **values), settings_for(prefix=second, **values)
+    aws = connect(a)
+    iam = aws.client("iam")
+    ensure_bucket(aws.client("s3"), BUCKET, REGION, create=True)
+    both = policies.merge_policy(
+        policies.execution_policy(a, ACCOUNT), policies.execution_policy(b, ACCOUNT)
+    )
+    iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=SAGEMAKER_TRUST,
+        Tags=[{"Key": "walkthrough-setup", "Value": "true"}],
+    )
+    iam.put_role_policy(
+        RoleName=name, PolicyName=policies.EXECUTION_POLICY_NAME, PolicyDocument=json.dumps(both)
+    )
+
+    def role_item(settings: Any) -> cleanup.Item:
+        plan = cleanup.survey(settings, aws)
+        return next(i for i in plan.items if i.kind == "IAM role" and i.resource == name)
+
+    item = role_item(a)
+    assert item.action == "narrow" and f"s3://{BUCKET}/{second}/" in item.note
+    plan = cleanup.survey(a, aws)
+    done = {d.resource: d.outcome for d in cleanup.carry_out(aws, plan)}
+    assert done[name].startswith("narrowed")
+    left = iam.get_role_policy(RoleName=name, PolicyName=policies.EXECUTION_POLICY_NAME)
+    assert policies.object_arns(left["PolicyDocument"]) == {policies.prefix_arn(b)}
+    assert role_item(a).action == "keep"  # a second clean-up of the first prefix leaves it
+    assert role_item(b).action == "delete"  # the last prefix's clean-up removes the role
