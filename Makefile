@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lab lint clean lock local-start local-stop
+.PHONY: demo test bench lab lint clean lock local-start local-stop
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +19,16 @@ demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<tim
 test: $(STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests
 
+bench: $(STAMP)  ## ours vs the upstream way: staging, annotations, walkthrough (a few minutes)
+	$(BIN)/python -m benchmarks
+
 lab: $(STAMP)  ## start the local AWS and JupyterLab on the notebooks
 	$(BIN)/python -m helpers.local start
 	$(BIN)/jupyter lab --ip 127.0.0.1 notebooks
 
 lint: $(STAMP)  ## ruff on the code, and through nbqa on the notebooks
-	$(BIN)/ruff check helpers tests
-	$(BIN)/ruff format --check helpers tests
+	$(BIN)/ruff check helpers tests benchmarks
+	$(BIN)/ruff format --check helpers tests benchmarks
 	$(BIN)/nbqa ruff notebooks --extend-ignore=E402,B018
 
 local-start: $(STAMP)

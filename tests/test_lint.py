@@ -12,8 +12,8 @@ from helpers.paths import project_root
 
 BIN = Path(sys.executable).parent
 COMMANDS = {
-    "ruff check": [str(BIN / "ruff"), "check", "helpers", "tests"],
-    "ruff format": [str(BIN / "ruff"), "format", "--check", "helpers", "tests"],
+    "ruff check": [str(BIN / "ruff"), "check", "helpers", "tests", "benchmarks"],
+    "ruff format": [str(BIN / "ruff"), "format", "--check", "helpers", "tests", "benchmarks"],
     "nbqa ruff": [str(BIN / "nbqa"), "ruff", "notebooks", "--extend-ignore=E402,B018"],
 }
 
