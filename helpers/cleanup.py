@@ -35,6 +35,7 @@ from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG
 from helpers.paths import runs_dir
 from helpers.runs import RunRecord
+from helpers.s3 import read_object
 from helpers.settings import Settings
 
 STOP, DELETE, NARROW, KEEP = "stop", "delete", "narrow", "keep"
@@ -142,7 +143,7 @@ def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
         raise
     for key in keys:
         if key.endswith(".json") and not key.endswith("/latest.json"):
-            record = _record(s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read())
+            record = _record(read_object(s3, settings.bucket, key))
             if record is not None:
                 yield record
 

@@ -12,7 +12,7 @@ import pandas as pd
 from helpers import gt_inputs, openimages
 from helpers.errors import InputError
 from helpers.paths import cache_dir
-from helpers.s3 import object_exists, read_objects, split_uri
+from helpers.s3 import object_exists, read_object, read_objects, split_uri
 from helpers.settings import Settings
 
 INPUT_FILES = (
@@ -170,10 +170,7 @@ def verify(settings: Settings, s3: Any) -> dict[str, Any]:
     A manifest or label configuration that does not parse raises an InputError naming its file.
     """
     staged = input_uris(settings)
-    texts = {
-        name: s3.get_object(Bucket=split_uri(uri)[0], Key=split_uri(uri)[1])["Body"].read().decode()
-        for name, uri in vars(staged).items()
-    }
+    texts = {name: read_object(s3, *split_uri(uri)).decode() for name, uri in vars(staged).items()}
     lines = {
         split: gt_inputs.parse_manifest(
             texts[f"{split}_manifest"], getattr(staged, f"{split}_manifest")
@@ -221,7 +218,7 @@ def worker_preview(settings: Settings, aws: Any, chosen: pd.DataFrame) -> str:
             "task: RenderUiTemplate renders it with that role's access to your images.</p>"
         )
     bucket, key = split_uri(input_uris(settings).ui_template)
-    template = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    template = read_object(aws.client("s3"), bucket, key).decode()
     first = chosen.loc[chosen["split"] == "train", "uri"].iloc[0]
     rendered = worker_ui.render_task(
         aws.client("sagemaker"), template, first, list(settings.classes), settings.role_arn

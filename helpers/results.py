@@ -30,7 +30,7 @@ from helpers import openimages, runs
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, run_names
 from helpers.paths import runs_dir
-from helpers.s3 import read_objects, split_uri
+from helpers.s3 import read_object, read_objects, split_uri
 from helpers.settings import Settings
 
 JOB_PREFIX = "labeling-job/"
@@ -323,7 +323,7 @@ def read_text(s3: Any, uri: str) -> str | None:
     """Read an S3 object as text; None when it does not exist."""
     bucket, key = split_uri(uri)
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        return read_object(s3, bucket, key).decode("utf-8")
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
             return None

@@ -26,7 +26,7 @@ from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
 from helpers.paths import runs_dir
 from helpers.progress import progress
-from helpers.s3 import split_uri
+from helpers.s3 import read_object, split_uri
 from helpers.settings import Settings
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -76,7 +76,7 @@ def latest_record(s3: Any, settings: Settings) -> RunRecord | None:
     """Return the latest run recorded in the bucket under the prefix, or None."""
     bucket, key = split_uri(record_uri(settings, "latest"))
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = read_object(s3, bucket, key)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
             return None

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError
 
 from helpers.errors import InputError
 
@@ -89,13 +89,22 @@ def _tag_created(s3: Any, bucket: str) -> None:
             raise
 
 
+def read_object(s3: Any, bucket: str, key: str, attempts: int = 3) -> bytes:
+    """Read one object; a connection cut in the middle of the body is read again (3 tries)."""
+    for _ in range(attempts - 1):
+        try:
+            return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except (ResponseStreamingError, IncompleteReadError):
+            continue
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
 def read_objects(s3: Any, uris: Iterable[str], max_workers: int = 16) -> dict[str, bytes]:
     """Read many S3 objects concurrently; return uri -> bytes."""
     uris = list(uris)
 
     def read(uri: str) -> bytes:
-        bucket, key = split_uri(uri)
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return read_object(s3, *split_uri(uri))
 
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         return dict(zip(uris, pool.map(read, uris), strict=True))

@@ -167,3 +167,37 @@ def test_aws_itself_unreachable_is_left_to_botocore(monkeypatch: pytest.MonkeyPa
     Endpoint.host = f"http://127.0.0.1:{_free_port()}"
     with pytest.raises(LocalAwsError):
         stop_if_local_aws_is_gone(caught_exception=error, endpoint=Endpoint())
+
+
+class _CutBody:
+    """A response body whose connection drops mid-read the first `cuts` times."""
+
+    def __init__(self, client: _CuttingS3) -> None:
+        self.client = client
+
+    def read(self) -> bytes:
+        from botocore.exceptions import ResponseStreamingError
+
+        self.client.reads += 1
+        if self.client.reads <= self.client.cuts:
+            raise ResponseStreamingError(error="IncompleteRead(10 bytes read, 90 more expected)")
+        return b"the whole object"
+
+
+class _CuttingS3:
+    def __init__(self, cuts: int) -> None:
+        self.cuts, self.reads = cuts, 0
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        return {"Body": _CutBody(self)}
+
+
+def test_a_body_cut_mid_read_is_read_again_then_the_error_shows() -> None:
+    from botocore.exceptions import ResponseStreamingError
+
+    from helpers.s3 import read_object
+
+    client = _CuttingS3(cuts=2)
+    assert read_object(client, "b", "k") == b"the whole object" and client.reads == 3
+    with pytest.raises(ResponseStreamingError):
+        read_object(_CuttingS3(cuts=3), "b", "k")

@@ -11,7 +11,7 @@ from helpers.checks.context import Context
 from helpers.checks.model import Outcome, cli, combine, error_code, failed, passed, warned
 from helpers.dataset import input_uris, read_exists
 from helpers.errors import InputError
-from helpers.s3 import GROUND_TRUTH_CORS_RULE, bucket_region, split_uri
+from helpers.s3 import GROUND_TRUTH_CORS_RULE, bucket_region, read_object, split_uri
 from helpers.settings import Settings
 
 #: How many copy commands a missing-images fix lists at most.
@@ -87,7 +87,7 @@ def bucket(ctx: Context) -> Outcome:
 def _read(s3: Any, uri: str) -> str | None:
     bucket_name, key = split_uri(uri)
     try:
-        return s3.get_object(Bucket=bucket_name, Key=key)["Body"].read().decode("utf-8")
+        return read_object(s3, bucket_name, key).decode("utf-8")
     except ClientError as exc:
         if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
             return None
