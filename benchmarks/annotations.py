@@ -69,7 +69,8 @@ def run(folder: Path, rows: int = REAL_ROWS, per_class: int = 500, repeats: int 
     check_same_selection(runs, per_class)
     seconds = {side: median([r["seconds"] for r in runs[side]]) for side in SIDES}
     peak = {side: median([r["rss_peak_mb"] for r in runs[side]]) for side in SIDES}
-    data_rows = sum(1 for _ in csv.open()) - 1
+    with csv.open() as lines:
+        data_rows = sum(1 for _ in lines) - 1
     table = (
         ("side", "time (median)", "peak RSS (process)", "runs"),
         *(

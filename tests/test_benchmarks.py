@@ -1,7 +1,7 @@
 """The benchmarks' code at a tiny size: both sides end the same, and the lines read as promised.
 
 Timings are never asserted here (speed targets live in `make bench`). The `walkthrough`
-benchmark runs the notebooks as `make demo` does, which tests/test_notebooks.py covers.
+benchmark's notebooks are stood in for here (tests/test_notebooks.py runs the real ones).
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from benchmarks import annotations, staging
+from benchmarks import annotations, staging, walkthrough
 from benchmarks.report import Result
+from helpers import demo
 from helpers.paths import project_root
+
+Runner = Callable[[Path, Path, dict[str, object]], demo.NotebookResult]
 
 SUMMARY = re.compile(r"^(\w+): ours [\d.]+ \w+ vs upstream [\d.]+ \w+ = [\d.]+x( \(.+\))?$")
 
@@ -55,6 +59,38 @@ def test_a_result_without_upstream_says_so() -> None:
     assert result.ratio is None
     assert result.summary() == "walkthrough: ours 47.9 s (no upstream)"
     assert result.render().splitlines()[1].startswith("--------")
+
+
+def _fake_notebooks(seconds: dict[str, float], failing: str = "") -> Runner:
+    """A stand-in for `demo.run_notebook` that takes the given seconds per notebook."""
+
+    def run(source: Path, run_dir: Path, parameters: dict[str, object]) -> demo.NotebookResult:
+        assert parameters == {"mode": "local"} and run_dir.is_dir()
+        ok = source.stem != failing
+        return demo.NotebookResult(source.stem, seconds[source.stem[:2]], ok, "", "" if ok else "E")
+
+    return run
+
+
+def test_walkthrough_reports_each_notebooks_share(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seconds = {"01": 1.0, "02": 2.0, "03": 4.0, "04": 2.0, "05": 1.0}
+    monkeypatch.setattr(demo, "run_notebook", _fake_notebooks(seconds))
+    result = walkthrough.run(tmp_path)
+    assert result.summary().startswith(
+        "walkthrough: ours 10.0 s (01 10%, 02 20%, 03 40%, 04 20%, 05 10%; no upstream"
+    )
+    assert result.upstream is None and len(result.table) == 6
+
+
+def test_walkthrough_fails_when_a_notebook_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seconds = dict.fromkeys(("01", "02", "03", "04", "05"), 1.0)
+    monkeypatch.setattr(demo, "run_notebook", _fake_notebooks(seconds, "03_run_pipeline"))
+    with pytest.raises(AssertionError, match="03_run_pipeline failed"):
+        walkthrough.run(tmp_path)
 
 
 def test_unknown_benchmark_names_are_refused_before_anything_starts() -> None:
