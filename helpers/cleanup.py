@@ -30,7 +30,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import policies
-from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code
+from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code, tag_map
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG
 from helpers.paths import runs_dir
@@ -107,10 +107,6 @@ def object_prefix(settings: Settings) -> str:
     return prefix + "/"
 
 
-def _tags(pairs: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in pairs or []}
-
-
 def _ours(tags: Mapping[str, str]) -> bool:
     return tags.get(SETUP_TAG) == "true"
 
@@ -182,7 +178,7 @@ def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item
         return None
     arn = job["LabelingJobArn" if kind == "labeling job" else "TrainingJobArn"]
     status = job[status_key]
-    tagged = _tags(sm.list_tags(ResourceArn=arn).get("Tags")).get(RUN_TAG) == run_id
+    tagged = tag_map(sm.list_tags(ResourceArn=arn).get("Tags")).get(RUN_TAG) == run_id
     if not tagged:
         note = f"not tagged {RUN_TAG}={run_id}: never touched"
         return Item(name, kind, found_by, KEEP, note)
@@ -237,7 +233,7 @@ def _running_jobs(sm: Any, runs: Mapping[str, Any], under: str, seen: set[str]) 
             name = job[f"{stem}Name"]
             if name in seen:
                 continue
-            run_id = _tags(sm.list_tags(ResourceArn=job[f"{stem}Arn"]).get("Tags")).get(RUN_TAG)
+            run_id = tag_map(sm.list_tags(ResourceArn=job[f"{stem}Arn"]).get("Tags")).get(RUN_TAG)
             found_by = _running_found_by(sm, kind, name, run_id, runs, under)
             if found_by:
                 seen.add(name)
@@ -270,7 +266,7 @@ def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[
     items = []
     pages = sm.get_paginator("list_workteams").paginate()
     for team in (t for page in pages for t in page["Workteams"]):
-        run_id = _tags(sm.list_tags(ResourceArn=team["WorkteamArn"]).get("Tags")).get(RUN_TAG)
+        run_id = tag_map(sm.list_tags(ResourceArn=team["WorkteamArn"]).get("Tags")).get(RUN_TAG)
         if run_id in runs:
             name = team["WorkteamName"]
             found_by = f"tag {RUN_TAG}={run_id} ({runs[run_id][1]})"
@@ -315,7 +311,7 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
         name = policies.role_name(arn)
         if _missing(iam.get_role, RoleName=name) is None:
             continue
-        tags = _tags(iam.list_role_tags(RoleName=name).get("Tags"))
+        tags = tag_map(iam.list_role_tags(RoleName=name).get("Tags"))
         inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
         found_by = f"setting {setting}"
         if not _ours(tags) or SHARED_TAG in tags:
@@ -362,7 +358,7 @@ def _shared_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[It
     workforce = workforces[0] if workforces else None
     if workforce:
         name = workforce["WorkforceName"]
-        tags = _tags(sm.list_tags(ResourceArn=workforce["WorkforceArn"]).get("Tags"))
+        tags = tag_map(sm.list_tags(ResourceArn=workforce["WorkforceArn"]).get("Tags"))
         found = "the region's private workforce"
         action, note = _shared_action(tags, "workforce", also)
         items.append(Item(name, "private workforce", found, action, note, {"name": name}))
@@ -403,7 +399,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
         arn = policies.oidc_provider_arn(aws.account_id(), issuer)
         provider = _missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
         if provider is not None:
-            tags = _tags(provider.get("Tags"))
+            tags = tag_map(provider.get("Tags"))
             found_by = "the EKS cluster's OIDC issuer"
             action, note = _shared_action(tags, "oidc-provider", also)
             host = policies.issuer_host(issuer)
@@ -419,7 +415,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
 def _bucket_item(s3: Any, settings: Settings, last_key: str | None) -> list[Item]:
     bucket = settings.bucket
     try:
-        tags = _tags(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
+        tags = tag_map(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
     except ClientError as exc:
         if error_code(exc) == "NoSuchBucket":
             return []

@@ -23,7 +23,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import cognito, policies
-from helpers.checks.model import SETUP_TAG, SHARED_TAG, error_code
+from helpers.checks.model import SETUP_TAG, SHARED_TAG, error_code, tag_map
+from helpers.checks.roles import inline_policy
 from helpers.checks.workforce import WORKFORCE_NAME
 from helpers.errors import InputError
 from helpers.s3 import ensure_bucket
@@ -129,15 +130,9 @@ def _widen(iam: Any, name: str, policy_name: str, policy: dict[str, Any], piece:
 
     Roles it did not make are left as they are; the checks say what they lack.
     """
-    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name).get("Tags", [])}
-    if tags.get(SETUP_TAG) != "true":
+    if tag_map(iam.list_role_tags(RoleName=name).get("Tags")).get(SETUP_TAG) != "true":
         return Step(piece, EXISTS, f"{name} (not made by the walkthrough: left as it is)")
-    try:
-        current = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
-        current = {"Statement": []}
+    current = inline_policy(iam, name, policy_name) or {"Statement": []}
     merged = policies.merge_policy(current, policy)
     if merged == current:
         return Step(piece, EXISTS, name)

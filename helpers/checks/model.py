@@ -121,6 +121,11 @@ def cli(service: str, operation: str, region: str, **options: Any) -> str:
     return " ".join(parts)
 
 
+def tag_map(pairs: list[dict[str, str]] | None) -> dict[str, str]:
+    """AWS's `[{"Key": k, "Value": v}, ...]` tags as a `{k: v}` mapping."""
+    return {t["Key"]: t["Value"] for t in pairs or []}
+
+
 def tag_option(*keys: str) -> tuple[str, ...]:
     """The AWS CLI shorthand for `key=true` tags (`Key=k,Value=true` ...)."""
     return tuple(f"Key={key},Value=true" for key in keys)

@@ -98,19 +98,24 @@ def put_policy_command(settings: Settings, arn: str, policy_name: str, doc: dict
     )
 
 
+def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy of that name, or None when it has none."""
+    try:
+        return dict(iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return None
+
+
 def keeping_current(iam: Any, role: str, policy_name: str, wanted: dict[str, Any]) -> dict:
     """`wanted`, merged with the role's current inline policy of that name (if it has one).
 
     So the printed fix widens the policy to these settings without taking away what it already
     allows (another prefix of an earlier run).
     """
-    try:
-        current = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
-        return wanted
-    return policies.merge_policy(current, wanted)
+    current = inline_policy(iam, role, policy_name)
+    return wanted if current is None else policies.merge_policy(current, wanted)
 
 
 def create_role_command(settings: Settings, arn: str, trust_doc: dict) -> str:
@@ -170,18 +175,17 @@ def execution_role(ctx: Context) -> Outcome:
             "python -m helpers.checks --create-missing).",
         )
     arn, name = s.role_arn, policies.role_name(s.role_arn)
-    put = put_policy_command(
-        s, arn, policies.EXECUTION_POLICY_NAME, policies.execution_policy(s, ctx.account)
-    )
+    wanted = policies.execution_policy(s, ctx.account)
     role = ctx.role(arn)
     if role is None:
         return failed(
             f"role {name} does not exist in account {ctx.account}",
             "create it (an administrator's step) with SageMaker's trust and the least-privilege "
             "policy:",
-            create_role_command(s, arn, policies.sagemaker_trust()) + " && " + put,
+            create_role_command(s, arn, policies.sagemaker_trust())
+            + " && "
+            + put_policy_command(s, arn, policies.EXECUTION_POLICY_NAME, wanted),
         )
-    wanted = policies.execution_policy(s, ctx.account)
     merged = keeping_current(ctx.client("iam"), name, policies.EXECUTION_POLICY_NAME, wanted)
     put = put_policy_command(s, arn, policies.EXECUTION_POLICY_NAME, merged)
     parts = []
