@@ -85,6 +85,11 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
         training_instance_count: int = 1,
         training_volume_size: int = 50,
         training_max_run_time: int = 3600,
+        ground_truth_output_encryption_key: str = "",
+        training_resource_encryption_key: str = "",
+        training_output_encryption_key: str = "",
+        training_vpc_subnets: str = "",
+        training_vpc_security_group_ids: str = "",
     ) -> None:
         workteam = parts.workteam(
             region=region,
@@ -125,6 +130,7 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
                 time_limit=ground_truth_time_limit,
                 task_availibility=ground_truth_task_availibility,
                 max_concurrent_tasks=ground_truth_max_concurrent_tasks,
+                output_encryption_key=ground_truth_output_encryption_key,
             ).set_display_name(f"label-{split}")
         prepared = parts.prepare_training(
             region=region,
@@ -151,6 +157,10 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
             volume_size=training_volume_size,
             max_run_time=training_max_run_time,
             model_artifact_path=training_output_location,
+            resource_encryption_key=training_resource_encryption_key,
+            output_encryption_key=training_output_encryption_key,
+            vpc_subnets=training_vpc_subnets,
+            vpc_security_group_ids=training_vpc_security_group_ids,
         ).set_display_name("train")
         for task in (workteam, *labeling.values(), prepared, training):
             task.set_caching_options(False)

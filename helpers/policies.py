@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from helpers import regions
-from helpers.settings import Settings, load
+from helpers.settings import KMS_SETTINGS, Settings, load
 
 VERSION = "2012-10-17"
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
@@ -33,6 +36,32 @@ POD_POLICY_NAME = "walkthrough-kfp-pod"
 #: Thumbprint of the root CA of EKS's OIDC issuers (IAM no longer uses it for them, but some
 #: tools still ask for one).
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+#: What the execution role does with a KMS key for output in S3: Ground Truth's page "Encrypt
+#: Output Data and Storage Volume with AWS KMS" (sms-security-kms-permissions) lists these; the
+#: API reference of OutputDataConfig.KmsKeyId asks for kms:Encrypt for training output.
+OUTPUT_KEY_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+)
+#: A volume key: SageMaker has the execution role create a grant for the instance's volume
+#: (ResourceConfig.VolumeKmsKeyId; the same page, for automated labeling's volumes).
+VOLUME_KEY_ACTIONS = ("kms:CreateGrant",)
+#: What a training job in a VPC does as the execution role (SageMaker's "How to use SageMaker
+#: execution roles" page, CreateTrainingJob with a VpcConfig): its network interfaces.
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
 
 
 def issuer_host(issuer: str) -> str:
@@ -162,8 +191,86 @@ def without_resource(policy: dict[str, Any], arn: str) -> dict[str, Any]:
     return {**policy, "Statement": kept}
 
 
-def execution_policy(settings: Settings, account: str) -> dict[str, Any]:
-    """Inline policy of the SageMaker execution role, scoped to the bucket and prefix."""
+def key_actions(setting: str) -> tuple[str, ...]:
+    """What the execution role must be allowed to do with the KMS key of a setting."""
+    return VOLUME_KEY_ACTIONS if setting == "training_volume_kms_key" else OUTPUT_KEY_ACTIONS
+
+
+def configured_keys(settings: Settings) -> dict[str, str]:
+    """The KMS key settings that are set: setting name -> the key as given."""
+    return {name: getattr(settings, name) for name in KMS_SETTINGS if getattr(settings, name)}
+
+
+def key_arn(key: str, region: str, account: str) -> str | None:
+    """The key ARN of a key id or key ARN; None for an alias (DescribeKey resolves those)."""
+    if key.startswith("arn:") and ":key/" in key:
+        return key
+    if key.startswith(("alias/", "arn:")):
+        return None
+    return f"arn:aws:kms:{region}:{account}:key/{key}"
+
+
+def resolve_keys(kms: Any, settings: Settings, account: str) -> dict[str, str]:
+    """Key ARNs of the configured keys (by the key as given); aliases through DescribeKey.
+
+    An alias that cannot be resolved (missing, or DescribeKey denied) is left out: the policy
+    then names it by its alias (condition kms:ResourceAliases) instead.
+    """
+    found = {}
+    for key in configured_keys(settings).values():
+        arn = key_arn(key, settings.region, account)
+        if arn is None:
+            try:
+                arn = kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+            except ClientError:
+                continue
+        found[key] = arn
+    return found
+
+
+def _key_statements(
+    settings: Settings, account: str, resolved: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Statements that let the execution role use the configured keys, and only those."""
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    for setting, key in configured_keys(settings).items():
+        by_actions.setdefault(key_actions(setting), []).append(key)
+    statements = []
+    for actions, keys in by_actions.items():
+        sid = "UseTheVolumeKey" if actions == VOLUME_KEY_ACTIONS else "UseTheOutputKeys"
+        arns = [resolved.get(k) or key_arn(k, settings.region, account) for k in keys]
+        named = sorted({a for a in arns if a})
+        aliases = sorted({k.split(":")[-1] for k, a in zip(keys, arns, strict=True) if not a})
+        if named:
+            statements.append(
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Action": list(actions),
+                    "Resource": named[0] if len(named) == 1 else named,
+                }
+            )
+        if aliases:
+            statements.append(
+                {
+                    "Sid": sid + "ByAlias",
+                    "Effect": "Allow",
+                    "Action": list(actions),
+                    "Resource": f"arn:aws:kms:{settings.region}:{account}:key/*",
+                    "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
+                }
+            )
+    return statements
+
+
+def execution_policy(
+    settings: Settings, account: str, key_arns: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Inline policy of the SageMaker execution role, scoped to the bucket and prefix.
+
+    With KMS keys set it may use those keys (`key_arns` gives the ARNs of aliases); with a VPC
+    set, it may manage the training job's network interfaces.
+    """
     region = settings.region
     statements: list[dict[str, Any]] = [
         {
@@ -214,6 +321,16 @@ def execution_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "ecr:BatchGetImage",
                 ],
                 "Resource": f"arn:aws:ecr:{region}:{owner}:repository/image-classification",
+            }
+        )
+    statements += _key_statements(settings, account, key_arns or {})
+    if settings.vpc_subnets:
+        statements.append(
+            {
+                "Sid": "TrainInTheVpc",
+                "Effect": "Allow",
+                "Action": list(VPC_ACTIONS),
+                "Resource": "*",
             }
         )
     return {"Version": VERSION, "Statement": statements}
@@ -417,8 +534,33 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Action": ["s3:DeleteObject"],
                 "Resource": prefix_arn(settings),
             },
+            *_check_statements(settings),
         ],
     }
+
+
+def _check_statements(settings: Settings) -> list[dict[str, Any]]:
+    """What the checks of the KMS keys and the VPC call, only when those are set."""
+    statements = []
+    if configured_keys(settings):
+        statements.append(
+            {
+                "Sid": "CheckTheKeys",
+                "Effect": "Allow",
+                "Action": "kms:DescribeKey",
+                "Resource": f"arn:aws:kms:{settings.region}:*:key/*",
+            }
+        )
+    if settings.vpc_subnets:
+        statements.append(
+            {
+                "Sid": "CheckTheVpc",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                "Resource": "*",
+            }
+        )
+    return statements
 
 
 def main(argv: list[str] | None = None) -> int:

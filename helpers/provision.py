@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import cognito, policies
+from helpers import cognito, gt_access, policies
 from helpers.checks.model import SETUP_TAG, SHARED_TAG, error_code, tag_map
 from helpers.checks.roles import inline_policy
 from helpers.checks.workforce import WORKFORCE_NAME
@@ -54,6 +54,9 @@ def _guard(piece: str, make: Callable[[], Step]) -> Step:
         return make()
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
+        note = gt_access.explain(exc)
+        if note:
+            return Step(piece, FAILED, f"{error_code(exc)}: {note}")
         return Step(piece, FAILED, f"{exc.operation_name}: {error_code(exc)}: {message}")
     except InputError as exc:
         return Step(piece, SKIPPED, f"{exc.rule}; {exc.fix}")
@@ -72,7 +75,13 @@ def create_missing(settings: Settings, aws: Any) -> list[Step]:
                 settings.role_arn,
                 policies.sagemaker_trust(),
                 policies.EXECUTION_POLICY_NAME,
-                policies.execution_policy(settings, account),
+                policies.execution_policy(
+                    settings,
+                    account,
+                    policies.resolve_keys(aws.client("kms"), settings, account)
+                    if policies.configured_keys(settings)
+                    else None,
+                ),
             ),
         ),
     ]

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import dataset, gt_inputs, pipeline, regions
+from helpers import dataset, gt_access, gt_inputs, pipeline, regions
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
 from helpers.paths import runs_dir
@@ -139,7 +139,20 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "training_instance_count": settings.training_instance_count,
         "training_volume_size": settings.training_volume_size,
         "training_max_run_time": settings.training_max_run_time,
+        **encryption_and_network(settings),
     }
+
+
+def encryption_and_network(settings: Settings) -> dict[str, str]:
+    """The pipeline arguments of the KMS key and VPC settings that are set (none when unset)."""
+    given = {
+        "ground_truth_output_encryption_key": settings.labeling_output_kms_key or "",
+        "training_resource_encryption_key": settings.training_volume_kms_key or "",
+        "training_output_encryption_key": settings.training_output_kms_key or "",
+        "training_vpc_subnets": ",".join(settings.vpc_subnets),
+        "training_vpc_security_group_ids": ",".join(settings.vpc_security_group_ids),
+    }
+    return {name: value for name, value in given.items() if value}
 
 
 def names_taken(aws: Any, names: RunNames) -> list[str]:
@@ -306,9 +319,28 @@ def follow(
     if outcome is None:
         raise WalkthroughError(f"run {record.run_id} did not finish within {timeout:.0f}s")
     if not outcome:
-        reason = state.failure() or "a pipeline step failed (see the pipeline log)"
+        reason = (
+            state.failure()
+            or labeling_refusal(record, state)
+            or "a pipeline step failed (see the pipeline log)"
+        )
         raise WalkthroughError(f"the pipeline run {record.run_id} failed: {reason}")
     return state
+
+
+def labeling_refusal(record: RunRecord, state: RunState) -> str | None:
+    """Why no labeling job exists in a failed run, when Ground Truth refused the account."""
+    if state.labeling:
+        return None
+    log = local_log(record)
+    note = gt_access.refusal_in_log(log.read_text(errors="replace")) if log.exists() else None
+    if note or not state.workteam_arn:
+        return note
+    return (
+        "the labeling jobs were never created (the label-train step's log says why). If "
+        "CreateLabelingJob answered AccessDenied without naming a missing permission, the "
+        f"account may not have Ground Truth access: {gt_access.CLOSURE}; {gt_access.LOCAL_MODE}"
+    )
 
 
 def _labeling_progress(state: RunState) -> tuple[int, int, str]:

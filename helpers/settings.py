@@ -42,6 +42,25 @@ GPU_FAMILIES = ("p2", "p3", "p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([0-9]*x?large|metal)$")
 BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_KMS_KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ALIAS = r"alias/[a-zA-Z0-9/_-]{1,250}"
+#: A KMS key as SageMaker takes it: key id, key ARN, alias name or alias ARN.
+KMS_KEY = re.compile(
+    rf"^({_KMS_KEY_ID}|{_KMS_ALIAS}|arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:\d{{12}}:"
+    rf"(key/{_KMS_KEY_ID}|{_KMS_ALIAS}))$"
+)
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+#: Settings of KMS keys (issue 10, section 4), with what each key encrypts.
+KMS_SETTINGS = {
+    "labeling_output_kms_key": "the labeling jobs' output (OutputConfig.KmsKeyId)",
+    "training_volume_kms_key": "the training instance's storage volume "
+    "(ResourceConfig.VolumeKmsKeyId)",
+    "training_output_kms_key": "the model artifacts (OutputDataConfig.KmsKeyId)",
+}
+#: GPU families with local NVMe instance storage: SageMaker refuses a VolumeKmsKeyId on them
+#: (their local volumes are encrypted by the instance's hardware).
+LOCAL_STORAGE_FAMILIES = ("p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,17 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
+    # encryption and networking (issue 10): unset, the jobs' requests are as without them
+    #: KMS key (id, ARN, alias or alias ARN) for the labeling jobs' output in S3
+    labeling_output_kms_key: str | None = None
+    #: KMS key for the training instance's storage volume (not on types with local NVMe storage)
+    training_volume_kms_key: str | None = None
+    #: KMS key for the model artifacts the training job writes to S3
+    training_output_kms_key: str | None = None
+    #: subnets the training job runs in (a list, or comma-separated); needs vpc_security_group_ids
+    vpc_subnets: tuple[str, ...] = ()
+    #: security groups of the training job's network interfaces; needs vpc_subnets
+    vpc_security_group_ids: tuple[str, ...] = ()
     # pipeline (issue 5)
     component_set: str | None = None
     kfp_experiment: str = "ground-truth-walkthrough"
@@ -134,8 +164,7 @@ class Settings:
         out = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"
         }
-        out["classes"] = list(self.classes)
-        return out
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(
@@ -228,6 +257,8 @@ def _parse_env(name: str, raw: str) -> Any:
     kind = _field_type(name)
     if _base_type(kind) is str:
         return raw
+    if _base_type(kind) is tuple and not raw.lstrip().startswith("["):
+        return raw  # comma-separated, as in a settings file
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
@@ -622,7 +653,71 @@ def validate(s: Settings) -> None:
         "name the secret that holds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or leave it "
         "unset to use IRSA",
     )
+    _validate_network(s)
     _validate_setup(s)  # last: its local defaults derive from the settings checked above
+
+
+def _validate_network(s: Settings) -> None:
+    """Rules of the KMS key and VPC settings (issue 10, section 4)."""
+    for name, what in KMS_SETTINGS.items():
+        value = getattr(s, name)
+        _check(
+            value is None or KMS_KEY.fullmatch(value) is not None,
+            name,
+            value,
+            f"must be a KMS key for {what}: a key id (1234abcd-12ab-34cd-56ef-1234567890ab), "
+            "a key ARN, an alias (alias/my-key) or an alias ARN",
+            "copy it from `aws kms list-aliases` or `aws kms describe-key --key-id <alias>`, or "
+            "leave it unset",
+        )
+        key_region = value.split(":")[3] if value and value.startswith("arn:") else s.region
+        _check(
+            key_region == s.region,
+            name,
+            value,
+            f"is a key in {key_region}, but the jobs run in {s.region} (KMS keys are regional)",
+            f"use a key of {s.region}",
+        )
+    family = INSTANCE_TYPE.fullmatch(s.training_instance_type)
+    _check(
+        s.training_volume_kms_key is None
+        or family is None
+        or family.group(1) not in LOCAL_STORAGE_FAMILIES,
+        "training_volume_kms_key",
+        s.training_volume_kms_key,
+        f"SageMaker refuses a volume KMS key on {s.training_instance_type}: its local NVMe "
+        "storage is encrypted by the instance's hardware",
+        "leave training_volume_kms_key unset on this type, or train on a type without local "
+        "storage (ml.p3.2xlarge)",
+    )
+    for name, pattern, most, example, kind in (
+        ("vpc_subnets", SUBNET_ID, 16, "subnet-0123456789abcdef0", "subnets"),
+        ("vpc_security_group_ids", SECURITY_GROUP_ID, 5, "sg-0123456789abcdef0", "security-groups"),
+    ):
+        values = getattr(s, name)
+        bad = [v for v in values if not pattern.fullmatch(v)]
+        _check(
+            not bad,
+            name,
+            bad[0] if bad else None,
+            f"must be ids like {example} (pattern {pattern.pattern})",
+            f"copy them from `aws ec2 describe-{kind} --region {s.region}`",
+        )
+        _check(
+            len(values) <= most,
+            name,
+            list(values),
+            f"SageMaker takes at most {most}",
+            "give fewer",
+        )
+    missing = "vpc_subnets" if s.vpc_security_group_ids else "vpc_security_group_ids"
+    _check(
+        bool(s.vpc_subnets) == bool(s.vpc_security_group_ids),
+        missing,
+        list(getattr(s, missing)),
+        "a training job's VPC configuration needs both subnets and security groups",
+        "set vpc_subnets and vpc_security_group_ids together, or neither",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Checks of the account as a whole: credentials, region, and the GPU training quota."""
+"""Checks of the account as a whole: credentials, region, GPU training quota, Ground Truth."""
 
 from __future__ import annotations
 
@@ -6,9 +6,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import regions
+from helpers import gt_access, regions
 from helpers.checks.context import Context
-from helpers.checks.model import Outcome, cli, combine, error_code, failed, passed, skipped
+from helpers.checks.model import (
+    Outcome,
+    cli,
+    combine,
+    error_code,
+    failed,
+    is_denied,
+    passed,
+    skipped,
+    warned,
+)
 from helpers.policies import account_of
 from helpers.settings import training_instance_problem
 
@@ -113,3 +123,66 @@ def _quota_code(quotas: Any, name: str) -> tuple[str | None, float]:
             if quota.get("QuotaName") == name:
                 return quota["QuotaCode"], float(quota.get("Value", 0))
     return None, 0.0
+
+
+# --- 14. access to Ground Truth ----------------------------------------------------------------
+
+
+def ground_truth_access(ctx: Context) -> Outcome:
+    """The account may use Ground Truth: it has used it before (closed to new customers).
+
+    What the answers allow: labeling jobs or a private workforce show an existing customer; a
+    look-up refused for the account (not by IAM) shows one without access. Whether a first
+    CreateLabelingJob would be accepted only that call tells, and the checks create nothing.
+    """
+    s = ctx.settings
+    sm = ctx.client("sagemaker")
+    unverified = []
+    try:
+        jobs = sm.list_labeling_jobs(MaxResults=1)["LabelingJobSummaryList"]
+    except ClientError as exc:
+        refused = _refused(exc)
+        if refused is not None:
+            return refused
+        jobs = []
+        unverified.append(f"ListLabelingJobs is denied by IAM ({error_code(exc)})")
+    if jobs:
+        return passed(
+            f"the account has labeling jobs in {s.region} (e.g. {jobs[0]['LabelingJobName']}): "
+            "an existing Ground Truth customer, which AWS keeps serving"
+        )
+    try:
+        workforce = ctx.workforce
+    except ClientError as exc:
+        refused = _refused(exc)
+        if refused is not None:
+            return refused
+        workforce = None
+        unverified.append(f"ListWorkforces is denied by IAM ({error_code(exc)})")
+    if workforce:
+        return passed(
+            f"the account has a private workforce in {s.region} ({workforce['WorkforceName']}): "
+            "it has used Ground Truth, and existing customers continue as normal"
+        )
+    seen = "no labeling job and no private workforce" if not unverified else "; ".join(unverified)
+    return warned(
+        f"could not verify that this account may use Ground Truth: {gt_access.CLOSURE}. Verified: "
+        f"the account answers Ground Truth's look-ups in {s.region} and shows {seen}, as a new "
+        "customer's would (another region may hold its jobs). Not verified: whether "
+        "CreateWorkforce / CreateLabelingJob will be accepted (only those calls tell; the checks "
+        "create nothing)",
+        "if this account never used Ground Truth, ask AWS (your account team or AWS Support) "
+        "whether it has access before submitting; `--create-missing` creating the private "
+        "workforce also tells (a refusal there names the closure). Meanwhile "
+        f"{gt_access.LOCAL_MODE}.",
+    )
+
+
+def _refused(exc: ClientError) -> Outcome | None:
+    """FAIL for a look-up refused for the account; None for an IAM denial; re-raise the rest."""
+    note = gt_access.explain(exc)
+    if note:
+        return failed(f"the account may not use Ground Truth: {note}", gt_access.LOCAL_MODE + ".")
+    if is_denied(exc):
+        return None
+    raise exc

@@ -63,6 +63,13 @@ class Context:
         cluster = self.cluster or {}
         return cluster.get("identity", {}).get("oidc", {}).get("issuer")
 
+    @cached_property
+    def key_arns(self) -> dict[str, str]:
+        """ARNs of the configured KMS keys (by the key as given), where they can be resolved."""
+        if not policies.configured_keys(self.settings):
+            return {}
+        return policies.resolve_keys(self.client("kms"), self.settings, self.account)
+
     def role(self, arn: str) -> dict[str, Any] | None:
         """Return an IAM role of the caller's account by ARN, or None when it does not exist."""
         if arn not in self._roles:

@@ -175,7 +175,7 @@ def execution_role(ctx: Context) -> Outcome:
             "python -m helpers.checks --create-missing).",
         )
     arn, name = s.role_arn, policies.role_name(s.role_arn)
-    wanted = policies.execution_policy(s, ctx.account)
+    wanted = policies.execution_policy(s, ctx.account, ctx.key_arns)
     role = ctx.role(arn)
     if role is None:
         return failed(

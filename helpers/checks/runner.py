@@ -8,7 +8,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from helpers.checks import account, cluster, roles, storage, workforce
+from helpers import gt_access
+from helpers.checks import account, cluster, guardrails, roles, storage, workforce
 from helpers.checks.context import Context
 from helpers.checks.model import (
     Outcome,
@@ -91,6 +92,18 @@ CHECKS: tuple[Check, ...] = (
         "GPU training instance type, and the account's quota",
         account.training_instance,
     ),
+    Check(
+        13,
+        "keys and VPC",
+        "the KMS keys and VPC the settings name exist; the execution role may use them",
+        guardrails.keys_and_network,
+    ),
+    Check(
+        14,
+        "Ground Truth access",
+        "the account may use Ground Truth (closed to new customers since 2026-07-30)",
+        account.ground_truth_access,
+    ),
 )
 
 
@@ -103,7 +116,8 @@ def guarded(check: Check, ctx: Context) -> Outcome:
         if is_denied(exc):
             return skipped(
                 f"not allowed to call {exc.operation_name} ({error_code(exc)}: {message})",
-                "grant it (the README's minimal policy lists what the checks call), or ask an "
+                gt_access.explain(exc)
+                or "grant it (the README's minimal policy lists what the checks call), or ask an "
                 "administrator to run the checks.",
             )
         return failed(

@@ -242,6 +242,19 @@ def ground_truth(
                 "(case-insensitively): choose another name."
             ) from None
         print(f"Labeling job {job_name} already exists with this request: attaching to it")
+    except sagemaker.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        message = str(error.get("Message", ""))
+        refused = error.get("Code") in ("AccessDenied", "AccessDeniedException")
+        if not refused or "is not authorized to perform" in message:
+            raise  # a missing IAM permission names itself; other errors speak for themselves
+        raise RuntimeError(
+            f"CreateLabelingJob was refused for the account ({message}). Ground Truth is no "
+            "longer open to new customers (since 2026-07-30; AWS's Ground Truth pages, checked "
+            "2026-11-30); existing customers continue as normal. Ask AWS whether this account "
+            "has Ground Truth access; meanwhile local mode (mode='local', `make demo`) runs the "
+            "whole walkthrough without it."
+        ) from exc
 
     def stop(signum: int, frame: object) -> None:
         print(f"Task cancelled: stopping labeling job {job_name}", flush=True)

@@ -11,7 +11,12 @@ with `helpers.local.set_faults(url, ...)`):
   (`SlowDown` is a 503, `InternalError` a 500, `ServiceUnavailable` a 503), as S3 sends them;
 - `latency_ms`: time added to every S3 request (the round trip to S3 from a notebook);
 - `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling and training jobs that
-  fail instead of running, with `fail_reason` as their `FailureReason`.
+  fail instead of running, with `fail_reason` as their `FailureReason`;
+- `ground_truth_closed` (default false): answer `CreateWorkforce` and `CreateLabelingJob` as
+  AWS refuses an account that may not use Ground Truth (closed to new customers since
+  2026-07-30): `AccessDeniedException` with `GROUND_TRUTH_CLOSED_MESSAGE`. AWS does not
+  document the exact code and wording; these are our assumption, kept in one place. List and
+  Describe calls still answer, as they would for an account that never used Ground Truth.
 
 Only users' requests are affected: the local SageMaker's own requests (`walkthrough-internal`
 in their user agent) and the mirror upload at start-up are not.
@@ -37,6 +42,13 @@ S3_ERRORS = {
     "ServiceUnavailable": (503, "Service is unable to handle request."),
     "InternalError": (500, "We encountered an internal error. Please try again."),
 }
+#: Operations `ground_truth_closed` refuses.
+GROUND_TRUTH_CREATES = ("CreateWorkforce", "CreateLabelingJob")
+#: How the local AWS words that refusal (an assumption: AWS does not document it).
+GROUND_TRUTH_CLOSED_MESSAGE = (
+    "This account does not have access to Amazon SageMaker Ground Truth: it is closed to new "
+    "customers (refusal injected by the local AWS)"
+)
 DEFAULT_REASON = (
     "InternalServerError: We encountered an internal error. Please try again. "
     "(fault injected by the local AWS)"
@@ -53,6 +65,7 @@ class FaultConfig:
     latency_ms: float = 0.0
     fail_jobs: tuple[str, ...] = ()
     fail_reason: str = DEFAULT_REASON
+    ground_truth_closed: bool = False
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FaultConfig:
@@ -69,6 +82,7 @@ class FaultConfig:
             latency_ms=float(merged["latency_ms"]),
             fail_jobs=tuple(merged["fail_jobs"]),
             fail_reason=str(merged["fail_reason"]),
+            ground_truth_closed=bool(merged["ground_truth_closed"]),
         )
         if not 0.0 <= config.s3_error_rate <= 1.0:
             raise ValueError(f"s3_error_rate must be between 0 and 1, not {config.s3_error_rate}")
@@ -131,6 +145,14 @@ class Faults:
         with self._lock:
             self._injected[f"s3.{operation}:{code}"] += 1
         return code
+
+    def ground_truth_refusal(self, operation: str) -> str | None:
+        """The message to refuse a Ground Truth create call with, or None to let it through."""
+        if not self.config.ground_truth_closed or operation not in GROUND_TRUTH_CREATES:
+            return None
+        with self._lock:
+            self._injected[f"sagemaker.{operation}:AccessDeniedException"] += 1
+        return GROUND_TRUTH_CLOSED_MESSAGE
 
     def job_failure(self, kind: str, name: str) -> str | None:
         """The FailureReason a job of this name is forced to fail with, or None."""

@@ -202,6 +202,11 @@ class LocalAws:
             code = self.faults.s3_error(environ.get("REQUEST_METHOD", "GET"), path, operation)
             if code:
                 return _s3_error(start_response, code, path)
+        if service == "sagemaker" and self._faults_apply(environ):
+            refusal = self.faults.ground_truth_refusal(operation)
+            if refusal:
+                payload = {"__type": "AccessDeniedException", "message": refusal}
+                return _json_response(start_response, 400, payload, "application/x-amz-json-1.1")
         if service == "sagemaker" and self.sagemaker.handles(operation):
             return self._sagemaker(operation, body, region, start_response)
         if service == "iam" and operation == "SimulatePrincipalPolicy":

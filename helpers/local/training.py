@@ -191,12 +191,32 @@ class TrainingJobs:
                 "increase for this quota.",
             )
         self.roles.require_role(request["RoleArn"])
+        self._require_network(request.get("VpcConfig"), region)
         names = [c["ChannelName"] for c in request.get("InputDataConfig", [])]
         for required in ("train", "validation"):
             if required not in names:
                 raise validation(
                     f"The {ALGORITHM} algorithm needs a channel named {required!r} (got {names})"
                 )
+
+    def _require_network(self, vpc: dict[str, Any] | None, region: str) -> None:
+        """The VpcConfig's subnets and security groups exist in the region (EC2, in moto)."""
+        if not vpc:
+            return
+        ec2 = self.backend.client("ec2", region)
+        for kind, ids, key in (
+            ("subnet", vpc["Subnets"], "Subnets"),
+            ("security group", vpc["SecurityGroupIds"], "SecurityGroups"),
+        ):
+            found = (
+                ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": ids}])
+                if key == "Subnets"
+                else ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": ids}])
+            )[key]
+            have = {item.get("SubnetId") or item.get("GroupId") for item in found}
+            missing = [i for i in ids if i not in have]
+            if missing:
+                raise validation(f"The {kind} ID '{missing[0]}' does not exist in {region}")
 
     def _channel_problem(self, request: dict[str, Any]) -> str | None:
         mode = request["AlgorithmSpecification"].get("TrainingInputMode", "File")
@@ -354,6 +374,8 @@ class TrainingJobs:
                 ),
                 "EnableManagedSpotTraining": request.get("EnableManagedSpotTraining", False),
             }
+            if "VpcConfig" in request:
+                answer["VpcConfig"] = request["VpcConfig"]
             if job.started:
                 answer["TrainingStartTime"] = utc(job.started)
             if job.ended:
