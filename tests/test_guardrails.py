@@ -320,11 +320,31 @@ def test_keys_and_vpc_reach_the_jobs_and_unset_they_do_not(prepared: dict[str, A
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     key = prepared["key"]["Arn"]
     plain = _label(prepared, "guardrails-plain")
+    # as on AWS, a role that may not use the key cannot write the encrypted output
+    with pytest.raises(RuntimeError, match="kms:GenerateDataKey"):
+        _label(prepared, "guardrails-key-denied", output_encryption_key=key)
+    iam = boto3.client("iam")
+    role = "guardrails-tests-execution"
+    use_key = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:CreateGrant"],
+                "Resource": key,
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=role, PolicyName="use-key", PolicyDocument=json.dumps(use_key))
     keyed = _label(prepared, "guardrails-keyed", output_encryption_key=key)
     described = sagemaker.describe_labeling_job(LabelingJobName="guardrails-plain")
     assert described["OutputConfig"] == {"S3OutputPath": f"s3://{BUCKET}/{PREFIX}/output"}
     described = sagemaker.describe_labeling_job(LabelingJobName="guardrails-keyed")
     assert described["OutputConfig"]["KmsKeyId"] == key
+    s3 = boto3.client("s3", region_name=REGION)
+    for found, kms in ((plain, None), (keyed, key)):
+        head = s3.head_object(Bucket=BUCKET, Key=found["manifest"].split("/", 3)[3])
+        assert head.get("SSEKMSKeyId") == kms  # the labeled output, encrypted with the key
     channels = python_set.prepare_training(
         region=REGION,
         train_manifest=plain["manifest"],
@@ -354,6 +374,7 @@ def test_keys_and_vpc_reach_the_jobs_and_unset_they_do_not(prepared: dict[str, A
         vpc_security_group_ids=prepared["group"],
         **common,
     )
+    iam.delete_role_policy(RoleName=role, PolicyName="use-key")
     plain_job = sagemaker.describe_training_job(TrainingJobName="guardrails-plain")
     assert plain_job["OutputDataConfig"] == {"S3OutputPath": common["model_artifact_path"]}
     assert "VolumeKmsKeyId" not in plain_job["ResourceConfig"]
@@ -362,6 +383,8 @@ def test_keys_and_vpc_reach_the_jobs_and_unset_they_do_not(prepared: dict[str, A
     assert job["TrainingJobStatus"] == "Completed"
     assert job["OutputDataConfig"]["KmsKeyId"] == key
     assert job["ResourceConfig"]["VolumeKmsKeyId"] == "alias/guardrails-volume"
+    model = job["ModelArtifacts"]["S3ModelArtifacts"].split("/", 3)[3]
+    assert s3.head_object(Bucket=BUCKET, Key=model)["SSEKMSKeyId"] == key
     assert job["VpcConfig"] == {
         "SecurityGroupIds": [prepared["group"]],
         "Subnets": [prepared["subnet"]],

@@ -49,6 +49,8 @@ STOPPING_SECONDS = 10.0
 TERMINAL = ("Completed", "Failed", "Stopped")
 HUMAN_SOURCES = ("verification", "crowdsource-verification")
 OPEN_IMAGES = "open-images-dataset"
+#: What writing output with a customer managed KMS key takes (S3 server-side encryption).
+OUTPUT_KEY_USE = ("kms:GenerateDataKey",)
 ANNOTATIONS_KEY = "2018_04/test/test-annotations-human-imagelabels-boxable.csv"
 DESCRIPTIONS_KEY = "2018_04/class-descriptions-boxable.csv"
 
@@ -392,9 +394,11 @@ class LabelingJobs:
         bucket, _, key = uri[5:].partition("/")
         return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
 
-    def _write(self, uri: str, body: str) -> None:
+    def _write(self, uri: str, body: str, kms_key: str | None = None) -> None:
+        """Write an object; with the job's output KMS key, encrypted as Ground Truth does."""
         bucket, _, key = uri[5:].partition("/")
-        self._s3().put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
+        encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+        self._s3().put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), **encryption)
 
     # planning -----------------------------------------------------------------------------------
 
@@ -505,8 +509,11 @@ class LabelingJobs:
         """Write the output layout for the objects done by `labeled_before` (all when None)."""
         cutoff = labeled_before
         done = [o for o in job.objects if cutoff is None or job.at(o.done_at) <= cutoff]
+        role = job.request["RoleArn"]
         problem = self.roles.check_write(
-            job.request["RoleArn"], [f"{job.output_prefix}/manifests/output/output.manifest"]
+            role, [f"{job.output_prefix}/manifests/output/output.manifest"]
+        ) or self.roles.check_key(
+            role, job.request["OutputConfig"].get("KmsKeyId"), job.region, OUTPUT_KEY_USE
         )
         if problem:
             self._fail(job, f"ClientError: {problem}")
@@ -569,13 +576,16 @@ class LabelingJobs:
             lines.append(json.dumps(line))
         manifest = "\n".join(lines) + ("\n" if lines else "")
         stamp = _stamp(job.at(job.simulated_end()))
+        kms_key = job.request["OutputConfig"].get("KmsKeyId")
         self._write(
             f"{job.output_prefix}/annotations/consolidated-annotation/"
             f"consolidation-response/iteration-1/{stamp}.json",
             json.dumps(responses),
+            kms_key,
         )
-        self._write(f"{job.output_prefix}/manifests/intermediate/1/output.manifest", manifest)
-        self._write(f"{job.output_prefix}/manifests/output/output.manifest", manifest)
+        intermediate = f"{job.output_prefix}/manifests/intermediate/1/output.manifest"
+        self._write(intermediate, manifest, kms_key)
+        self._write(f"{job.output_prefix}/manifests/output/output.manifest", manifest, kms_key)
 
     def _write_worker_responses(self, job: LabelingJob, plan: ObjectPlan) -> None:
         pool = self._team_pool(job)
@@ -601,6 +611,7 @@ class LabelingJobs:
             f"{job.output_prefix}/annotations/worker-response/iteration-1/"
             f"{plan.index}/{stamp}.json",
             json.dumps({"answers": answers}),
+            job.request["OutputConfig"].get("KmsKeyId"),
         )
 
     def _team_pool(self, job: LabelingJob) -> str:

@@ -89,6 +89,32 @@ class RoleAccess:
         """Return why the role may not write these S3 objects, or None when it may."""
         return self._check(arn, "s3:PutObject", uris)
 
+    def check_key(
+        self, arn: str, key: str | None, region: str, actions: Sequence[str]
+    ) -> str | None:
+        """Return why the role may not use a KMS key (missing, or not allowed), or None.
+
+        The key's own key policy is taken to be the default one (it lets IAM policies decide).
+        """
+        if not key:
+            return None
+        try:
+            meta = self.backend.client("kms", region).describe_key(KeyId=key)["KeyMetadata"]
+        except ClientError as exc:
+            return f"KMS key {key} cannot be used in {region}: {exc.response['Error']['Message']}"
+        if meta.get("KeyState") != "Enabled":
+            return f"KMS key {key} is {meta.get('KeyState')}: it cannot be used"
+        policies = self.policies(arn)
+        for action in actions:
+            decision = iam_policy.evaluate(policies, action, meta["Arn"])
+            if decision.decision != "allowed":
+                return (
+                    f"Access Denied: the role {arn} is not allowed to perform {action} on KMS key "
+                    f"{meta['Arn']} ({decision.decision}); the role's policy and the key policy "
+                    "must allow it"
+                )
+        return None
+
     def _check(self, arn: str, action: str, uris: Sequence[str]) -> str | None:
         try:
             self.require_role(arn)

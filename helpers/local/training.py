@@ -264,6 +264,18 @@ class TrainingJobs:
             problem
             or self.roles.check_read(job.request["RoleArn"], manifests)
             or self.roles.check_write(job.request["RoleArn"], [job.model_uri])
+            or self.roles.check_key(
+                job.request["RoleArn"],
+                job.request["OutputDataConfig"].get("KmsKeyId"),
+                job.region,
+                ("kms:GenerateDataKey",),
+            )
+            or self.roles.check_key(
+                job.request["RoleArn"],
+                job.request["ResourceConfig"].get("VolumeKmsKeyId"),
+                job.region,
+                ("kms:CreateGrant",),
+            )
         )
         if problem:
             self._end(job, "Failed", f"ClientError: {problem}")
@@ -274,6 +286,7 @@ class TrainingJobs:
             "hyperparameters": job.request.get("HyperParameters", {}),
             "channels": job.request["InputDataConfig"],
             "model_uri": job.model_uri,
+            "output_kms_key": job.request["OutputDataConfig"].get("KmsKeyId") or None,
             "log_stream": f"{job.name}/algo-1-{int(job.created)}",
         }
         with job.lock:

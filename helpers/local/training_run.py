@@ -115,7 +115,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     )
     print("STATUS Uploading", flush=True)
     bucket, key = _split(spec["model_uri"])
-    s3.put_object(Bucket=bucket, Key=key, Body=trainer.model_archive(result, hp))
+    kms_key = spec.get("output_kms_key")
+    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+    s3.put_object(Bucket=bucket, Key=key, Body=trainer.model_archive(result, hp), **encryption)
     return {
         "train_accuracy": result.train_accuracy,
         "validation_accuracy": result.validation_accuracy,
