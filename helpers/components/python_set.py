@@ -382,8 +382,8 @@ def train(
             request["CheckpointConfig"] = checkpoint_config
     if vpc_security_group_ids or vpc_subnets:
         request["VpcConfig"] = {
-            "SecurityGroupIds": vpc_security_group_ids.split(","),
-            "Subnets": vpc_subnets.split(","),
+            "SecurityGroupIds": [g.strip() for g in vpc_security_group_ids.split(",") if g.strip()],
+            "Subnets": [s.strip() for s in vpc_subnets.split(",") if s.strip()],
         }
     if debug_hook_config:
         request["DebugHookConfig"] = debug_hook_config
