@@ -391,6 +391,54 @@ def test_keys_and_vpc_reach_the_jobs_and_unset_they_do_not(prepared: dict[str, A
     }
 
 
+def test_a_local_pipeline_run_carries_the_keys_and_the_vpc_to_every_job(
+    prepared: dict[str, Any],
+) -> None:
+    key = prepared["key"]["Arn"]
+    settings = load(
+        {
+            **prepared["settings"].to_dict(),
+            "new_run": True,
+            "labeling_output_kms_key": key,
+            "training_output_kms_key": prepared["key"]["KeyId"],
+            "training_volume_kms_key": "alias/guardrails-volume",
+            "training_instance_type": "ml.p3.2xlarge",
+            "vpc_subnets": [prepared["subnet"]],
+            "vpc_security_group_ids": prepared["group"],
+        },
+        env={},
+    )
+    iam = boto3.client("iam")
+    role = "guardrails-tests-execution"
+    use_key = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:CreateGrant"],
+                "Resource": key,
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=role, PolicyName="use-key", PolicyDocument=json.dumps(use_key))
+    try:
+        submission = runs.submit_or_resume(settings, prepared["aws"])
+        state = runs.follow(
+            prepared["aws"], submission.record, submission.finished, poll_seconds=0.3
+        )
+    finally:
+        iam.delete_role_policy(RoleName=role, PolicyName="use-key")
+    for job in state.labeling.values():
+        assert job["OutputConfig"]["KmsKeyId"] == key
+    training = state.training or {}
+    assert training["OutputDataConfig"]["KmsKeyId"] == prepared["key"]["KeyId"]
+    assert training["ResourceConfig"]["VolumeKmsKeyId"] == "alias/guardrails-volume"
+    assert training["VpcConfig"] == {
+        "SecurityGroupIds": [prepared["group"]],
+        "Subnets": [prepared["subnet"]],
+    }
+
+
 def test_a_training_job_in_a_missing_subnet_is_refused(prepared: dict[str, Any]) -> None:
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     with pytest.raises(ClientError) as err:
