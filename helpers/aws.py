@@ -37,7 +37,11 @@ _CLEARED = (
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 )
+#: Prefix of botocore's per-service endpoint variables (`AWS_ENDPOINT_URL_S3`, ...): local mode
+#: clears them all, since any one of them would send that service's calls elsewhere.
+_SERVICE_ENDPOINTS = "AWS_ENDPOINT_URL_"
 
 
 @dataclass
@@ -46,20 +50,24 @@ class Aws:
 
     settings: Settings
     session: boto3.session.Session
+    #: In local mode, the local AWS's URL: every client must use exactly this endpoint.
+    local_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
         """Return a client for an AWS service (created once per service)."""
         if service not in self._clients:
             client = self.session.client(service, config=CLIENT_CONFIG)
+            if self.local_url is not None:
+                require_endpoint(client, self.local_url)
             client.meta.events.register_first("needs-retry", stop_if_local_aws_is_gone)
             self._clients[service] = client
         return self._clients[service]
 
     @property
     def endpoint_url(self) -> str | None:
-        """The endpoint every client uses (the local AWS), or None for AWS itself."""
-        return os.environ.get("AWS_ENDPOINT_URL")
+        """The endpoint every client uses in local mode (the local AWS), or None for AWS itself."""
+        return self.local_url
 
     def account_id(self) -> str:
         """Return the account the credentials belong to."""
@@ -118,25 +126,48 @@ def is_loopback(url: str) -> bool:
 
 
 def use_local_aws(settings: Settings) -> str:
-    """Start the local AWS when needed and point this process at it; return its URL."""
+    """Start the local AWS when needed and point this process (and its children) at it.
+
+    Besides the user's profile and credentials, every per-service endpoint variable
+    (`AWS_ENDPOINT_URL_S3`, ...) and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is cleared: either
+    would send some calls elsewhere than the local AWS. Returns the local AWS's URL.
+    """
     from helpers import local
 
     url = local.ensure_running()
-    for name in _CLEARED:
+    for name in [*_CLEARED, *(n for n in os.environ if n.startswith(_SERVICE_ENDPOINTS))]:
         os.environ.pop(name, None)
     os.environ.update(local_environment(url, settings.region))
     return url
 
 
+def _same_endpoint(a: str, b: str) -> bool:
+    return a.rstrip("/").lower() == b.rstrip("/").lower()
+
+
+def require_endpoint(client: Any, local_url: str) -> None:
+    """Refuse a client that does not use the local AWS's endpoint (whatever configured it)."""
+    used = str(client.meta.endpoint_url or "")
+    if not is_loopback(local_url) or not _same_endpoint(used, local_url):
+        raise LocalAwsError(
+            f"local mode must talk only to the embedded local AWS at {local_url}, but the "
+            f"{client.meta.service_model.service_name} client would use {used or 'no endpoint'}. "
+            "Nothing was sent. Unset AWS_ENDPOINT_URL_* and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS "
+            "(or restart the kernel), then connect again."
+        )
+
+
 def verify_local(aws: Aws) -> None:
     """Refuse to go on unless the endpoint is loopback and STS answers with the local account."""
-    url = aws.endpoint_url or ""
+    url = aws.endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
     if not is_loopback(url):
         raise LocalAwsError(
             f"local mode must talk to the embedded local AWS on 127.0.0.1, but AWS_ENDPOINT_URL "
             f"is {url or 'unset'!r}. Nothing was written. Restart the kernel, or run "
             "`python -m helpers.local start` and connect again."
         )
+    if aws.local_url is None:
+        aws.local_url = url
     account = aws.account_id()
     if account != LOCAL_ACCOUNT:
         raise LocalAwsError(
@@ -147,9 +178,8 @@ def verify_local(aws: Aws) -> None:
 
 def connect(settings: Settings) -> Aws:
     """Return AWS access for the settings (in local mode: started, pointed at and checked)."""
-    if settings.mode == "local":
-        use_local_aws(settings)
-    aws = Aws(settings, boto3.session.Session(region_name=settings.region))
-    if settings.mode == "local":
+    local_url = use_local_aws(settings) if settings.mode == "local" else None
+    aws = Aws(settings, boto3.session.Session(region_name=settings.region), local_url)
+    if local_url is not None:
         verify_local(aws)
     return aws
