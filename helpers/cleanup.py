@@ -30,6 +30,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import policies
+from helpers.awserrors import is_missing, unless_missing
 from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code, tag_map
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG
@@ -45,7 +46,6 @@ CANNOT_DELETE = "job record: AWS has no API to delete it"
 NOT_OURS = f"not created by the walkthrough (no {SETUP_TAG}=true tag): never touched"
 NOT_DONE = "not done (dry run)"
 RUNNING = ("Initializing", "InProgress", "Stopping")
-GONE_CODES = ("ResourceNotFound", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket")
 
 
 @dataclass(frozen=True)
@@ -112,20 +112,13 @@ def _ours(tags: Mapping[str, str]) -> bool:
 
 
 def _missing(call: Callable[..., Any], **request: Any) -> Any:
-    """Call a read operation; None when the resource does not exist."""
-    try:
-        return call(**request)
-    except ClientError as exc:
-        if _gone(exc):
-            return None
-        raise
+    """Call a read operation; None when the resource does not exist (a denial is raised)."""
+    return unless_missing(call, **request)
 
 
 def _gone(exc: ClientError) -> bool:
     """True when an error says the resource does not exist (also DescribeTrainingJob's way)."""
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    code = error_code(exc)
-    return code in GONE_CODES or "NotFound" in code or "resource not found" in message
+    return is_missing(exc)
 
 
 def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import dataset, gt_inputs, pipeline, regions
+from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
 from helpers.paths import runs_dir
@@ -78,7 +79,7 @@ def latest_record(s3: Any, settings: Settings) -> RunRecord | None:
     try:
         body = read_object(s3, bucket, key)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
+        if is_missing(exc):
             return None
         raise
     return RunRecord(**json.loads(body))
@@ -244,11 +245,12 @@ class RunState:
 
 
 def _maybe(call: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any] | None:
-    """Call a Describe operation; None when the resource does not exist (yet)."""
-    try:
-        return call(**request)
-    except ClientError:
-        return None
+    """Call a Describe operation; None when the resource does not exist (yet).
+
+    Any other error (a denied look-up above all) is raised: it says nothing about whether the
+    resource exists, so a name is never called free because the look-up was refused.
+    """
+    return unless_missing(call, **request)
 
 
 def observe(aws: Any, names: RunNames) -> RunState:

@@ -8,23 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+# Re-exported: the checks read AWS errors through the one module that decides what they mean.
+from helpers.awserrors import DENIED_CODES, error_code, is_denied, is_missing  # noqa: F401
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Statuses from worst to best (a combined outcome takes the worst).
 SEVERITY = (FAIL, WARN, SKIP, PASS)
-#: Error codes AWS services answer when the caller is not allowed to make a call.
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "UnauthorizedException",
-        "AuthorizationError",
-        "Forbidden",
-        "403",
-    }
-)
 #: Tag on every setup piece `--create-missing` makes; shared pieces carry SHARED_TAG too.
 SETUP_TAG = "walkthrough-setup"
 SHARED_TAG = "walkthrough-shared"
@@ -91,17 +80,6 @@ def combine(outcomes: Iterable[Outcome], found_when_fine: str) -> Outcome:
         " ".join(o.fix for o in problems if o.fix),
         tuple(c for o in problems for c in o.commands),
     )
-
-
-def error_code(exc: ClientError) -> str:
-    """Return the error code of a botocore ClientError."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_denied(exc: ClientError) -> bool:
-    """Return True when the error says the caller may not make the call."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return error_code(exc) in DENIED_CODES or (status == 403 and error_code(exc) == "")
 
 
 def cli(service: str, operation: str, region: str, **options: Any) -> str:
