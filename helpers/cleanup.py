@@ -35,7 +35,7 @@ from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG
 from helpers.paths import runs_dir
-from helpers.runs import RunRecord
+from helpers.runs import RunRecord, parse_record
 from helpers.s3 import read_object
 from helpers.settings import Settings
 
@@ -132,15 +132,16 @@ def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
         raise
     for key in keys:
         if key.endswith(".json") and not key.endswith("/latest.json"):
-            record = _record(read_object(s3, settings.bucket, key))
+            record = _record(read_object(s3, settings.bucket, key), settings, key)
             if record is not None:
                 yield record
 
 
-def _record(body: bytes | str) -> RunRecord | None:
+def _record(body: bytes | str, settings: Settings, where: str) -> RunRecord | None:
+    """A record checked as untrusted input; None (never acted on) when it is not valid."""
     try:
-        return RunRecord(**json.loads(body))
-    except (ValueError, TypeError):
+        return parse_record(body, settings, where)
+    except InputError:
         return None
 
 
@@ -148,7 +149,7 @@ def _local_records(settings: Settings) -> Iterator[RunRecord]:
     """Records in the project's runs/records/ whose outputs are under this bucket and prefix."""
     under = f"s3://{settings.bucket}/{object_prefix(settings)}"
     for path in sorted((runs_dir() / "records").glob("*.json")):
-        record = None if path.name == "latest.json" else _record(path.read_text())
+        record = None if path.name == "latest.json" else _record(path.read_text(), settings, str(path))
         output = "" if record is None else str(record.arguments.get("ground_truth_output_location"))
         if record is not None and output.startswith(under):
             yield record

@@ -30,7 +30,7 @@ from helpers import openimages, runs
 from helpers.awserrors import is_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, run_names
-from helpers.paths import runs_dir
+from helpers.paths import run_path
 from helpers.s3 import read_object, read_objects, split_uri
 from helpers.settings import Settings
 
@@ -732,7 +732,7 @@ def cost_inputs(table: pd.DataFrame, review: Review) -> pd.DataFrame:
 def review_folder(run_id: str) -> Path:
     """Where the review is exported: the demo's run folder when set, else runs/review/<run id>."""
     given = os.environ.get("WALKTHROUGH_RUN_DIR")
-    return Path(given) if given else runs_dir() / "review" / run_id
+    return Path(given) if given else run_path("review", run_id)
 
 
 def export(folder: Path, reviewed: pd.DataFrame, figures: Mapping[str, Any]) -> dict[str, Path]:

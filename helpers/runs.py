@@ -10,11 +10,12 @@ through `kfp.Client`. Both are followed the same way: by SageMaker's `Describe*`
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,11 @@ from botocore.exceptions import ClientError
 from helpers import dataset, gt_inputs, pipeline, regions
 from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_TAG, RunNames, new_run_id, run_names
-from helpers.paths import runs_dir
+from helpers.names import RUN_ID, RUN_TAG, RunNames, new_run_id, run_names
+from helpers.paths import run_path, runs_dir
 from helpers.progress import progress
 from helpers.s3 import read_object, split_uri
-from helpers.settings import Settings
+from helpers.settings import Settings, sagemaker_name_problem
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -55,6 +56,77 @@ class RunRecord:
         return RunNames(run_id=self.run_id, **self.names)
 
 
+#: A KFP run id (a UUID on KFP 2.x) and a Kubernetes namespace, as a record may carry them.
+_KFP_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_RECORD_FIX = (
+    "the record was not written by notebook 03 (or was changed since): delete it, or submit a "
+    "new run with new_run=True"
+)
+
+
+def parse_record(body: bytes | str, settings: Settings, where: str) -> RunRecord:
+    """Read a run record (JSON) as untrusted input: every field is checked before it is used.
+
+    The run id must look like `new_run_id`'s (it names files under runs/), the names must be
+    SageMaker names, every S3 URI must be under the settings' prefix.
+    """
+
+    def bad(field_name: str, value: object, rule: str) -> InputError:
+        return InputError(f"run record {where}: {field_name}", value, rule, _RECORD_FIX)
+
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise bad("(the whole record)", str(body)[:80], f"must be JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise bad("(the whole record)", str(body)[:80], "must be a JSON object")
+    known = {f.name for f in fields(RunRecord)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise bad(unknown[0], data[unknown[0]], f"is not a field of a run record ({sorted(known)})")
+    for required in ("run_id", "mode", "component_set", "names", "arguments", "submitted_at"):
+        if required not in data:
+            raise bad(required, None, "is missing")
+    run_id = data["run_id"]
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise bad("run_id", run_id, f"must match {RUN_ID.pattern} (as the walkthrough makes them)")
+    if data["mode"] not in ("local", "aws"):
+        raise bad("mode", data["mode"], "must be local or aws")
+    if data["component_set"] not in ("python", "official"):
+        raise bad("component_set", data["component_set"], "must be python or official")
+    names = data["names"]
+    expected = {"team", "train_job", "validation_job", "training_job"}
+    if not isinstance(names, dict) or set(names) != expected:
+        raise bad("names", names, f"must name exactly {sorted(expected)}")
+    for key, name in names.items():
+        problem = sagemaker_name_problem(name) if isinstance(name, str) else "must be a string"
+        if problem:
+            raise bad(f"names.{key}", name, problem)
+    if not isinstance(data["arguments"], dict):
+        raise bad("arguments", data["arguments"], "must be a JSON object")
+    under = settings.s3_prefix_uri + "/"
+    for key, value in data["arguments"].items():
+        if isinstance(value, str) and value.startswith("s3://") and not value.startswith(under):
+            raise bad(f"arguments.{key}", value, f"must be under {under}")
+    for key, pattern in (("kfp_run_id", _KFP_RUN_ID), ("kfp_namespace", _NAMESPACE)):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
+            raise bad(key, value, f"must match {pattern.pattern}")
+    for key in ("submitted_at", "kfp_host", "ui_link"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise bad(key, value, "must be a string")
+    link = data.get("ui_link")
+    if link is not None and not link.startswith(("http://", "https://")):
+        raise bad("ui_link", link, "must be an http(s) URL")
+    extra = data.get("extra", {})
+    pid = extra.get("pid") if isinstance(extra, dict) else None
+    if not isinstance(extra, dict) or not (pid is None or (type(pid) is int and pid > 0)):
+        raise bad("extra", extra, "must be a JSON object whose pid (if any) is a process id")
+    return RunRecord(**data)
+
+
 def record_uri(settings: Settings, run_id: str) -> str:
     """Where a run's record lives in the bucket."""
     return f"{settings.s3_prefix_uri}/runs/{run_id}.json"
@@ -66,10 +138,10 @@ def save_record(s3: Any, settings: Settings, record: RunRecord) -> str:
     for uri in (record_uri(settings, record.run_id), record_uri(settings, "latest")):
         bucket, key = split_uri(uri)
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
-    folder = runs_dir() / "records"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{record.run_id}.json").write_text(body)
-    (folder / "latest.json").write_text(body)
+    mine = run_path("records", f"{record.run_id}.json")
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text(body)
+    run_path("records", "latest.json").write_text(body)
     return record_uri(settings, record.run_id)
 
 
@@ -82,7 +154,7 @@ def latest_record(s3: Any, settings: Settings) -> RunRecord | None:
         if is_missing(exc):
             return None
         raise
-    return RunRecord(**json.loads(body))
+    return parse_record(body, settings, f"s3://{bucket}/{key}")
 
 
 def workforce_cognito(aws: Any, settings: Settings) -> tuple[str, str]:
@@ -193,7 +265,7 @@ def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
 
 def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
     """Start the pipeline on KFP's local runner in a child process (log in the run folder)."""
-    folder = runs_dir() / "pipeline-runs" / record.run_id
+    folder = run_path("pipeline-runs", record.run_id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "arguments.json").write_text(json.dumps(record.arguments, indent=2))
     log = open(folder / "pipeline.log", "wb")  # noqa: SIM115 - the child owns it until it ends
@@ -213,7 +285,7 @@ def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
 
 def local_log(record: RunRecord) -> Path:
     """The log of a local pipeline run."""
-    return runs_dir() / "pipeline-runs" / record.run_id / "pipeline.log"
+    return run_path("pipeline-runs", record.run_id, "pipeline.log")
 
 
 # following --------------------------------------------------------------------------------------
@@ -455,7 +527,7 @@ def compiled_package(settings: Settings, record: RunRecord) -> Path:
     from helpers import components
 
     parts = components.official() if record.component_set == "official" else components.python()
-    folder = runs_dir() / "pipeline-runs" / record.run_id
+    folder = run_path("pipeline-runs", record.run_id)
     folder.mkdir(parents=True, exist_ok=True)
     return pipeline.compile_pipeline(
         parts,

@@ -260,7 +260,7 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
     untagged = "gt-cleanup-tests-not-ours"
     s3.create_bucket(Bucket=untagged, CreateBucketConfiguration={"LocationConstraint": REGION})
     record = RunRecord(
-        run_id="helper01",
+        run_id="4e1f0001",
         mode="local",
         component_set="python",
         names={
@@ -285,7 +285,7 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
         WorkteamName="cleanup-helper-team",
         MemberDefinitions=[member],
         Description="d",
-        Tags=[{"Key": "walkthrough-run", "Value": "helper01"}],
+        Tags=[{"Key": "walkthrough-run", "Value": "4e1f0001"}],
     )
     shared = cleanup.parse_also_delete("cognito-pool,oidc-provider,eks-cluster")
     plan = cleanup.survey(settings, aws, shared)
