@@ -45,6 +45,22 @@ DENIED_CODES = frozenset(
 )
 
 
+#: Error codes that say the credentials themselves are expired, unknown or malformed.
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "AuthFailure",
+    }
+)
+
+
 def error_code(exc: ClientError) -> str:
     """Return the error code of a botocore ClientError."""
     return str(exc.response.get("Error", {}).get("Code", ""))

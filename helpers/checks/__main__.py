@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load()
-        aws = connect(settings)
+        aws = connect(settings, check_credentials=False)  # check 1 reports bad credentials
     except WalkthroughError as exc:
         print(f"Cannot run the checks: {exc}", file=sys.stderr)
         return 1
