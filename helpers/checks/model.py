@@ -99,6 +99,24 @@ def cli(service: str, operation: str, region: str, **options: Any) -> str:
     return " ".join(parts)
 
 
+def aimed_at(outcome: Outcome, endpoint_url: str | None) -> Outcome:
+    """The outcome with every AWS CLI command in it sent to `endpoint_url` (the local AWS).
+
+    In local mode a fix pasted into a shell with real credentials must not change a real
+    account: each `aws ...` command gets `--endpoint-url`. With no endpoint (aws mode) the
+    outcome is returned as it is.
+    """
+    if not endpoint_url:
+        return outcome
+    option = f"--endpoint-url {shlex.quote(endpoint_url)}"
+    commands = tuple(
+        f"{command} {option}" if command.startswith("aws ") else command
+        for command in outcome.commands
+    )
+    fix = outcome.fix.replace("`aws ", f"`aws {option} ")
+    return Outcome(outcome.status, outcome.found, fix, commands)
+
+
 def tag_map(pairs: list[dict[str, str]] | None) -> dict[str, str]:
     """AWS's `[{"Key": k, "Value": v}, ...]` tags as a `{k: v}` mapping."""
     return {t["Key"]: t["Value"] for t in pairs or []}

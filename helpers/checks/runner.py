@@ -14,6 +14,7 @@ from helpers.checks.context import Context
 from helpers.checks.model import (
     Outcome,
     Result,
+    aimed_at,
     error_code,
     failed,
     is_denied,
@@ -159,7 +160,7 @@ def run_checks(
         if only is not None and check.number not in only:
             continue
         if broken is None or not check.needs_aws:
-            outcome = guarded(check, ctx)
+            outcome = aimed_at(guarded(check, ctx), getattr(aws, "endpoint_url", None))
         elif check.number == 1:
             outcome = broken
         else:
