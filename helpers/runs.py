@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import dataset, gt_inputs, pipeline, regions
-from helpers.awserrors import is_missing, unless_missing
+from helpers.awserrors import error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_ID, RUN_TAG, RunNames, new_run_id, run_names
 from helpers.paths import run_path, runs_dir
@@ -441,23 +441,130 @@ def confirm_cost(settings: Settings) -> None:
         )
 
 
-def submit_or_resume(settings: Settings, aws: Any) -> Submission:
-    """Follow the latest recorded run, or (when there is none, or new_run is set) submit one."""
+def submit_or_resume(settings: Settings, aws: Any, claim_wait: float = 300.0) -> Submission:
+    """Follow the latest recorded run, or (when there is none, or new_run is set) submit one.
+
+    Exactly one execution submits: the submission is claimed atomically in the bucket before
+    anything is created (see `claim`); an execution that loses the claim follows the winner's run.
+    """
     s3 = aws.client("s3")
-    previous = None if settings.new_run else latest_record(s3, settings)
+    latest = latest_record(s3, settings)
+    previous = None if settings.new_run else latest
     if previous is not None:
         return Submission(previous, resume(settings, aws, previous), resumed=True)
     require_inputs(settings, s3)  # read only: a bad input stops before anything is created
     record = plan_run(settings, aws, settings.component_set or "python")
     confirm_cost(settings)
-    if settings.mode == "local":  # the runner differs by mode; the AWS calls do not
-        process = start_local(record)
-        record.extra["pid"] = process.pid
-        finished = local_finished(process)
-    else:
-        finished = submit_kfp(settings, record)
+    winner = claim(s3, settings, record, latest)
+    if winner is not None:
+        print(f"Another execution of notebook 03 is submitting run {winner.run_id}: following it")
+        followed = await_record(s3, settings, winner, latest, claim_wait)
+        return Submission(followed, resume(settings, aws, followed), resumed=True)
+    try:
+        if settings.mode == "local":  # the runner differs by mode; the AWS calls do not
+            process = start_local(record)
+            record.extra["pid"] = process.pid
+            finished = local_finished(process)
+        else:
+            finished = submit_kfp(settings, record)
+    except BaseException:
+        release(s3, settings, latest)  # nothing was submitted: the next execution may try
+        raise
     save_record(s3, settings, record)
     return Submission(record, finished, resumed=False)
+
+
+# claiming a submission ---------------------------------------------------------------------------
+
+#: S3's answers to a conditional write that lost: the object exists (412), or another
+#: conditional write of the same key is in flight (409; try again).
+_PRECONDITION_FAILED = ("PreconditionFailed", "412")
+_CONFLICT = ("ConditionalRequestConflict", "409")
+
+
+def claim_uri(settings: Settings, latest: RunRecord | None) -> str:
+    """The key every execution that would submit after the latest run contends for."""
+    after = latest.run_id if latest is not None else "none"
+    return f"{settings.s3_prefix_uri}/runs/claims/after-{after}.json"
+
+
+def claim(
+    s3: Any,
+    settings: Settings,
+    record: RunRecord,
+    latest: RunRecord | None,
+    attempts: int = 6,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunRecord | None:
+    """Claim the next submission atomically; None when it is ours, else the run that has it.
+
+    The claim is a conditional PutObject (`If-None-Match: *`) of the planned record on a key
+    named after the latest run (`claim_uri`): of the executions that saw the same latest run,
+    exactly one writes it. A 409 (another conditional write in flight) is tried again; a 412
+    means the key exists: its record says whose claim it is (ours too, when an earlier attempt
+    of this same write went through and only its answer was lost).
+    """
+    bucket, key = split_uri(claim_uri(settings, latest))
+    body = json.dumps(asdict(record), indent=2, default=str).encode()
+    for attempt in range(attempts):
+        try:
+            s3.put_object(
+                Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", ContentType="application/json"
+            )
+            return None
+        except ClientError as exc:
+            code = error_code(exc)
+            status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in _CONFLICT or status == "409":
+                sleep(min(5.0, 0.2 * 2**attempt))
+                continue
+            if code not in _PRECONDITION_FAILED and status != "412":
+                raise
+        break
+    holder = parse_record(read_object(s3, bucket, key), settings, f"s3://{bucket}/{key}")
+    return None if holder.run_id == record.run_id else holder
+
+
+def release(s3: Any, settings: Settings, latest: RunRecord | None) -> None:
+    """Give up a claim whose submission failed before anything ran."""
+    bucket, key = split_uri(claim_uri(settings, latest))
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+def await_record(
+    s3: Any,
+    settings: Settings,
+    claimed: RunRecord,
+    latest: RunRecord | None,
+    timeout: float = 300.0,
+    poll_seconds: float = 1.0,
+) -> RunRecord:
+    """The record of a run another execution claimed, once that execution has submitted it."""
+    bucket, key = split_uri(record_uri(settings, claimed.run_id))
+    claim_bucket, claim_key = split_uri(claim_uri(settings, latest))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return parse_record(read_object(s3, bucket, key), settings, f"s3://{bucket}/{key}")
+        except ClientError as exc:
+            if not is_missing(exc):
+                raise
+        try:
+            s3.head_object(Bucket=claim_bucket, Key=claim_key)
+        except ClientError as exc:
+            if not is_missing(exc):
+                raise
+            raise WalkthroughError(
+                f"another execution of notebook 03 claimed run {claimed.run_id} but its "
+                "submission failed (it gave the claim up): run this notebook again"
+            ) from None
+        if time.monotonic() > deadline:
+            raise WalkthroughError(
+                f"run {claimed.run_id} was claimed by another execution of notebook 03 at "
+                f"{claimed.submitted_at} but is still not submitted after {timeout:.0f}s. If that "
+                f"execution stopped, delete s3://{claim_bucket}/{claim_key} and run this again"
+            )
+        time.sleep(poll_seconds)
 
 
 def resume(settings: Settings, aws: Any, record: RunRecord) -> Callable[[], bool | None]:
