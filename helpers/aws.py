@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -213,6 +214,16 @@ def use_local_aws(settings: Settings) -> str:
         os.environ.pop(name, None)
     os.environ.update(local_environment(url, settings.region))
     return url
+
+
+def without_endpoint_overrides(environment: Mapping[str, str]) -> dict[str, str]:
+    """A copy of an environment without the variables that would send some services elsewhere
+    than `AWS_ENDPOINT_URL` (for the processes local mode starts)."""
+    return {
+        k: v
+        for k, v in environment.items()
+        if not k.startswith(_SERVICE_ENDPOINTS) and k != "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+    }
 
 
 def _same_endpoint(a: str, b: str) -> bool:

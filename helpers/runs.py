@@ -10,6 +10,7 @@ through `kfp.Client`. Both are followed the same way: by SageMaker's `Describe*`
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import dataset, gt_inputs, pipeline, regions
+from helpers.aws import without_endpoint_overrides
 from helpers.awserrors import error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_ID, RUN_TAG, RunNames, new_run_id, run_names
@@ -280,6 +282,7 @@ def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        env=without_endpoint_overrides(os.environ),
     )
 
 
@@ -595,8 +598,6 @@ def resume(settings: Settings, aws: Any, record: RunRecord) -> Callable[[], bool
 
 
 def _alive(pid: int | None) -> bool:
-    import os
-
     if not pid:
         return False
     try:

@@ -174,3 +174,25 @@ def test_a_client_configured_elsewhere_after_connecting_is_refused(
     monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
     with pytest.raises(LocalAwsError, match="would use https://"):
         aws.client("logs")
+
+
+def test_the_local_pipeline_runner_gets_no_per_service_endpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from helpers import runs
+
+    seen: dict[str, dict[str, str]] = {}
+
+    def popen(*args: object, env: dict[str, str], **kwargs: object) -> object:
+        seen["env"] = env
+        return None
+
+    monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.us-west-2.amazonaws.com")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    monkeypatch.setattr(runs.subprocess, "Popen", popen)
+    record = runs.RunRecord("0a0b0c0d", "local", "python", {}, {}, "2026-11-30T00:00:00")
+    runs.start_local(record)
+    assert "AWS_ENDPOINT_URL_S3" not in seen["env"]
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in seen["env"]
+    assert seen["env"]["PATH"] == os.environ["PATH"]
