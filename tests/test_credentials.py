@@ -104,9 +104,9 @@ def _environment(tmp_path: Path, **aws: str) -> dict[str, str]:
     return env
 
 
-def _checks(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _checks(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "helpers.checks"],
+        [sys.executable, "-m", "helpers.checks", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -146,10 +146,10 @@ def test_expired_credentials_fail_check_1_saying_so(tmp_path: Path, expired_endp
         AWS_SECRET_ACCESS_KEY="secret",
         AWS_SESSION_TOKEN="expired-session",
     )
-    done = _checks(env)
+    done = _checks(env, "--create-missing")
     shown = done.stdout + done.stderr
     assert done.returncode == 1, shown
-    assert "Traceback" not in shown
+    assert "Traceback" not in shown and "Nothing was created" in shown
     rows = _rows(done.stdout)
     assert "FAIL" in rows[1] and "expired" in rows[1] and "ExpiredToken" in shown, shown
     assert "SKIP" in rows[3]
