@@ -7,7 +7,10 @@ What it looks for, and how it knows the walkthrough made it:
   (stopped when still running; their records stay, AWS has no API to delete them) and their
   workteam, each only when it carries the tag `walkthrough-run=<run id>`; running jobs tagged with
   a recorded run id, or with any run id and an output under the prefix, are stopped too;
-- every object under `<prefix>/` (never anything outside it, and never at the bucket's root);
+- every object under `<prefix>/` (never anything outside it, and never at the bucket's root),
+  except another walkthrough prefix nested under it (one with notebook 01's files or run
+  records): that is someone else's, so its objects and its runs' workteams and jobs are kept, and
+  listed as kept with the reason;
 - the two roles the settings name, when `--create-missing` made them (tag `walkthrough-setup`);
 - the shared pieces (private workforce, Cognito user pool, IAM OIDC provider, EKS cluster), kept
   unless named in `also_delete` and only when tagged `walkthrough-setup`;
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,11 +33,12 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import policies
+from helpers.awserrors import is_missing, unless_missing
 from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code, tag_map
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG
 from helpers.paths import runs_dir
-from helpers.runs import RunRecord
+from helpers.runs import RunRecord, parse_record
 from helpers.s3 import read_object
 from helpers.settings import Settings
 
@@ -45,7 +49,6 @@ CANNOT_DELETE = "job record: AWS has no API to delete it"
 NOT_OURS = f"not created by the walkthrough (no {SETUP_TAG}=true tag): never touched"
 NOT_DONE = "not done (dry run)"
 RUNNING = ("Initializing", "InProgress", "Stopping")
-GONE_CODES = ("ResourceNotFound", "NoSuchEntity", "ResourceNotFoundException", "NoSuchBucket")
 
 
 @dataclass(frozen=True)
@@ -112,20 +115,13 @@ def _ours(tags: Mapping[str, str]) -> bool:
 
 
 def _missing(call: Callable[..., Any], **request: Any) -> Any:
-    """Call a read operation; None when the resource does not exist."""
-    try:
-        return call(**request)
-    except ClientError as exc:
-        if _gone(exc):
-            return None
-        raise
+    """Call a read operation; None when the resource does not exist (a denial is raised)."""
+    return unless_missing(call, **request)
 
 
 def _gone(exc: ClientError) -> bool:
     """True when an error says the resource does not exist (also DescribeTrainingJob's way)."""
-    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    code = error_code(exc)
-    return code in GONE_CODES or "NotFound" in code or "resource not found" in message
+    return is_missing(exc)
 
 
 def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
@@ -139,32 +135,72 @@ def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
         raise
     for key in keys:
         if key.endswith(".json") and not key.endswith("/latest.json"):
-            record = _record(read_object(s3, settings.bucket, key))
+            record = _record(read_object(s3, settings.bucket, key), settings, key)
             if record is not None:
                 yield record
 
 
-def _record(body: bytes | str) -> RunRecord | None:
+def _record(body: bytes | str, settings: Settings, where: str) -> RunRecord | None:
+    """A record checked as untrusted input; None (never acted on) when it is not valid."""
     try:
-        return RunRecord(**json.loads(body))
-    except (ValueError, TypeError):
+        return parse_record(body, settings, where)
+    except InputError:
         return None
 
 
-def _local_records(settings: Settings) -> Iterator[RunRecord]:
-    """Records in the project's runs/records/ whose outputs are under this bucket and prefix."""
-    under = f"s3://{settings.bucket}/{object_prefix(settings)}"
+#: Files only a walkthrough prefix holds at its top (notebook 01's label list and template, and
+#: notebook 03's latest run record): a folder under our prefix holding one is another prefix's.
+PREFIX_MARKERS = ("class_labels.json", "instructions.template", "runs/latest.json")
+
+
+def nested_prefixes(keys: Iterable[str], prefix: str) -> list[str]:
+    """Other walkthrough prefixes under `prefix` (outermost only), found by their own files."""
+    found = set()
+    for key in keys:
+        rest = key[len(prefix) :] if key.startswith(prefix) else ""
+        for marker in PREFIX_MARKERS:
+            if rest.endswith("/" + marker):
+                found.add(prefix + rest[: -len(marker)])
+    return sorted(p for p in found if not any(p != q and p.startswith(q) for q in found))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What is this prefix's: under `s3://bucket/<prefix>/` and not under a nested prefix."""
+
+    bucket: str
+    prefix: str
+    nested: tuple[str, ...] = ()
+
+    def owns(self, uri: str) -> bool:
+        """True when an S3 URI is this prefix's (not outside it, not another prefix's)."""
+        base = f"s3://{self.bucket}/"
+        key = uri[len(base) :] if uri.startswith(base) else None
+        return key is not None and _owned_key(key, self.prefix, self.nested)
+
+
+def _owned_key(key: str, prefix: str, nested: Iterable[str]) -> bool:
+    return key.startswith(prefix) and not any(key.startswith(n) for n in nested)
+
+
+def _local_records(settings: Settings, scope: Scope | None = None) -> Iterator[RunRecord]:
+    """Records in the project's runs/records/ whose outputs are this bucket and prefix's."""
+    scope = scope or Scope(settings.bucket, object_prefix(settings))
     for path in sorted((runs_dir() / "records").glob("*.json")):
-        record = None if path.name == "latest.json" else _record(path.read_text())
+        record = (
+            None if path.name == "latest.json" else _record(path.read_text(), settings, str(path))
+        )
         output = "" if record is None else str(record.arguments.get("ground_truth_output_location"))
-        if record is not None and output.startswith(under):
+        if record is not None and scope.owns(output):
             yield record
 
 
-def known_runs(settings: Settings, aws: Any) -> dict[str, tuple[RunRecord, str]]:
+def known_runs(
+    settings: Settings, aws: Any, scope: Scope | None = None
+) -> dict[str, tuple[RunRecord, str]]:
     """The runs recorded for this bucket and prefix: run id -> (record, where it was found)."""
     found: dict[str, tuple[RunRecord, str]] = {}
-    for record in _local_records(settings):
+    for record in _local_records(settings, scope):
         found[record.run_id] = (record, "local record")
     for record in _bucket_records(aws.client("s3"), settings):
         found[record.run_id] = (record, "record in the bucket")
@@ -208,7 +244,7 @@ def _recorded_jobs(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[I
     return items
 
 
-def _running_jobs(sm: Any, runs: Mapping[str, Any], under: str, seen: set[str]) -> Iterator[Item]:
+def _running_jobs(sm: Any, runs: Mapping[str, Any], under: Scope, seen: set[str]) -> Iterator[Item]:
     """Running jobs tagged with a recorded run id, or with any run id and output under prefix."""
     listings = (
         (
@@ -241,7 +277,7 @@ def _running_jobs(sm: Any, runs: Mapping[str, Any], under: str, seen: set[str]) 
 
 
 def _running_found_by(
-    sm: Any, kind: str, name: str, run_id: str | None, runs: Mapping[str, Any], under: str
+    sm: Any, kind: str, name: str, run_id: str | None, runs: Mapping[str, Any], under: Scope
 ) -> str | None:
     if run_id is None:
         return None
@@ -250,12 +286,12 @@ def _running_found_by(
     describe, key, _ = _JOB_CALLS[kind]
     job = getattr(sm, describe)(**{key: name})
     config = job.get("OutputConfig") or job.get("OutputDataConfig") or {}
-    if str(config.get("S3OutputPath", "")).startswith(under):
+    if under.owns(str(config.get("S3OutputPath", ""))):
         return f"tag {RUN_TAG}={run_id} and output under the prefix"
     return None
 
 
-def _job_items(sm: Any, runs: Mapping[str, Any], under: str) -> list[Item]:
+def _job_items(sm: Any, runs: Mapping[str, Any], under: Scope) -> list[Item]:
     items = _recorded_jobs(sm, runs)
     seen = {i.resource for i in items}
     items += list(_running_jobs(sm, runs, under, seen))
@@ -280,24 +316,40 @@ def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[
     return items
 
 
-def _object_items(s3: Any, settings: Settings) -> tuple[list[Item], str | None]:
-    """One row for every object under the prefix; also the last key (to look past it)."""
+def _listing(s3: Any, settings: Settings) -> list[tuple[str, int]]:
+    """Every object under the prefix: (key, size); empty when the bucket does not exist."""
     prefix = object_prefix(settings)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix)
-    count = size = 0
-    last = None
     try:
-        for obj in (o for page in pages for o in page.get("Contents", [])):
-            count, size, last = count + 1, size + obj["Size"], obj["Key"]
+        return [(o["Key"], o["Size"]) for page in pages for o in page.get("Contents", [])]
     except ClientError as exc:
         if error_code(exc) == "NoSuchBucket":
-            return [], None
+            return []
         raise
-    if not count:
-        return [], None
-    uri = f"s3://{settings.bucket}/{prefix}"
-    note = f"{count} objects, {size / 1e6:.1f} MB"
-    return [Item(uri, "S3 objects", "the prefix", DELETE, note, {"prefix": prefix})], last
+
+
+def _object_items(listing: list[tuple[str, int]], scope: Scope) -> list[Item]:
+    """One row for the prefix's own objects, and one (kept) per walkthrough prefix nested in it."""
+    items = []
+    ours = [size for key, size in listing if _owned_key(key, scope.prefix, scope.nested)]
+    if ours:
+        uri = f"s3://{scope.bucket}/{scope.prefix}"
+        note = f"{len(ours)} objects, {sum(ours) / 1e6:.1f} MB"
+        if scope.nested:
+            note += f" (not those of the {len(scope.nested)} walkthrough prefix(es) under it)"
+        target = {"prefix": scope.prefix, "keep": "\n".join(scope.nested)}
+        items.append(Item(uri, "S3 objects", "the prefix", DELETE, note, target))
+    for nested in scope.nested:
+        sizes = [size for key, size in listing if key.startswith(nested)]
+        note = (
+            f"{len(sizes)} objects, {sum(sizes) / 1e6:.1f} MB: another walkthrough prefix nested "
+            f"under {scope.prefix} (it has its own inputs or run records), so it is someone "
+            f"else's: kept with its runs' workteams and jobs; clean it up with "
+            f"prefix={nested.rstrip('/')}"
+        )
+        found_by = "a walkthrough prefix inside the prefix"
+        items.append(Item(f"s3://{scope.bucket}/{nested}", "S3 objects", found_by, KEEP, note))
+    return items
 
 
 def _role_items(aws: Any, settings: Settings) -> list[Item]:
@@ -412,7 +464,9 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
     return items
 
 
-def _bucket_item(s3: Any, settings: Settings, last_key: str | None) -> list[Item]:
+def _bucket_item(
+    s3: Any, settings: Settings, last_key: str | None, nested: tuple[str, ...] = ()
+) -> list[Item]:
     bucket = settings.bucket
     try:
         tags = tag_map(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
@@ -428,7 +482,7 @@ def _bucket_item(s3: Any, settings: Settings, last_key: str | None) -> list[Item
     if s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended"):
         note = "versioning is on: old object versions remain; delete it by hand if you wish"
         return [Item(uri, "S3 bucket", "setting bucket", KEEP, note)]
-    if _holds_other_objects(s3, settings, last_key):
+    if nested or _holds_other_objects(s3, settings, last_key):
         note = "holds objects outside the prefix: kept"
         return [Item(uri, "S3 bucket", f"setting bucket + tag {SETUP_TAG}", KEEP, note)]
     found_by = f"setting bucket + tag {SETUP_TAG}"
@@ -461,17 +515,19 @@ def _looked(kind: str, find: Callable[[], list[Item]]) -> list[Item]:
 def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset()) -> Plan:
     """Find what the walkthrough created for these settings; plan to stop, delete or keep it."""
     prefix = object_prefix(settings)
-    under = f"s3://{settings.bucket}/{prefix}"
     s3, sm = aws.client("s3"), aws.client("sagemaker")
-    runs = known_runs(settings, aws)
-    objects, last_key = _object_items(s3, settings)
+    listing = _listing(s3, settings)
+    under = Scope(settings.bucket, prefix, tuple(nested_prefixes((k for k, _ in listing), prefix)))
+    runs = known_runs(settings, aws, under)
+    objects = _object_items(listing, under)
+    last_key = listing[-1][0] if listing else None
     items = [
         *_looked("labeling and training jobs", lambda: _job_items(sm, runs, under)),
         *_looked("workteam", lambda: _workteam_items(sm, runs)),
         *objects,
         *_looked("IAM role", lambda: _role_items(aws, settings)),
         *_looked("shared pieces", lambda: _shared_items(aws, settings, also_delete)),
-        *_looked("S3 bucket", lambda: _bucket_item(s3, settings, last_key)),
+        *_looked("S3 bucket", lambda: _bucket_item(s3, settings, last_key, under.nested)),
     ]
     return Plan(tuple(items), bool(settings.confirm_delete), settings.bucket, prefix)
 
@@ -570,7 +626,9 @@ def _delete_objects(aws: Any, plan: Plan, item: Item) -> str:
         raise WalkthroughError(f"refusing to delete objects outside the prefix ({prefix!r})")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=plan.bucket, Prefix=prefix)
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
-    keys = [key for key in keys if key.startswith(prefix)]
+    # another walkthrough prefix under this one is kept (also one made since the survey)
+    nested = {*nested_prefixes(keys, prefix), *filter(None, item.target.get("keep", "").split())}
+    keys = [key for key in keys if _owned_key(key, prefix, nested)]
     failed = []
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]

@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from helpers.errors import CredentialsError
 from helpers.settings import Settings
 
 
@@ -25,10 +26,17 @@ def private_workforce(sagemaker: Any) -> dict[str, Any] | None:
 
 
 def with_workforce_pool(settings: Settings, aws: Any) -> Settings:
-    """Return settings with `user_pool` and `client_id` taken from the workforce when unset."""
+    """Return settings with `user_pool` and `client_id` taken from the workforce when unset.
+
+    When the credentials do not work the settings are returned as they are: the setup checks
+    that follow say so (check 1), with the fix.
+    """
     if settings.user_pool and settings.client_id:
         return settings
-    workforce = private_workforce(aws.client("sagemaker"))
+    try:
+        workforce = private_workforce(aws.client("sagemaker"))
+    except CredentialsError:
+        return settings
     if workforce is None:
         return settings
     cognito = workforce["CognitoConfig"]

@@ -22,5 +22,14 @@ class InputError(WalkthroughError, ValueError):
         super().__init__(f"{setting} = {value!r} is not valid: {rule}. Fix: {fix}")
 
 
+class CredentialsError(WalkthroughError, RuntimeError):
+    """The AWS credentials are missing, expired or not valid; says what is wrong and the fix."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"the AWS credentials do not work: {problem}. Fix: {fix}")
+
+
 class LocalAwsError(WalkthroughError, RuntimeError):
     """The embedded local AWS is missing, unreachable or not safe to write to."""

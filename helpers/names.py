@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
 from helpers.settings import Settings
 
 RUN_TAG = "walkthrough-run"
+#: What `new_run_id` makes; a run id read from a record must match it (it becomes a file name).
+RUN_ID = re.compile(r"^[0-9a-f]{8}$")
 BASE_NAMES = {
     "team": "ground-truth-demo-team",
     "train_job": "mini-image-classification-demo-train",

@@ -24,6 +24,17 @@ def runs_dir() -> Path:
     return Path(override).resolve() if override else project_root() / "runs"
 
 
+def run_path(*parts: str) -> Path:
+    """A path under `runs/` built from parts (run ids, names); refuses one that leaves `runs/`."""
+    root = runs_dir().resolve()
+    path = root.joinpath(*parts).resolve()
+    if path == root or root not in path.parents:
+        from helpers.errors import WalkthroughError
+
+        raise WalkthroughError(f"refusing to write outside {root}: {'/'.join(parts)!r}")
+    return path
+
+
 def cache_dir() -> Path:
     """Return the folder for files kept between runs (downloads, the generated mirror)."""
     override = os.environ.get("WALKTHROUGH_CACHE_DIR")

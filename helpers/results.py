@@ -27,9 +27,10 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import openimages, runs
+from helpers.awserrors import is_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, run_names
-from helpers.paths import runs_dir
+from helpers.paths import run_path
 from helpers.s3 import read_object, read_objects, split_uri
 from helpers.settings import Settings
 
@@ -138,7 +139,7 @@ def _describe(call: Any, **request: Any) -> dict[str, Any] | None:
     try:
         return call(**request)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+        if is_missing(exc):
             return None
         raise
 
@@ -325,7 +326,7 @@ def read_text(s3: Any, uri: str) -> str | None:
     try:
         return read_object(s3, bucket, key).decode("utf-8")
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "NoSuchBucket"):
+        if is_missing(exc):
             return None
         raise
 
@@ -703,8 +704,10 @@ def artifact_size(s3: Any, training: Mapping[str, Any]) -> int | None:
     bucket, key = split_uri(uri)
     try:
         return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-    except ClientError:
-        return None
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise
 
 
 # costs and export -------------------------------------------------------------------------------
@@ -729,7 +732,7 @@ def cost_inputs(table: pd.DataFrame, review: Review) -> pd.DataFrame:
 def review_folder(run_id: str) -> Path:
     """Where the review is exported: the demo's run folder when set, else runs/review/<run id>."""
     given = os.environ.get("WALKTHROUGH_RUN_DIR")
-    return Path(given) if given else runs_dir() / "review" / run_id
+    return Path(given) if given else run_path("review", run_id)
 
 
 def export(folder: Path, reviewed: pd.DataFrame, figures: Mapping[str, Any]) -> dict[str, Path]:

@@ -69,7 +69,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
             "bucket",
             bucket,
             "the bucket does not exist",
-            f"create it (aws s3 mb s3://{bucket} --region {region}) or set create_bucket=True",
+            f"create it (aws s3 mb s3://{bucket} --region {region}{_endpoint_option(s3)}) or "
+            "set create_bucket=True",
         )
     request: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
@@ -78,6 +79,14 @@ def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [GROUND_TRUTH_CORS_RULE]})
     _tag_created(s3, bucket)
     return True
+
+
+def _endpoint_option(client: Any) -> str:
+    """` --endpoint-url <url>` when the client talks to a loopback endpoint (the local AWS)."""
+    from helpers.aws import is_loopback
+
+    url = str(getattr(client.meta, "endpoint_url", "") or "")
+    return f" --endpoint-url {url}" if is_loopback(url) else ""
 
 
 def _tag_created(s3: Any, bucket: str) -> None:

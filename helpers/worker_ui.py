@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import random
 import re
+import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -32,7 +34,7 @@ def render_task(
     )
     if answer.get("Errors"):
         problems = "; ".join(f"{e.get('Code')}: {e.get('Message')}" for e in answer["Errors"])
-        raise WalkthroughError(f"the worker template does not render: {problems}")
+        raise WalkthroughError(f"the worker template does not render: {redact(problems)}")
     return str(answer["RenderedContent"])
 
 
@@ -110,10 +112,51 @@ def preview_html(rendered: str, fetch: Callable[[str], bytes]) -> str:
     )
 
 
-def fetch_url(url: str) -> bytes:
-    """Download a (presigned) image URL, as a worker's browser would."""
+#: HTTP answers worth another try, as boto3 retries them (S3's 503 SlowDown among them).
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+FETCH_ATTEMPTS = 5
+#: A URL's (or a request path's) query string: `?` then text with an `=` in it, up to a space.
+_QUERY = re.compile(r"\?[^\s'\"<>]*=[^\s'\"<>]*")
+
+
+def redact(text: str) -> str:
+    """Text with the query of every URL in it removed: a presigned URL's query carries the
+    access key id, the signature and (with temporary credentials) the session token."""
+    return _QUERY.sub("?[query redacted]", text)
+
+
+def fetch_url(
+    url: str,
+    attempts: int = FETCH_ATTEMPTS,
+    base_delay: float = 0.2,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bytes:
+    """Download a (presigned) image URL, as a worker's browser would, retrying like boto3 does.
+
+    Connection errors and retryable answers (5xx, 503 SlowDown, 429) are tried again with
+    jittered exponential backoff, up to `attempts` in all. An error never shows the URL's query.
+    """
     import requests
 
-    response = requests.get(url, timeout=30)
-    response.raise_for_status()
-    return response.content
+    problem = ""
+    for attempt in range(attempts):
+        if attempt:
+            sleep(random.uniform(0, min(20.0, base_delay * 2**attempt)))  # noqa: S311 - backoff
+        try:
+            response = requests.get(url, timeout=30)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            problem = f"{type(exc).__name__}: {redact(str(exc))}"
+            continue
+        if response.status_code in RETRYABLE_STATUS:
+            problem = f"HTTP {response.status_code} {response.reason}"
+            continue
+        if response.status_code >= 400:
+            raise WalkthroughError(
+                f"the worker preview could not download {redact(url)}: HTTP "
+                f"{response.status_code} {response.reason} {redact(response.text[:200])}"
+            )
+        return response.content
+    raise WalkthroughError(
+        f"the worker preview could not download {redact(url)} in {attempts} attempts "
+        f"(last: {problem}); run the cell again"
+    )

@@ -83,3 +83,116 @@ def test_connect_points_boto3_at_the_local_aws_and_ignores_user_config(
     assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
     assert aws.account_id() == "123456789012"
     assert aws.client("s3") is aws.client("s3")
+
+
+# --- per-service endpoints cannot bypass local mode (issue 10, defect 3) -----------------------
+
+LOCAL_ACCOUNT_ANSWER = OTHER_ACCOUNT_ANSWER.replace(b"999999999999", b"123456789012")
+
+
+@pytest.fixture
+def impostor() -> Iterator[tuple[str, list[str]]]:
+    """A loopback endpoint that answers STS with the local account number, and counts requests."""
+    seen: list[str] = []
+
+    class Impostor(_OtherAccount):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            seen.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.end_headers()
+            self.wfile.write(LOCAL_ACCOUNT_ANSWER)
+
+    server = HTTPServer(("127.0.0.1", 0), Impostor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Refuse (and record) any connection this process opens to a non-loopback address."""
+    import socket
+
+    refused: list[object] = []
+    connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else ""
+        if host and not is_loopback(f"http://{host}"):
+            refused.append(address)
+            raise OSError(f"test refused a connection to {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    return refused
+
+
+@pytest.mark.parametrize("s3_endpoint", ["https://s3.us-west-2.amazonaws.com", "other-loopback"])
+def test_a_per_service_endpoint_cannot_send_local_mode_elsewhere(
+    local_aws_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    impostor: tuple[str, list[str]],
+    loopback_only: list[object],
+    s3_endpoint: str,
+) -> None:
+    other, seen = impostor
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL_S3", other if s3_endpoint == "other-loopback" else s3_endpoint
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", other)
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL_SAGEMAKER", "https://api.sagemaker.us-west-2.amazonaws.com"
+    )
+    aws = connect(load(env={}))
+    assert not [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]
+    for service in ("s3", "sts", "sagemaker", "iam"):
+        assert aws.client(service).meta.endpoint_url == local_aws_url, service
+    assert aws.account_id() == "123456789012"
+    aws.client("s3").list_buckets()
+    assert seen == [] and loopback_only == []  # the impostor answered nothing
+
+
+def test_ignoring_configured_endpoints_cannot_reach_real_sts(
+    local_aws_url: str, monkeypatch: pytest.MonkeyPatch, loopback_only: list[object]
+) -> None:
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    aws = connect(load(env={}))
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in os.environ
+    assert aws.client("sts").meta.endpoint_url == local_aws_url
+    assert loopback_only == []
+
+
+def test_a_client_configured_elsewhere_after_connecting_is_refused(
+    local_aws_url: str, monkeypatch: pytest.MonkeyPatch, impostor: tuple[str, list[str]]
+) -> None:
+    aws = connect(load(env={}))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", impostor[0])
+    with pytest.raises(LocalAwsError, match="sagemaker client would use"):
+        aws.client("sagemaker")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    with pytest.raises(LocalAwsError, match="would use https://"):
+        aws.client("logs")
+
+
+def test_the_local_pipeline_runner_gets_no_per_service_endpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from helpers import runs
+
+    seen: dict[str, dict[str, str]] = {}
+
+    def popen(*args: object, env: dict[str, str], **kwargs: object) -> object:
+        seen["env"] = env
+        return None
+
+    monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.us-west-2.amazonaws.com")
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    monkeypatch.setattr(runs.subprocess, "Popen", popen)
+    record = runs.RunRecord("0a0b0c0d", "local", "python", {}, {}, "2026-11-30T00:00:00")
+    runs.start_local(record)
+    assert "AWS_ENDPOINT_URL_S3" not in seen["env"]
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in seen["env"]
+    assert seen["env"]["PATH"] == os.environ["PATH"]

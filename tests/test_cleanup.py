@@ -260,7 +260,7 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
     untagged = "gt-cleanup-tests-not-ours"
     s3.create_bucket(Bucket=untagged, CreateBucketConfiguration={"LocationConstraint": REGION})
     record = RunRecord(
-        run_id="helper01",
+        run_id="4e1f0001",
         mode="local",
         component_set="python",
         names={
@@ -285,7 +285,7 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
         WorkteamName="cleanup-helper-team",
         MemberDefinitions=[member],
         Description="d",
-        Tags=[{"Key": "walkthrough-run", "Value": "helper01"}],
+        Tags=[{"Key": "walkthrough-run", "Value": "4e1f0001"}],
     )
     shared = cleanup.parse_also_delete("cognito-pool,oidc-provider,eks-cluster")
     plan = cleanup.survey(settings, aws, shared)
@@ -344,3 +344,68 @@ def test_a_role_that_also_serves_another_prefix_only_loses_this_one(local_aws_ur
     assert policies.object_arns(left["PolicyDocument"]) == {policies.prefix_arn(b)}
     assert role_item(a).action == "keep"  # a second clean-up of the first prefix leaves it
     assert role_item(b).action == "delete"  # the last prefix's clean-up removes the role
+
+
+def test_a_walkthrough_prefix_nested_under_the_cleaned_one_is_kept_and_listed(
+    run: dict[str, Any], local_aws_url: str
+) -> None:
+    """Cleaning `parent` leaves `parent/child` (another walkthrough prefix) and its run alone."""
+    aws = run["aws"]
+    s3, sm = aws.client("s3"), aws.client("sagemaker")
+    bucket, parent, child = "gt-cleanup-tests-nested", "nested-tests", "nested-tests/child"
+    none = f"arn:aws:iam::{ACCOUNT}:role/nested-tests-no-such-role"
+    ensure_bucket(s3, bucket, REGION, create=True)
+    parent_settings, child_settings = (
+        settings_for(bucket=bucket, prefix=p, role_arn=none, kfp_pod_role_arn=none)
+        for p in (parent, child)
+    )
+    for key in ("train.manifest", "class_labels.json", "instructions.template", "img/a.jpg"):
+        s3.put_object(Bucket=bucket, Key=f"{parent}/{key}", Body=b"parent")
+        s3.put_object(Bucket=bucket, Key=f"{child}/{key}", Body=b"child")
+    record = RunRecord(
+        run_id="c41d0001",
+        mode="local",
+        component_set="python",
+        names={
+            "team": "nested-child-team",
+            "train_job": "a",
+            "validation_job": "b",
+            "training_job": "c",
+        },
+        arguments={"ground_truth_output_location": f"s3://{bucket}/{child}/output"},
+        submitted_at="2026-01-01T00:00:00+00:00",
+    )
+    runs.save_record(s3, child_settings, record)  # in the bucket and under runs/records/
+    pool, client_id = runs.workforce_cognito(aws, parent_settings)
+    member = {
+        "CognitoMemberDefinition": {"UserPool": pool, "UserGroup": GROUP, "ClientId": client_id}
+    }
+    sm.create_workteam(
+        WorkteamName="nested-child-team",
+        MemberDefinitions=[member],
+        Description="the child prefix's run",
+        Tags=[{"Key": "walkthrough-run", "Value": "c41d0001"}],
+    )
+
+    plan = cleanup.survey(parent_settings, aws)
+    rows = {(i.kind, i.resource): i for i in plan.items}
+    assert ("workteam", "nested-child-team") not in rows
+    own = rows[("S3 objects", f"s3://{bucket}/{parent}/")]
+    assert own.action == "delete" and own.note.startswith("4 objects")
+    kept = rows[("S3 objects", f"s3://{bucket}/{child}/")]
+    assert kept.action == "keep" and "another walkthrough prefix" in kept.note
+    assert f"prefix={child}" in kept.note and kept.note.startswith("6 objects")
+    assert rows[("S3 bucket", f"s3://{bucket}")].action == "keep"
+
+    done = cleanup.carry_out(aws, plan)
+    assert not [d for d in done if d.outcome.startswith("failed")], done
+    assert objects_in(s3, bucket) == sorted(
+        [f"{child}/{k}" for k in ("class_labels.json", "img/a.jpg", "instructions.template")]
+        + [f"{child}/runs/c41d0001.json", f"{child}/runs/latest.json", f"{child}/train.manifest"]
+    )
+    assert sm.describe_workteam(WorkteamName="nested-child-team")["Workteam"]
+    child_plan = cleanup.survey(child_settings, aws)
+    assert ("workteam", "nested-child-team", "delete") in {
+        (i.kind, i.resource, i.action) for i in child_plan.items
+    }
+    cleanup.carry_out(aws, child_plan)

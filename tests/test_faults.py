@@ -201,3 +201,64 @@ def test_a_body_cut_mid_read_is_read_again_then_the_error_shows() -> None:
     assert read_object(client, "b", "k") == b"the whole object" and client.reads == 3
     with pytest.raises(ResponseStreamingError):
         read_object(_CuttingS3(cuts=3), "b", "k")
+
+
+# --- the worker preview's image downloads (issue 10, defect 8) ---------------------------------
+
+
+def _presigning_s3() -> Any:
+    """An S3 client that presigns as RenderUiTemplate does (SigV4, path-style)."""
+    from botocore.config import Config
+
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    return boto3.client("s3", region_name=REGION, config=config)
+
+
+def test_the_worker_preview_reads_presigned_urls_through_s3_errors(faults: str) -> None:
+    from helpers import worker_ui
+
+    s3 = _presigning_s3()
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(
+            Bucket=openimages.OPEN_IMAGES_BUCKET, Prefix="test/", MaxKeys=12
+        )["Contents"]
+    ]
+    urls = [
+        s3.generate_presigned_url(
+            "get_object", Params={"Bucket": openimages.OPEN_IMAGES_BUCKET, "Key": key}
+        )
+        for key in keys
+    ]
+    local.set_faults(faults, seed=5, s3_error_rate=0.3)
+    waits: list[float] = []
+    read = [worker_ui.fetch_url(url, sleep=waits.append) for url in urls]
+    injected = local.fault_stats(faults)["injected"]
+    assert all(data.startswith(b"\xff\xd8") for data in read)  # every image, as JPEG
+    assert sum(injected.values()) > 0 and len(waits) == sum(injected.values())
+
+
+def test_a_failed_preview_download_never_shows_the_presigned_url(faults: str) -> None:
+    from helpers import worker_ui
+    from helpers.errors import WalkthroughError
+
+    s3 = _presigning_s3()
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": openimages.OPEN_IMAGES_BUCKET, "Key": "test/none.jpg"}
+    )
+    url += "&X-Amz-Security-Token=SESSION-TOKEN-SECRET"
+    local.set_faults(faults, seed=1, s3_error_rate=1.0, s3_error_codes=["SlowDown"])
+    waits: list[float] = []
+    with pytest.raises(WalkthroughError) as caught:
+        worker_ui.fetch_url(url, sleep=waits.append)
+    message = str(caught.value)
+    assert "5 attempts" in message and "503" in message and len(waits) == 4
+    assert "testing" not in message and "SESSION-TOKEN" not in message
+    assert "Signature" not in message and "query redacted" in message
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{free.getsockname()[1]}/b/k.jpg?X-Amz-Credential=AKIAX%2F1"
+    with pytest.raises(WalkthroughError) as refused:
+        worker_ui.fetch_url(closed, attempts=2, sleep=waits.append)
+    assert "AKIAX" not in str(refused.value) and "ConnectionError" in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__context__ is None

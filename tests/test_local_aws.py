@@ -168,3 +168,30 @@ def test_a_stale_endpoint_file_is_not_trusted(tmp_path: Path) -> None:
         assert local.health(url)["ready"] is True
     finally:
         local.stop(folder)
+
+
+def test_starting_a_new_local_aws_says_so_and_that_the_earlier_state_is_gone(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "server.log").write_text("local AWS listening on http://127.0.0.1:1 (pid 1)\n")
+    said: list[str] = []
+    url = local.ensure_running(tmp_path, say=said.append)
+    try:
+        assert len(said) == 1 and f"Started a new local AWS at {url}" in said[0]
+        assert "helpers.local.ensure_running" in said[0]
+        assert "is gone" in said[0] and "make demo" in said[0] and "01_prepare_dataset" in said[0]
+        assert local.ensure_running(tmp_path, say=said.append) == url
+        assert len(said) == 1  # already running: nothing to say
+    finally:
+        local.stop(tmp_path)
+
+
+def test_the_first_local_aws_of_a_folder_says_it_started_without_talk_of_lost_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = local.ensure_running(tmp_path)
+    try:
+        said = capsys.readouterr().err
+        assert f"Started a new local AWS at {url}" in said and "is gone" not in said
+    finally:
+        local.stop(tmp_path)

@@ -18,7 +18,7 @@ from helpers.checks.report import (
     summary,
     text_table,
 )
-from helpers.checks.runner import CHECKS, run_checks
+from helpers.checks.runner import CHECKS, caller_account, run_checks
 
 __all__ = [
     "CHECKS",
@@ -27,6 +27,7 @@ __all__ = [
     "SKIP",
     "WARN",
     "Result",
+    "caller_account",
     "fixes_text",
     "policy_table",
     "ready",

@@ -8,7 +8,7 @@ import sys
 from helpers import cognito, provision
 from helpers.aws import connect
 from helpers.checks import ready, run_checks, text_table
-from helpers.errors import WalkthroughError
+from helpers.errors import CredentialsError, WalkthroughError
 from helpers.settings import load
 
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load()
-        aws = connect(settings)
+        aws = connect(settings, check_credentials=False)  # check 1 reports bad credentials
     except WalkthroughError as exc:
         print(f"Cannot run the checks: {exc}", file=sys.stderr)
         return 1
@@ -37,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         f"bucket={settings.bucket} prefix={settings.prefix}\n"
     )
     if args.create_missing:
-        steps = provision.create_missing(settings, aws)
-        print(provision.text_report(steps) + "\n")
+        try:
+            steps = provision.create_missing(settings, aws)
+        except CredentialsError as exc:
+            print(f"Nothing was created: {exc.problem} (check 1 below says how to fix it)\n")
+        else:
+            print(provision.text_report(steps) + "\n")
     settings = cognito.with_workforce_pool(settings, aws)
     results = run_checks(settings, aws)
     print(text_table(results))

@@ -8,23 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+# Re-exported: the checks read AWS errors through the one module that decides what they mean.
+from helpers.awserrors import DENIED_CODES, error_code, is_denied, is_missing  # noqa: F401
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Statuses from worst to best (a combined outcome takes the worst).
 SEVERITY = (FAIL, WARN, SKIP, PASS)
-#: Error codes AWS services answer when the caller is not allowed to make a call.
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "UnauthorizedException",
-        "AuthorizationError",
-        "Forbidden",
-        "403",
-    }
-)
 #: Tag on every setup piece `--create-missing` makes; shared pieces carry SHARED_TAG too.
 SETUP_TAG = "walkthrough-setup"
 SHARED_TAG = "walkthrough-shared"
@@ -93,17 +82,6 @@ def combine(outcomes: Iterable[Outcome], found_when_fine: str) -> Outcome:
     )
 
 
-def error_code(exc: ClientError) -> str:
-    """Return the error code of a botocore ClientError."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_denied(exc: ClientError) -> bool:
-    """Return True when the error says the caller may not make the call."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return error_code(exc) in DENIED_CODES or (status == 403 and error_code(exc) == "")
-
-
 def cli(service: str, operation: str, region: str, **options: Any) -> str:
     """Build a copy-pasteable `aws` command: JSON options single-quoted, `--region` last."""
     parts = ["aws", service, operation]
@@ -119,6 +97,24 @@ def cli(service: str, operation: str, region: str, **options: Any) -> str:
             parts += [flag, shlex.quote(str(value))]
     parts += ["--region", region]
     return " ".join(parts)
+
+
+def aimed_at(outcome: Outcome, endpoint_url: str | None) -> Outcome:
+    """The outcome with every AWS CLI command in it sent to `endpoint_url` (the local AWS).
+
+    In local mode a fix pasted into a shell with real credentials must not change a real
+    account: each `aws ...` command gets `--endpoint-url`. With no endpoint (aws mode) the
+    outcome is returned as it is.
+    """
+    if not endpoint_url:
+        return outcome
+    option = f"--endpoint-url {shlex.quote(endpoint_url)}"
+    commands = tuple(
+        f"{command} {option}" if command.startswith("aws ") else command
+        for command in outcome.commands
+    )
+    fix = outcome.fix.replace("`aws ", f"`aws {option} ")
+    return Outcome(outcome.status, outcome.found, fix, commands)
 
 
 def tag_map(pairs: list[dict[str, str]] | None) -> dict[str, str]:

@@ -9,17 +9,19 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers import gt_access
+from helpers.aws import CREDENTIALS_FIX
 from helpers.checks import account, cluster, guardrails, roles, storage, workforce
 from helpers.checks.context import Context
 from helpers.checks.model import (
     Outcome,
     Result,
+    aimed_at,
     error_code,
     failed,
     is_denied,
     skipped,
 )
-from helpers.errors import InputError
+from helpers.errors import CredentialsError, InputError
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Check:
     name: str
     title: str
     run: Callable[[Context], Outcome]
+    #: False for a check that makes no AWS call (it runs even when the credentials do not work).
+    needs_aws: bool = True
 
 
 CHECKS: tuple[Check, ...] = (
@@ -44,6 +48,7 @@ CHECKS: tuple[Check, ...] = (
         "region",
         "Ground Truth's built-in image-classification Lambdas exist here",
         account.region,
+        needs_aws=False,
     ),
     Check(
         3,
@@ -85,7 +90,7 @@ CHECKS: tuple[Check, ...] = (
         workforce.workforce,
     ),
     Check(10, "names", "team and job names are free (or the team is ours)", workforce.names),
-    Check(11, "KFP API", "the Kubeflow Pipelines API answers", cluster.kfp_api),
+    Check(11, "KFP API", "the Kubeflow Pipelines API answers", cluster.kfp_api, needs_aws=False),
     Check(
         12,
         "training instance",
@@ -126,16 +131,32 @@ def guarded(check: Check, ctx: Context) -> Outcome:
         )
     except InputError as exc:
         return failed(f"{exc.setting} = {exc.value!r}: {exc.rule}", exc.fix + ".")
+    except CredentialsError as exc:
+        return _credentials_problem(exc)
     except (BotoCoreError, OSError) as exc:
         return failed(f"could not reach AWS: {exc}", "check the network and the region.")
 
 
 def _credentials_problem(exc: Exception) -> Outcome:
-    return failed(
-        f"the AWS credentials do not work: {exc}",
-        "configure credentials (`aws configure`, a profile, or in a Kubeflow notebook server the "
-        "notebook's service account role) and run the checks again.",
-    )
+    if isinstance(exc, CredentialsError):
+        return failed(f"the AWS credentials do not work: {exc.problem}", exc.fix + ".")
+    return failed(f"the AWS credentials do not work: {exc}", CREDENTIALS_FIX + ".")
+
+
+#: Shown for the account in the policies notebook 02 prints when the credentials do not work.
+ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
+
+
+def caller_account(aws: Any) -> str:
+    """The credentials' account, or ACCOUNT_PLACEHOLDER (saying why) when they do not work."""
+    try:
+        return str(aws.account_id())
+    except CredentialsError as exc:
+        print(
+            f"{exc}\nThe setup checks below report this as check 1; the policies show "
+            f"{ACCOUNT_PLACEHOLDER} for the account."
+        )
+        return ACCOUNT_PLACEHOLDER
 
 
 def run_checks(
@@ -146,18 +167,18 @@ def run_checks(
     try:
         ctx.identity  # noqa: B018 - the look-up is the test
         broken = None
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, CredentialsError) as exc:
         broken = _credentials_problem(exc)
     results = []
     for check in CHECKS:
         if only is not None and check.number not in only:
             continue
-        if broken is None:
-            outcome = guarded(check, ctx)
+        if broken is None or not check.needs_aws:
+            outcome = aimed_at(guarded(check, ctx), getattr(aws, "endpoint_url", None))
         elif check.number == 1:
             outcome = broken
         else:
-            outcome = skipped("needs working AWS credentials (check 1)")
+            outcome = skipped(f"not checked: {broken.found} (check 1 says how to fix it)")
         results.append(
             Result(
                 check.number,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from helpers.local.process import (
     clear_faults,
     drive_clock,
+    ensure_running,
     fault_stats,
     health,
     request_counts,
@@ -18,8 +19,6 @@ from helpers.local.process import (
     status,
     stop,
 )
-
-ensure_running = start
 
 __all__ = [
     "clear_faults",

@@ -13,6 +13,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,58 @@ def _log_tail(folder: Path, lines: int = 15) -> str:
 
 def start(folder: Path | None = None, timeout: float = START_TIMEOUT) -> str:
     """Start the local AWS unless one already answers; return its URL once it is ready."""
+    return _start(folder or state_dir(), timeout)[0]
+
+
+def ensure_running(
+    folder: Path | None = None,
+    timeout: float = START_TIMEOUT,
+    say: Callable[[str], None] | None = None,
+) -> str:
+    """Return the running local AWS's URL; when none runs, start one and say so (on stderr).
+
+    The local AWS keeps its state in memory: when one ran here before and has stopped (as
+    `make demo`'s does when it started it), the new one starts empty and the notice says that
+    the earlier state is gone.
+    """
     folder = folder or state_dir()
+    url, started, earlier = _start(folder, timeout)
+    if started:
+        (say or _to_stderr)(started_notice(url, folder, earlier))
+    return url
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def started_notice(url: str, folder: Path, earlier: bool) -> str:
+    """What to tell a user when a new local AWS was started for them."""
+    notice = (
+        f"Started a new local AWS at {url} (by helpers.local.ensure_running, for local mode; "
+        f"log {folder / LOG_FILE}). It keeps running for other notebooks until "
+        "`python -m helpers.local stop`."
+    )
+    if earlier:
+        notice += (
+            " It is empty apart from the Open Images mirror: a local AWS ran here before (make "
+            "demo stops the one it started) and has stopped, and what it held in memory "
+            "(the demo's buckets, roles, workforce, jobs) is gone. Run the notebooks again from "
+            "01_prepare_dataset; to keep the state, start one with `make local-start` before "
+            "`make demo`."
+        )
+    return notice
+
+
+def _start(folder: Path, timeout: float) -> tuple[str, bool, bool]:
+    """Start the local AWS unless one answers: (URL, started now?, did one run here before?)."""
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / "lock"), timeout=timeout):
         record = _read_endpoint(folder)
         if record and (answer := health(record["url"])):
-            return _wait_ready(record["url"], answer["pid"], None, folder, timeout)
+            return _wait_ready(record["url"], answer["pid"], None, folder, timeout), False, False
+        log_file = folder / LOG_FILE
+        earlier = log_file.exists() and log_file.stat().st_size > 0
         port = os.environ.get("WALKTHROUGH_LOCAL_PORT", "0")
         with open(folder / LOG_FILE, "ab") as log:
             child = subprocess.Popen(
@@ -104,7 +151,7 @@ def start(folder: Path | None = None, timeout: float = START_TIMEOUT) -> str:
         while time.monotonic() < deadline:
             record = _read_endpoint(folder)
             if record and record.get("pid") == child.pid:
-                return _wait_ready(record["url"], child.pid, child, folder, timeout)
+                return _wait_ready(record["url"], child.pid, child, folder, timeout), True, earlier
             if child.poll() is not None:
                 break
             time.sleep(0.1)

@@ -76,6 +76,13 @@ def _buffer_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+def _conditional_write(environ: dict[str, Any]) -> bool:
+    """True for a PUT or POST that carries If-None-Match or If-Match (a conditional write)."""
+    return environ.get("REQUEST_METHOD") in ("PUT", "POST") and bool(
+        environ.get("HTTP_IF_NONE_MATCH") or environ.get("HTTP_IF_MATCH")
+    )
+
+
 def service_and_region(environ: dict[str, Any]) -> tuple[str, str]:
     """Return the signing service and region of a request (from its SigV4 credential scope)."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -189,6 +196,7 @@ class LocalAws:
         self.faults = sagemaker.faults
         self.ready = threading.Event()
         self.shutdown = shutdown
+        self._conditional_writes = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -211,6 +219,11 @@ class LocalAws:
             return self._sagemaker(operation, body, region, start_response)
         if service == "iam" and operation == "SimulatePrincipalPolicy":
             return self._simulate(body, start_response)
+        if service == "s3" and _conditional_write(environ):
+            # moto checks the condition, then writes: one at a time, so that of two concurrent
+            # `If-None-Match: *` writes of a key exactly one succeeds, as on S3
+            with self._conditional_writes:
+                return list(self.moto_app(environ, start_response))
         return self.moto_app(environ, start_response)
 
     def _faults_apply(self, environ: dict[str, Any]) -> bool:
