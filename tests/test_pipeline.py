@@ -32,25 +32,36 @@ EXPECTED_DAG = {
     "label-validation": ["create-workteam"],
     "prepare-training": ["label-train", "label-validation"],
     "train": ["prepare-training"],
+    "stop-run-jobs": ["train"],  # the exit handler's step, drawn after the last step
 }
 
 
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
     deps, labels = pipeline.graph(package)
-    tasks = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
-    named = {labels[t]: sorted(labels[d] for d in need) for t, need in deps.items()}
-    return named, {labels[t]: spec for t, spec in tasks.items()}
+    named = {k: v.splitlines()[0] for k, v in labels.items()}
+    spec = yaml.safe_load(package.read_text())
+    dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
+    tasks = {name: task for dag in dags for name, task in dag["tasks"].items() if name in named}
+    return (
+        {named[t]: sorted(named[d] for d in need) for t, need in deps.items()},
+        {named[t]: task for t, task in tasks.items()},
+    )
 
 
 # compiling --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["workteam", "ground_truth", "train"])
+@pytest.mark.parametrize(
+    "name", ["workteam", "ground_truth", "train", "prepare_training", "stop_run_jobs"]
+)
 def test_the_two_component_sets_have_one_interface(name: str) -> None:
     official = components.interface(getattr(components.official(), name))
     python = components.interface(getattr(components.python(), name))
     assert official == python
-    assert all(kind == "String" for kind in official["outputs"].values())  # typed, not artifacts
+    # typed, not artifacts
+    assert all(
+        kind in ("String", "Integer", "Dict", "List") for kind in official["outputs"].values()
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,24 +71,52 @@ def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_
     package = pipeline.compile_pipeline(parts(), tmp_path / "p.yaml")
     dag, tasks = compiled_dag(package)
     assert dag == EXPECTED_DAG
+    assert set(tasks) == set(pipeline.SIDE_EFFECTING)
     for name, task in tasks.items():
         assert not task.get("cachingOptions", {}).get("enableCache"), name
+    root = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
+    (exit_task,) = [t for t in root.values() if t["taskInfo"]["name"] == pipeline.EXIT_TASK]
+    assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
 
 
 def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
     package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
     executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {components.OFFICIAL_IMAGE}
     programs = {
         e["container"]["args"][0]
         for e in executors.values()
-        if e["container"]["image"] == components.OFFICIAL_IMAGE
-        and e["container"].get("command") == ["python3"]
+        if e["container"].get("command") == ["python3"]
     }
     assert programs == {
         "workteam/src/sagemaker_workteam_component.py",
         "ground_truth/src/sagemaker_ground_truth_component.py",
         "train/src/sagemaker_training_component.py",
     }
+    ours = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["command"][:2] == ["python3", "-c"]
+    ]
+    assert sorted(c["command"][2] for c in ours) == sorted(
+        components.program_source(f) for f in components.PROGRAMS
+    )
+
+
+def test_no_official_step_installs_anything_or_runs_the_kfp_executor(tmp_path: Path) -> None:
+    """The official image has Python 3.7: kfp 2.x cannot be installed or run there."""
+    package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
+    executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    on_official = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["image"] == components.OFFICIAL_IMAGE
+    ]
+    assert len(on_official) == len(executors) == 6
+    for container in on_official:
+        command = " ".join(str(x) for x in container.get("command", []) + container.get("args", []))
+        for forbidden in ("pip install", "executor_main", "--executor_input", "kfp=="):
+            assert forbidden not in command, (forbidden, command[:300])
 
 
 def test_dsl_compile_works_as_upstream_documents(tmp_path: Path) -> None:
@@ -105,7 +144,7 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
     )
     documents = list(yaml.safe_load_all(package.read_text()))
     platform = json.dumps(documents[1])
-    assert platform.count('"secretName": "aws-secret"') == 5
+    assert platform.count('"secretName": "aws-secret"') == 6
     assert "AWS_SECRET_ACCESS_KEY" in platform
 
 
