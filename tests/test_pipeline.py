@@ -190,6 +190,8 @@ def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any])
     tags = aws.client("sagemaker").list_tags(ResourceArn=state.training["TrainingJobArn"])["Tags"]
     assert {"Key": "walkthrough-run", "Value": submission.record.run_id} in tags
     assert runs.latest_record(aws.client("s3"), settings).run_id == submission.record.run_id
+    # the exit handler ran, and after a successful run found nothing to stop
+    assert "Nothing of this run was still running." in runs.local_log(submission.record).read_text()
 
 
 def test_running_again_follows_the_recorded_run(
@@ -217,6 +219,85 @@ def test_a_failed_labeling_job_fails_the_run_with_its_reason(prepared: dict[str,
     with pytest.raises(WalkthroughError) as err:
         runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
     assert "failed" in str(err.value) and "s3:PutObject" in str(err.value)
+
+
+def _task_processes(runner: int, job_name: str) -> list[int]:
+    """The processes under the local runner that run the KFP task for `job_name`."""
+
+    def parent(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            pid = int(entry.name)
+            chain, up = [], pid
+            while up > 1 and len(chain) < 10:
+                up = parent(up)
+                chain.append(up)
+        except (OSError, ValueError, IndexError):
+            continue
+        if runner in chain and job_name in command and "executor_main" in command:
+            found.append(pid)
+    return found
+
+
+def test_when_a_labeling_job_fails_the_exit_handler_stops_the_run_s_other_jobs(
+    prepared: dict[str, Any], local_aws_url: str
+) -> None:
+    """Defect 9: the train labeling job fails (forced); the validation job must not go on.
+
+    kfp.local runs the two labeling tasks one after the other, where a cluster runs them at once;
+    here the validation task is killed while its job runs, as a cluster kills a run's pods when
+    it is terminated. The run ends failed and its exit handler stops the validation job.
+    """
+    names = {
+        "ground_truth_train_job_name": "exit-tests-train",
+        "ground_truth_validation_job_name": "exit-tests-validation",
+        "team_name": "exit-tests-team",
+    }
+    settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["exit-tests-train"])
+    local.drive_clock(local_aws_url, speed=10)  # slow enough to find the validation job running
+    try:
+        submission = runs.submit_or_resume(settings, prepared["aws"])
+        runner = submission.record.extra["pid"]
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and submission.finished() is None
+            tasks = _task_processes(runner, "exit-tests-validation")
+            try:
+                job = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-validation")
+            except sagemaker.exceptions.ResourceNotFound:
+                job = {"LabelingJobStatus": "not created"}
+            if tasks and job["LabelingJobStatus"] == "InProgress":
+                break
+            time.sleep(0.2)
+        for pid in tasks:  # the task's pod goes away; its job would go on
+            os.kill(pid, signal.SIGKILL)
+        while submission.finished() is None:
+            assert time.monotonic() < deadline + 120
+            time.sleep(0.3)
+        assert submission.finished() is False
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    train = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-train")
+    assert train["LabelingJobStatus"] == "Failed"
+    while True:
+        job = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-validation")
+        if job["LabelingJobStatus"] != "Stopping":
+            break
+        time.sleep(0.2)
+    assert job["LabelingJobStatus"] == "Stopped"
+    log = runs.local_log(submission.record).read_text()
+    assert "Stopped what was still running: labeling job exit-tests-validation" in log
+    training = submission.record.names["training_job"]
+    assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
 
 
 def test_prepare_training_leaves_out_objects_that_failed_labeling(prepared: dict[str, Any]) -> None:
