@@ -573,7 +573,7 @@ class FakeQuotas:
         return self
 
     def paginate(self, **_: Any) -> list[dict[str, Any]]:
-        quota = {"QuotaName": "ml.g4dn.xlarge for training job usage", "QuotaCode": "L-123"}
+        quota = {"QuotaName": "ml.p3.2xlarge for training job usage", "QuotaCode": "L-123"}
         return [{"Quotas": [{**quota, "Value": 0.0}]}]
 
     def get_service_quota(self, **_: Any) -> dict[str, Any]:
