@@ -43,7 +43,8 @@ def _sources() -> dict[str, str]:
     return {f.__name__: components.program_source(f) for f in components.PROGRAMS}
 
 
-def _needs_python37() -> None:
+def needs_python37() -> None:
+    """Skip, with the reason, where there is no .venv37."""
     if not PYTHON37.exists():
         pytest.skip(
             "no .venv37 (Python 3.7 with boto3 1.14): `make test` makes it where a python3.7 "
@@ -104,7 +105,7 @@ def test_every_boto3_call_exists_in_botocore_117(name: str) -> None:
 
 
 def test_the_model_extract_matches_botocore_117() -> None:
-    _needs_python37()
+    needs_python37()
     fresh = subprocess.run(
         [str(PYTHON37), str(project_root() / "tests/scripts/botocore117_operations.py")],
         capture_output=True,
@@ -147,7 +148,7 @@ def run37(name: str, url: str, flags: dict[str, Any], outputs: list[str], folder
 def test_prepare_training_runs_under_python_37_with_boto3_114(
     local_aws_url: str, tmp_path: Path
 ) -> None:
-    _needs_python37()
+    needs_python37()
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     good = {"source-ref": "s3://b/x.jpg", "category": 1, "category-metadata": {}}
@@ -196,7 +197,7 @@ def test_prepare_training_runs_under_python_37_with_boto3_114(
 def test_stop_run_jobs_runs_under_python_37_and_finds_nothing_to_stop(
     local_aws_url: str, tmp_path: Path
 ) -> None:
-    _needs_python37()
+    needs_python37()
     flags = {
         "region": REGION,
         "train_job_name": "never-created-train",

@@ -451,6 +451,92 @@ def test_a_cancelled_component_stops_its_job(
     assert child.returncode != 0
 
 
+def test_the_exit_program_stops_a_running_job_under_python_37(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """The official set's stop-run-jobs, run as on the official image (Python 3.7, boto3 1.14),
+    stops a running labeling job; the task waiting on that job then fails with the reason."""
+    from tests.test_official_programs import needs_python37, run37
+
+    needs_python37()
+    arguments = ground_truth_arguments(prepared, "component-tests-exit", team_arn)
+    local.drive_clock(local_aws_url, speed=5)  # slow enough to find it running
+    try:
+        code = (
+            "import json, sys; from helpers.components import python_set; "
+            "python_set.ground_truth(**json.loads(sys.argv[1]))"
+        )
+        task = subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(arguments)],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                job = sagemaker.describe_labeling_job(LabelingJobName="component-tests-exit")
+                if job["LabelingJobStatus"] == "InProgress":
+                    break
+            except sagemaker.exceptions.ResourceNotFound:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        flags = {
+            "region": REGION,
+            "train_job_name": "component-tests-exit",
+            "validation_job_name": "component-tests-never-created",
+            "training_job_name": "component-tests-no-training",
+        }
+        done = run37("stop_run_jobs", local_aws_url, flags, [], tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "Stopped what was still running: labeling job component-tests-exit" in done.stdout
+        output, _ = task.communicate(timeout=60)
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    assert task.returncode != 0 and "component-tests-exit stopped" in output
+    job = sagemaker.describe_labeling_job(LabelingJobName="component-tests-exit")
+    assert job["LabelingJobStatus"] == "Stopped"
+
+
+def test_with_kfp_216_the_local_runner_runs_the_exit_step_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """kfp 2.16's kfp.local skips exit handlers after a failed task; the local runner does not."""
+    from helpers import local_runner
+
+    stopped: list[dict[str, Any]] = []
+
+    def failing(_: Any) -> Any:
+        def run(**_: Any) -> None:
+            raise RuntimeError("Pipeline finished with status FAILURE")
+
+        return run
+
+    monkeypatch.setattr(pipeline, "build", failing)
+    monkeypatch.setattr(local_runner, "exit_handler_runs_after_failure", lambda: False)
+    monkeypatch.setattr(python_set, "stop_run_jobs", lambda **kw: stopped.append(kw))
+    names = {
+        "region": REGION,
+        "ground_truth_train_job_name": "a-train",
+        "ground_truth_validation_job_name": "a-validation",
+        "training_job_name": "a-training",
+    }
+    with pytest.raises(RuntimeError, match="FAILURE"):
+        local_runner.run(names, tmp_path / "root")
+    assert stopped == [
+        {
+            "region": REGION,
+            "endpoint_url": "",
+            "train_job_name": "a-train",
+            "validation_job_name": "a-validation",
+            "training_job_name": "a-training",
+        }
+    ]
+
+
 def test_the_self_contained_component_knows_the_same_ground_truth_regions() -> None:
     """python_set.ground_truth carries its own copy of the Lambda table (KFP ships only the
     function's source); it must not drift from helpers.regions."""
