@@ -3,8 +3,8 @@
 One self-contained function with two uses. The Python set runs it as a lightweight component (KFP
 ships the function's source alone, so it imports what it needs inside). The official set runs
 this file as a program on the official components image, with that image's own python3 (3.7)
-and boto3 1.14 and nothing installed (`program.command`). So this file keeps to Python 3.7
-syntax and to API calls that botocore 1.17 knows; tests check both.
+and boto3 1.14 and nothing installed (`helpers.components.program`). So this file keeps to
+Python 3.7 syntax and to API calls that botocore 1.17 knows; tests check both.
 """
 
 from typing import NamedTuple  # no `from __future__ import annotations`: KFP reads the types
