@@ -2,7 +2,8 @@
 
 Private workteam -> two labeling jobs (train, validation) -> a step that builds the training
 channels and hyperparameters from what was labeled -> SageMaker training (built-in
-image-classification, Pipe mode, augmented manifests); an exit handler stops whatever job of the
+image-classification, Pipe mode, augmented manifests). Each labeling task watches the other's job
+and stops its own when that one failed or was stopped; an exit handler stops whatever job of the
 run still runs when the run ends. Compile it as the upstream sample does:
 
     dsl-compile --py helpers/pipeline.py --output mini-image-classification-pipeline.yaml
@@ -117,11 +118,18 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
                 client_id=client_id,
             ).set_display_name("create-workteam")
             labeling = {}
-            for split, job_name, manifest in (
-                ("train", ground_truth_train_job_name, ground_truth_train_manifest_location),
+            # each labeling task watches the other's job: when one fails, the other stops
+            for split, job_name, other_job, manifest in (
+                (
+                    "train",
+                    ground_truth_train_job_name,
+                    ground_truth_validation_job_name,
+                    ground_truth_train_manifest_location,
+                ),
                 (
                     "validation",
                     ground_truth_validation_job_name,
+                    ground_truth_train_job_name,
                     ground_truth_validation_manifest_location,
                 ),
             ):
@@ -145,6 +153,7 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
                     time_limit=ground_truth_time_limit,
                     task_availibility=ground_truth_task_availibility,
                     max_concurrent_tasks=ground_truth_max_concurrent_tasks,
+                    watch_job_names=other_job,
                 ).set_display_name(f"label-{split}")
             prepared = parts.prepare_training(
                 region=region,

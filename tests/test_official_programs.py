@@ -1,7 +1,8 @@
 """Our programs for the official components image run there as they are: Python 3.7, boto3 1.14.
 
 The official image (amazonlinux:2) has python3 3.7 and boto3 1.14 / botocore 1.17 and nothing
-else; the official set runs `prepare_training` and `stop_run_jobs` there as programs (`python3 -c`).
+else; the official set runs `prepare_training` and `stop_run_jobs` there as programs (`python3 -c`),
+and its labeling step runs the official Ground Truth program under our `ground_truth_watch`.
 Everywhere: their source parses as Python 3.7 and every boto3 call they make exists, with those
 parameters, in botocore 1.17's model (a committed extract). Where a Python 3.7 venv with boto3 1.14
 exists (`make test` makes `.venv37` when there is a python3.7), they run under it against the
@@ -32,15 +33,21 @@ PYTHON37 = project_root() / ".venv37" / "bin" / "python"
 REGION = "us-west-2"
 BUCKET = "official-program-tests"
 #: What the programs may import: the standard library of Python 3.7, boto3 and botocore.
-IMPORTABLE = {"argparse", "collections", "inspect", "json", "os", "sys", "typing"} | {
+IMPORTABLE = {"argparse", "collections", "inspect", "json", "os", "signal", "subprocess"} | {
+    "sys",
+    "time",
+    "typing",
     "boto3",
     "botocore",
 }
-NAMES = [f.__name__ for f in components.PROGRAMS]
+#: The official set's labeling step: the official program run under our watcher.
+WATCHER = "ground_truth_watch"
+NAMES = [f.__name__ for f in components.PROGRAMS] + [WATCHER]
 
 
 def _sources() -> dict[str, str]:
-    return {f.__name__: components.program_source(f) for f in components.PROGRAMS}
+    found = {f.__name__: components.program_source(f) for f in components.PROGRAMS}
+    return {**found, WATCHER: components.watcher_source()}
 
 
 def needs_python37() -> None:
@@ -130,7 +137,14 @@ def run37(name: str, url: str, flags: dict[str, Any], outputs: list[str], folder
         args += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
     for output in outputs:
         args += [f"--{output}_output_path", str(folder / "outputs" / output)]
-    env = {
+    return subprocess.run(
+        args, env=env37(), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def env37() -> dict[str, str]:
+    """The environment the programs run in: test credentials, nothing that can reach AWS."""
+    return {
         "PATH": os.environ["PATH"],
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -142,7 +156,6 @@ def run37(name: str, url: str, flags: dict[str, Any], outputs: list[str], folder
         "HTTP_PROXY": "http://127.0.0.1:9",
         "NO_PROXY": "127.0.0.1,localhost",
     }
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_prepare_training_runs_under_python_37_with_boto3_114(

@@ -77,6 +77,10 @@ def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_
     root = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
     (exit_task,) = [t for t in root.values() if t["taskInfo"]["name"] == pipeline.EXIT_TASK]
     assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    for split, other in (("train", "validation"), ("validation", "train")):
+        # each labeling task watches the other's job
+        watch = tasks[f"label-{split}"]["inputs"]["parameters"]["watch_job_names"]
+        assert watch["componentInputParameter"].endswith(f"ground_truth_{other}_job_name")
 
 
 def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
@@ -90,7 +94,6 @@ def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
     }
     assert programs == {
         "workteam/src/sagemaker_workteam_component.py",
-        "ground_truth/src/sagemaker_ground_truth_component.py",
         "train/src/sagemaker_training_component.py",
     }
     ours = [
@@ -99,8 +102,78 @@ def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
         if e["container"]["command"][:2] == ["python3", "-c"]
     ]
     assert sorted(c["command"][2] for c in ours) == sorted(
-        components.program_source(f) for f in components.PROGRAMS
+        [components.program_source(f) for f in components.PROGRAMS]
+        + [components.watcher_source()] * 2
     )
+
+
+#: The flags the official Ground Truth program took from our spec before it ran under the watcher.
+OFFICIAL_GROUND_TRUTH_INPUTS = [
+    "region",
+    "endpoint_url",
+    "assume_role",
+    "tags",
+    "role",
+    "job_name",
+    "label_attribute_name",
+    "manifest_location",
+    "output_location",
+    "output_encryption_key",
+    "task_type",
+    "worker_type",
+    "workteam_arn",
+    "no_adult_content",
+    "no_ppi",
+    "label_category_config",
+    "max_human_labeled_objects",
+    "max_percent_objects",
+    "enable_auto_labeling",
+    "initial_model_arn",
+    "resource_encryption_key",
+    "ui_template",
+    "pre_human_task_function",
+    "post_human_task_function",
+    "task_keywords",
+    "title",
+    "description",
+    "num_workers_per_object",
+    "time_limit",
+    "task_availibility",
+    "max_concurrent_tasks",
+    "workforce_task_price",
+]
+
+
+def test_the_official_ground_truth_program_gets_the_same_flags_under_the_watcher(
+    tmp_path: Path,
+) -> None:
+    from helpers.components.ground_truth_watch import split_arguments
+
+    package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
+    executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    watched = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["command"] == ["python3", "-c", components.watcher_source()]
+    ]
+    assert len(watched) == 2  # label-train and label-validation
+    for container in watched:
+        options, program, flags = split_arguments(container["args"])
+        assert options == {"watch_job_names": "{{$.inputs.parameters['watch_job_names']}}"}
+        assert program == "ground_truth/src/sagemaker_ground_truth_component.py"
+        expected = [
+            part
+            for name in OFFICIAL_GROUND_TRUTH_INPUTS
+            for part in (f"--{name}", f"{{{{$.inputs.parameters['{name}']}}}}")
+        ] + [
+            part
+            for name in ("output_manifest_location", "active_learning_model_arn")
+            for part in (
+                f"--{name}_output_path",
+                f"{{{{$.outputs.parameters['{name}'].output_file}}}}",
+            )
+        ]
+        assert flags == expected
 
 
 def test_no_official_step_installs_anything_or_runs_the_kfp_executor(tmp_path: Path) -> None:
@@ -245,13 +318,63 @@ def _task_processes(runner: int, job_name: str) -> list[int]:
     return found
 
 
-def test_when_a_labeling_job_fails_the_exit_handler_stops_the_run_s_other_jobs(
+def _wait_until_ended(sagemaker: Any, name: str) -> dict[str, Any]:
+    """The labeling job's description once it is no longer Stopping."""
+    deadline = time.monotonic() + 60
+    while True:
+        job = sagemaker.describe_labeling_job(LabelingJobName=name)
+        if job["LabelingJobStatus"] != "Stopping":
+            return job
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
     prepared: dict[str, Any], local_aws_url: str
 ) -> None:
     """Defect 9: the train labeling job fails (forced); the validation job must not go on.
 
-    kfp.local runs the two labeling tasks one after the other, where a cluster runs them at once;
-    here the validation task is killed while its job runs, as a cluster kills a run's pods when
+    kfp.local runs the two labeling tasks one after the other (a cluster runs them at once, and
+    does not stop the sibling task when one fails): the validation task watches the train job,
+    finds it failed, stops its own job and fails naming the train job's failure.
+    """
+    names = {
+        "ground_truth_train_job_name": "sibling-tests-train",
+        "ground_truth_validation_job_name": "sibling-tests-validation",
+        "team_name": "sibling-tests-team",
+    }
+    settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["sibling-tests-train"])
+    local.drive_clock(local_aws_url, speed=10)
+    try:
+        submission = runs.submit_or_resume(settings, prepared["aws"])
+        with pytest.raises(WalkthroughError):
+            runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
+        assert submission.finished() is False
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    train = sagemaker.describe_labeling_job(LabelingJobName="sibling-tests-train")
+    assert train["LabelingJobStatus"] == "Failed"
+    assert (
+        _wait_until_ended(sagemaker, "sibling-tests-validation")["LabelingJobStatus"] == "Stopped"
+    )
+    log = runs.local_log(submission.record).read_text()
+    assert (
+        "Labeling job sibling-tests-validation stopped because the run's other labeling job "
+        "sibling-tests-train failed: InternalServerError"
+    ) in log
+    training = submission.record.names["training_job"]
+    assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
+
+
+def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
+    prepared: dict[str, Any], local_aws_url: str
+) -> None:
+    """Defect 9: a terminated run's pods go away while their jobs run; the exit handler stops them.
+
+    Here the validation task is killed while its job runs, as a cluster kills a run's pods when
     it is terminated. The run ends failed and its exit handler stops the validation job.
     """
     names = {
@@ -261,7 +384,6 @@ def test_when_a_labeling_job_fails_the_exit_handler_stops_the_run_s_other_jobs(
     }
     settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    local.set_faults(local_aws_url, fail_jobs=["exit-tests-train"])
     local.drive_clock(local_aws_url, speed=10)  # slow enough to find the validation job running
     try:
         submission = runs.submit_or_resume(settings, prepared["aws"])
@@ -284,16 +406,10 @@ def test_when_a_labeling_job_fails_the_exit_handler_stops_the_run_s_other_jobs(
             time.sleep(0.3)
         assert submission.finished() is False
     finally:
-        local.clear_faults(local_aws_url)
         local.drive_clock(local_aws_url, speed=100)
     train = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-train")
-    assert train["LabelingJobStatus"] == "Failed"
-    while True:
-        job = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-validation")
-        if job["LabelingJobStatus"] != "Stopping":
-            break
-        time.sleep(0.2)
-    assert job["LabelingJobStatus"] == "Stopped"
+    assert train["LabelingJobStatus"] == "Completed"
+    assert _wait_until_ended(sagemaker, "exit-tests-validation")["LabelingJobStatus"] == "Stopped"
     log = runs.local_log(submission.record).read_text()
     assert "Stopped what was still running: labeling job exit-tests-validation" in log
     training = submission.record.names["training_job"]
@@ -499,6 +615,193 @@ def test_the_exit_program_stops_a_running_job_under_python_37(
     assert task.returncode != 0 and "component-tests-exit stopped" in output
     job = sagemaker.describe_labeling_job(LabelingJobName="component-tests-exit")
     assert job["LabelingJobStatus"] == "Stopped"
+
+
+def create_labeling_job(prepared: dict[str, Any], name: str, team_arn: str) -> None:
+    """Create a labeling job as the components do (for a watched sibling, or a job to watch)."""
+    arguments = ground_truth_arguments(prepared, name, team_arn)
+    lambdas = f"arn:aws:lambda:{REGION}:081040173940:function:"
+    boto3.client("sagemaker", region_name=REGION).create_labeling_job(
+        LabelingJobName=name,
+        LabelAttributeName="category",
+        InputConfig={
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": arguments["manifest_location"]}}
+        },
+        OutputConfig={"S3OutputPath": arguments["output_location"]},
+        RoleArn=arguments["role"],
+        LabelCategoryConfigS3Uri=arguments["label_category_config"],
+        HumanTaskConfig={
+            "WorkteamArn": team_arn,
+            "UiConfig": {"UiTemplateS3Uri": arguments["ui_template"]},
+            "PreHumanTaskLambdaArn": f"{lambdas}PRE-ImageMultiClass",
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": f"{lambdas}ACS-ImageMultiClass"
+            },
+        },
+        Tags=[{"Key": "walkthrough-run", "Value": "component-tests"}],
+    )
+
+
+def test_the_python_component_stops_its_job_when_the_watched_job_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str
+) -> None:
+    """Defect 9, Python set: the other labeling job of the run fails while this one runs."""
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-python-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-python-sibling", team_arn)
+        arguments = ground_truth_arguments(prepared, "watch-tests-python", team_arn)
+        with pytest.raises(RuntimeError) as err:
+            python_set.ground_truth(
+                **arguments, watch_job_names="watch-tests-python-sibling, watch-tests-python"
+            )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert str(err.value).startswith(
+        "Labeling job watch-tests-python stopped because the run's other labeling job "
+        "watch-tests-python-sibling failed: InternalServerError"
+    )
+    assert _wait_until_ended(sagemaker, "watch-tests-python")["LabelingJobStatus"] == "Stopped"
+
+
+#: A stand-in for the official Ground Truth program (not here): it prints the flags it got and
+#: waits for its job as the 1.1.2 program does (Completed: exit 0; Failed or Stopped: exit 1).
+FAKE_OFFICIAL_PROGRAM = """
+import json, signal, sys, time
+import boto3
+print("official program flags: " + json.dumps(sys.argv[1:]), flush=True)
+given = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+sagemaker = boto3.session.Session(region_name=given["--region"]).client(
+    "sagemaker", endpoint_url=given["--endpoint_url"]
+)
+def stop(signum, frame):  # as the official program does on SIGTERM: stop the job, keep waiting
+    print("official program: SIGTERM, stopping the job", flush=True)
+    sagemaker.stop_labeling_job(LabelingJobName=given["--job_name"])
+signal.signal(signal.SIGTERM, stop)
+while True:
+    status = sagemaker.describe_labeling_job(LabelingJobName=given["--job_name"])[
+        "LabelingJobStatus"
+    ]
+    if status == "Completed":
+        sys.exit(0)
+    if status in ("Failed", "Stopped"):
+        print("official program: the job is " + status, flush=True)
+        sys.exit(1)
+    time.sleep(0.3)
+"""
+
+
+def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], list[str]]:
+    """The official set's labeling step as the image runs it, with the stand-in program; and the
+    flags the program must get."""
+    from tests.test_official_programs import PYTHON37
+
+    fake = folder / "sagemaker_ground_truth_component.py"
+    fake.write_text(FAKE_OFFICIAL_PROGRAM)
+    flags = ["--region", REGION, "--endpoint_url", url, "--job_name", job, "--title", "a b"]
+    command = [str(PYTHON37), "-c", components.watcher_source(), "--watch_job_names", watch]
+    command += ["--poll_seconds", "0.3", "--grace_seconds", "30", str(fake), *flags]
+    return command, flags
+
+
+def run_watcher37(folder: Path, url: str, job: str, watch: str) -> Any:
+    """Run the official set's labeling step to its end; check the program got its flags."""
+    from tests.test_official_programs import env37
+
+    command, flags = watcher37(folder, url, job, watch)
+    done = subprocess.run(
+        command, env=env37(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert f"official program flags: {json.dumps(flags)}" in done.stdout, done.stdout
+    return done
+
+
+def test_the_official_labeling_step_stops_its_job_when_the_watched_job_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """Defect 9, official set: our watcher (Python 3.7, boto3 1.14) runs the official program
+    with its flags untouched, stops the job when the other labeling job failed, exits non-zero."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-official-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-official-sibling", team_arn)
+        create_labeling_job(prepared, "watch-tests-official", team_arn)
+        done = run_watcher37(
+            tmp_path, local_aws_url, "watch-tests-official", "watch-tests-official-sibling"
+        )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert done.returncode == 1, done.stderr
+    assert (
+        "Labeling job watch-tests-official stopped because the run's other labeling job "
+        "watch-tests-official-sibling failed: InternalServerError"
+    ) in done.stderr
+    # the program saw its job stopped and exited by itself (the grace was not needed)
+    assert "official program: the job is Stopped" in done.stdout
+    assert "did not exit" not in done.stdout
+    assert (
+        sagemaker.describe_labeling_job(LabelingJobName="watch-tests-official")["LabelingJobStatus"]
+        == "Stopped"
+    )
+
+
+def test_the_official_labeling_step_takes_a_missing_watched_job_for_not_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """kfp.local runs the labeling tasks one by one: the other job does not exist yet."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    create_labeling_job(prepared, "watch-tests-alone", team_arn)
+    done = run_watcher37(tmp_path, local_aws_url, "watch-tests-alone", "watch-tests-never-created")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Watching the run's other labeling jobs: watch-tests-never-created" in done.stdout
+    assert "Cannot watch" not in done.stdout
+
+
+def test_the_official_labeling_step_passes_sigterm_to_the_program(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """A terminated run: the step's SIGTERM reaches the official program, which stops its job."""
+    from tests.test_official_programs import env37, needs_python37
+
+    needs_python37()
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.drive_clock(local_aws_url, speed=5)  # slow enough to find it running
+    try:
+        create_labeling_job(prepared, "watch-tests-terminated", team_arn)
+        command, _ = watcher37(tmp_path, local_aws_url, "watch-tests-terminated", "watch-tests-x")
+        step = subprocess.Popen(
+            command, env=env37(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 60
+        while (
+            sagemaker.describe_labeling_job(LabelingJobName="watch-tests-terminated")[
+                "LabelingJobStatus"
+            ]
+            != "InProgress"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        step.send_signal(signal.SIGTERM)
+        output, _ = step.communicate(timeout=60)
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    assert step.returncode == 1, output
+    assert "official program: SIGTERM, stopping the job" in output
+    assert "official program: the job is Stopped" in output
+    assert _wait_until_ended(sagemaker, "watch-tests-terminated")["LabelingJobStatus"] == "Stopped"
 
 
 def test_with_kfp_216_the_local_runner_runs_the_exit_step_after_a_failure(

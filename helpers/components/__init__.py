@@ -7,6 +7,9 @@ types), so the pipeline is built the same way from either. Two steps are ours in
 handler's step). Each is one self-contained function: the Python set runs it as a lightweight
 component; the official set runs its file as a program on the official image (`program`), with
 the image's own python3 3.7 and boto3 1.14, so no step of the official set installs anything.
+The official set's labeling step runs the official Ground Truth program under a program of ours
+(`ground_truth_watch`) that stops the job when the run's other labeling job failed, as the
+Python set's `ground_truth` does itself.
 """
 
 from __future__ import annotations
@@ -56,6 +59,18 @@ def program_source(function: Callable[..., Any]) -> str:
     return f"{module.read_text()}\n\n{runner.read_text()}\n\nrun_program({function.__name__})\n"
 
 
+def watcher_source() -> str:
+    """The Python 3.7 program that runs the official Ground Truth program and watches siblings."""
+    return f"{(SPECS / 'ground_truth_watch.py').read_text()}\n\nsys.exit(main())\n"
+
+
+def watched_ground_truth() -> Any:
+    """The official Ground Truth spec, its program run under `ground_truth_watch` (python3 -c)."""
+    spec = yaml.safe_load((SPECS / "ground_truth.yaml").read_text())
+    spec["implementation"]["container"]["command"] = ["python3", "-c", watcher_source()]
+    return components.load_component_from_text(yaml.safe_dump(spec, sort_keys=False))
+
+
 def program(function: Callable[..., Any], image: str = OFFICIAL_IMAGE) -> Any:
     """A container component that runs `function`'s file as a program with the image's python3.
 
@@ -100,7 +115,8 @@ def official() -> ComponentSet:
     return ComponentSet(
         name="official",
         workteam=components.load_component_from_file(str(SPECS / "workteam.yaml")),
-        ground_truth=components.load_component_from_file(str(SPECS / "ground_truth.yaml")),
+        # the official program, run by our watcher of the run's other labeling job
+        ground_truth=watched_ground_truth(),
         train=components.load_component_from_file(str(SPECS / "train.yaml")),
         # programs of ours run by the image's own python3 (3.7): KFP installs nothing
         prepare_training=program(prepare_training),

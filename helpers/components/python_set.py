@@ -118,14 +118,21 @@ def ground_truth(
     task_availibility: int = 0,
     max_concurrent_tasks: int = 0,
     workforce_task_price: str = "0.000",
+    watch_job_names: str = "",
 ) -> NamedTuple("Outputs", [("output_manifest_location", str), ("active_learning_model_arn", str)]):
-    """Run a Ground Truth image classification labeling job and wait for it to finish."""
+    """Run a Ground Truth image classification labeling job and wait for it to finish.
+
+    While it waits it watches the run's other labeling jobs (`watch_job_names`, comma-separated):
+    when one of them failed or was stopped, the run cannot train, so it stops its own job and
+    fails, naming that job. A watched job that does not exist (yet) is not a failure.
+    """
     import signal
     import sys
     import time
     from collections import namedtuple
 
     import boto3
+    from botocore.exceptions import ClientError
 
     lambda_accounts = {
         "us-east-1": "432418664414",
@@ -256,6 +263,36 @@ def ground_truth(
         finally:
             sys.exit(1)
 
+    watched = [
+        name.strip()
+        for name in watch_job_names.split(",")
+        if name.strip() and name.strip().lower() != job_name.lower()
+    ]
+    unwatchable = set()
+
+    def sibling_failure() -> str:
+        """How the first watched job that ended Failed or Stopped ended; '' when none did."""
+        for name in watched:
+            try:
+                other = sagemaker.describe_labeling_job(LabelingJobName=name)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                message = error.response.get("Error", {}).get("Message", "")
+                missing = code == "ResourceNotFound" or (
+                    code == "ValidationException"
+                    and ("does not exist" in message.lower() or "not found" in message.lower())
+                )
+                if not missing and (name, code) not in unwatchable:
+                    # an error of the watch, never taken for "not failed" silently
+                    print(f"Cannot watch labeling job {name}: {code}: {message}", flush=True)
+                    unwatchable.add((name, code))
+                continue
+            status = other["LabelingJobStatus"]
+            if status in ("Failed", "Stopped"):
+                reason = other.get("FailureReason", "no reason given")
+                return f"the run's other labeling job {name} {status.lower()}: {reason}"
+        return ""
+
     signal.signal(signal.SIGTERM, stop)
     last = None
     while True:
@@ -276,6 +313,15 @@ def ground_truth(
                 f"Labeling job {job_name} {job['LabelingJobStatus'].lower()}: "
                 f"{job.get('FailureReason', 'no reason given')}"
             )
+        failure = sibling_failure() if watched else ""
+        if failure:
+            print(f"Stopping labeling job {job_name}: {failure}", flush=True)
+            if job["LabelingJobStatus"] in ("Initializing", "InProgress"):
+                try:
+                    sagemaker.stop_labeling_job(LabelingJobName=job_name)
+                except ClientError as error:  # it ended meanwhile: nothing left to stop
+                    print(f"Could not stop labeling job {job_name}: {error}", flush=True)
+            raise RuntimeError(f"Labeling job {job_name} stopped because {failure}")
         time.sleep(2)
     output = job["LabelingJobOutput"]
     return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
