@@ -5,6 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# The official components image's Python (3.7) with its boto3 1.14 / botocore 1.17, for the tests
+# that run our programs for that image as it would. Made only where a python3.7 exists (pyenv's or
+# on PATH); without one those tests skip and say why.
+PYTHON37 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.7*/bin/python3.7) $(shell command -v python3.7 2>/dev/null))
+VENV37 := .venv37
+STAMP37 := $(VENV37)/.installed
+
 .PHONY: demo test bench lab lint clean lock local-start local-stop
 
 $(STAMP): requirements.lock pyproject.toml
@@ -13,10 +20,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
+$(STAMP37): tests/official-image-requirements.txt
+	@if [ -z "$(PYTHON37)" ]; then \
+	  echo "no python3.7 here: the tests that run the official image's programs under it will skip"; \
+	else \
+	  { test -x $(VENV37)/bin/python || $(PYTHON37) -m venv $(VENV37); } && \
+	  $(VENV37)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r tests/official-image-requirements.txt && touch $(STAMP37); \
+	fi
+
 demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<timestamp>/
 	$(BIN)/python -m helpers.demo
 
-test: $(STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
+test: $(STAMP) $(STAMP37)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests
 
 bench: $(STAMP)  ## ours vs the upstream way: staging, annotations, walkthrough (a few minutes)

@@ -3,6 +3,10 @@
 The Python component set runs in this Python (SubprocessRunner without a venv: no per-task
 installs), with AWS reached as the environment says (`AWS_ENDPOINT_URL` in local mode). Each
 task's log goes to stdout; the exit code says whether the pipeline succeeded.
+
+kfp.local runs the pipeline's exit handler (which stops the run's still-running jobs) after a
+failed task from kfp 2.17 on; kfp 2.16's local runner stops at the first failed task and skips
+it, so with 2.16 this module runs the exit handler's step itself after a failure.
 """
 
 from __future__ import annotations
@@ -24,7 +28,27 @@ def run(arguments: dict[str, Any], pipeline_root: Path) -> None:
         pipeline_root=str(pipeline_root),
         raise_on_error=True,
     )
-    pipeline.build(components.python(install=False))(**arguments)
+    try:
+        pipeline.build(components.python(install=False))(**arguments)
+    except Exception:
+        if not exit_handler_runs_after_failure():
+            print("kfp.local before 2.17 skips the exit handler: running its step", flush=True)
+            components.python_set.stop_run_jobs(
+                region=arguments.get("region", "us-west-2"),
+                endpoint_url=arguments.get("endpoint_url", ""),
+                train_job_name=arguments.get("ground_truth_train_job_name", ""),
+                validation_job_name=arguments.get("ground_truth_validation_job_name", ""),
+                training_job_name=arguments.get("training_job_name", ""),
+            )
+        raise
+
+
+def exit_handler_runs_after_failure() -> bool:
+    """Whether this kfp's local runner runs an ExitHandler's step after a failed task (2.17+)."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("kfp").split(".")[:2])
+    return (major, minor) >= (2, 17)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
 Private workteam -> two labeling jobs (train, validation) -> a step that builds the training
 channels and hyperparameters from what was labeled -> SageMaker training (built-in
-image-classification, Pipe mode, augmented manifests). Compile it as the upstream sample does:
+image-classification, Pipe mode, augmented manifests). Each labeling task watches the other's job
+and stops its own when that one failed or was stopped; an exit handler stops whatever job of the
+run still runs when the run ends. Compile it as the upstream sample does:
 
     dsl-compile --py helpers/pipeline.py --output mini-image-classification-pipeline.yaml
 
@@ -38,7 +40,16 @@ DEFAULT_HYPERPARAMETERS = {
     "early_stopping": "False",
 }
 #: Steps that create or change AWS resources: never replayed from KFP's cache.
-SIDE_EFFECTING = ("create-workteam", "label-train", "label-validation", "prepare-training", "train")
+SIDE_EFFECTING = (
+    "create-workteam",
+    "label-train",
+    "label-validation",
+    "prepare-training",
+    "train",
+    "stop-run-jobs",
+)
+#: The exit handler's step: it runs when the run ends, after the others.
+EXIT_TASK = "stop-run-jobs"
 
 
 def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
@@ -81,7 +92,7 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
         training_hyperparameters: dict = DEFAULT_HYPERPARAMETERS,  # noqa: B006
         training_input_location: str = "",
         training_output_location: str = "",
-        training_instance_type: str = "ml.g4dn.xlarge",
+        training_instance_type: str = "ml.p3.2xlarge",  # settings.DEFAULT_TRAINING_INSTANCE
         training_instance_count: int = 1,
         training_volume_size: int = 50,
         training_max_run_time: int = 3600,
@@ -91,78 +102,96 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
         training_vpc_subnets: str = "",
         training_vpc_security_group_ids: str = "",
     ) -> None:
-        workteam = parts.workteam(
+        # The exit handler: when the run ends (succeeded, failed or terminated), stop whatever
+        # job of the run still runs, so that nothing goes on billing.
+        stop = parts.stop_run_jobs(
             region=region,
             endpoint_url=endpoint_url,
-            tags=tags,
-            team_name=team_name,
-            description=team_description,
-            user_pool=user_pool,
-            user_groups=user_groups,
-            client_id=client_id,
-        ).set_display_name("create-workteam")
-        labeling = {}
-        for split, job_name, manifest in (
-            ("train", ground_truth_train_job_name, ground_truth_train_manifest_location),
-            (
-                "validation",
-                ground_truth_validation_job_name,
-                ground_truth_validation_manifest_location,
-            ),
-        ):
-            labeling[split] = parts.ground_truth(
+            train_job_name=ground_truth_train_job_name,
+            validation_job_name=ground_truth_validation_job_name,
+            training_job_name=training_job_name,
+        ).set_display_name("stop-run-jobs")
+        with dsl.ExitHandler(stop, name="run-jobs"):
+            workteam = parts.workteam(
                 region=region,
                 endpoint_url=endpoint_url,
                 tags=tags,
-                role=role_arn,
-                job_name=job_name,
-                label_attribute_name=ground_truth_label_attribute_name,
-                manifest_location=manifest,
-                output_location=ground_truth_output_location,
-                task_type=ground_truth_task_type,
-                worker_type=ground_truth_worker_type,
-                workteam_arn=workteam.outputs["workteam_arn"],
+                team_name=team_name,
+                description=team_description,
+                user_pool=user_pool,
+                user_groups=user_groups,
+                client_id=client_id,
+            ).set_display_name("create-workteam")
+            labeling = {}
+            # each labeling task watches the other's job: when one fails, the other stops
+            for split, job_name, other_job, manifest in (
+                (
+                    "train",
+                    ground_truth_train_job_name,
+                    ground_truth_validation_job_name,
+                    ground_truth_train_manifest_location,
+                ),
+                (
+                    "validation",
+                    ground_truth_validation_job_name,
+                    ground_truth_train_job_name,
+                    ground_truth_validation_manifest_location,
+                ),
+            ):
+                labeling[split] = parts.ground_truth(
+                    region=region,
+                    endpoint_url=endpoint_url,
+                    tags=tags,
+                    role=role_arn,
+                    job_name=job_name,
+                    label_attribute_name=ground_truth_label_attribute_name,
+                    manifest_location=manifest,
+                    output_location=ground_truth_output_location,
+                    task_type=ground_truth_task_type,
+                    worker_type=ground_truth_worker_type,
+                    workteam_arn=workteam.outputs["workteam_arn"],
+                    label_category_config=ground_truth_label_category_config,
+                    ui_template=ground_truth_ui_template,
+                    title=ground_truth_title,
+                    description=ground_truth_description,
+                    num_workers_per_object=ground_truth_num_workers_per_object,
+                    time_limit=ground_truth_time_limit,
+                    task_availibility=ground_truth_task_availibility,
+                    max_concurrent_tasks=ground_truth_max_concurrent_tasks,
+                    watch_job_names=other_job,
+                    output_encryption_key=ground_truth_output_encryption_key,
+                ).set_display_name(f"label-{split}")
+            prepared = parts.prepare_training(
+                region=region,
+                endpoint_url=endpoint_url,
+                train_manifest=labeling["train"].outputs["output_manifest_location"],
+                validation_manifest=labeling["validation"].outputs["output_manifest_location"],
                 label_category_config=ground_truth_label_category_config,
-                ui_template=ground_truth_ui_template,
-                title=ground_truth_title,
-                description=ground_truth_description,
-                num_workers_per_object=ground_truth_num_workers_per_object,
-                time_limit=ground_truth_time_limit,
-                task_availibility=ground_truth_task_availibility,
-                max_concurrent_tasks=ground_truth_max_concurrent_tasks,
-                output_encryption_key=ground_truth_output_encryption_key,
-            ).set_display_name(f"label-{split}")
-        prepared = parts.prepare_training(
-            region=region,
-            endpoint_url=endpoint_url,
-            train_manifest=labeling["train"].outputs["output_manifest_location"],
-            validation_manifest=labeling["validation"].outputs["output_manifest_location"],
-            label_category_config=ground_truth_label_category_config,
-            label_attribute_name=ground_truth_label_attribute_name,
-            training_input_location=training_input_location,
-            hyperparameters=training_hyperparameters,
-        ).set_display_name("prepare-training")
-        training = parts.train(
-            region=region,
-            endpoint_url=endpoint_url,
-            tags=tags,
-            job_name=training_job_name,
-            role=role_arn,
-            image=training_image,
-            training_input_mode=training_input_mode,
-            hyperparameters=prepared.outputs["hyperparameters"],
-            channels=prepared.outputs["channels"],
-            instance_type=training_instance_type,
-            instance_count=training_instance_count,
-            volume_size=training_volume_size,
-            max_run_time=training_max_run_time,
-            model_artifact_path=training_output_location,
-            resource_encryption_key=training_resource_encryption_key,
-            output_encryption_key=training_output_encryption_key,
-            vpc_subnets=training_vpc_subnets,
-            vpc_security_group_ids=training_vpc_security_group_ids,
-        ).set_display_name("train")
-        for task in (workteam, *labeling.values(), prepared, training):
+                label_attribute_name=ground_truth_label_attribute_name,
+                training_input_location=training_input_location,
+                hyperparameters=training_hyperparameters,
+            ).set_display_name("prepare-training")
+            training = parts.train(
+                region=region,
+                endpoint_url=endpoint_url,
+                tags=tags,
+                job_name=training_job_name,
+                role=role_arn,
+                image=training_image,
+                training_input_mode=training_input_mode,
+                hyperparameters=prepared.outputs["hyperparameters"],
+                channels=prepared.outputs["channels"],
+                instance_type=training_instance_type,
+                instance_count=training_instance_count,
+                volume_size=training_volume_size,
+                max_run_time=training_max_run_time,
+                model_artifact_path=training_output_location,
+                resource_encryption_key=training_resource_encryption_key,
+                output_encryption_key=training_output_encryption_key,
+                vpc_subnets=training_vpc_subnets,
+                vpc_security_group_ids=training_vpc_security_group_ids,
+            ).set_display_name("train")
+        for task in (workteam, *labeling.values(), prepared, training, stop):
             task.set_caching_options(False)
             if aws_secret:
                 from kfp import kubernetes
@@ -192,12 +221,40 @@ mini_image_classification_pipeline = build(components.official())
 
 
 def graph(package: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Read a compiled pipeline's DAG: task -> tasks it needs, and task -> display name."""
+    """Read a compiled pipeline's DAG: task -> tasks it needs, and task -> display name.
+
+    Groups (the exit handler's) are opened up into their tasks; the exit handler's task is drawn
+    after the group's last tasks and labelled as running when the run ends.
+    """
     import yaml
 
     spec = yaml.safe_load(package.read_text())
-    tasks = spec["root"]["dag"]["tasks"]
-    return (
-        {name: list(task.get("dependentTasks", [])) for name, task in tasks.items()},
-        {name: task["taskInfo"]["name"] for name, task in tasks.items()},
-    )
+    needs: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+
+    def add(tasks: dict[str, Any]) -> dict[str, list[str]]:
+        """Add a DAG's tasks; return each top-level task's last inner tasks (itself if plain)."""
+        ends: dict[str, list[str]] = {}
+        for name, task in tasks.items():
+            inner = spec["components"].get(task["componentRef"]["name"], {}).get("dag")
+            if inner:
+                ends[name] = _sinks(add(inner["tasks"]), inner["tasks"])
+            else:
+                ends[name] = [name]
+        for name, task in tasks.items():
+            if name in ends and ends[name] != [name]:
+                continue
+            needs[name] = [end for d in task.get("dependentTasks", []) for end in ends[d]]
+            labels[name] = task["taskInfo"]["name"]
+            if task.get("triggerPolicy", {}).get("strategy") == "ALL_UPSTREAM_TASKS_COMPLETED":
+                labels[name] += "\n(when the run ends)"
+        return ends
+
+    add(spec["root"]["dag"]["tasks"])
+    return needs, labels
+
+
+def _sinks(ends: dict[str, list[str]], tasks: dict[str, Any]) -> list[str]:
+    """The tasks of a DAG that no other of its tasks needs (their inner ends for groups)."""
+    needed = {d for task in tasks.values() for d in task.get("dependentTasks", [])}
+    return [end for name in tasks if name not in needed for end in ends[name]]

@@ -39,6 +39,13 @@ EKS_CLUSTER = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 #: GPU instance families the built-in image-classification algorithm accepts for training.
 GPU_FAMILIES = ("p2", "p3", "p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
+#: GPU families with local NVMe instance storage: AWS refuses a VolumeKmsKeyId on them ("KMS
+#: volume encryption is not supported for local NVMe instance storage"), and the official
+#: training program always sends one (empty when no key is set).
+NVME_FAMILIES = ("p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
+#: The default training type: AWS's image-classification page recommends P2/P3 for training
+#: (G4dn/G5 are not named there) and its example uses ml.p3.2xlarge; P3 has no NVMe storage.
+DEFAULT_TRAINING_INSTANCE = "ml.p3.2xlarge"
 INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([0-9]*x?large|metal)$")
 BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -58,9 +65,6 @@ KMS_SETTINGS = {
     "(ResourceConfig.VolumeKmsKeyId)",
     "training_output_kms_key": "the model artifacts (OutputDataConfig.KmsKeyId)",
 }
-#: GPU families with local NVMe instance storage: SageMaker refuses a VolumeKmsKeyId on them
-#: (their local volumes are encrypted by the instance's hardware).
-LOCAL_STORAGE_FAMILIES = ("p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Settings:
     ground_truth_task_availibility: int = 86400
     ground_truth_max_concurrent_tasks: int = 100
     # training
-    training_instance_type: str = "ml.g4dn.xlarge"
+    training_instance_type: str = DEFAULT_TRAINING_INSTANCE
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
@@ -411,7 +415,7 @@ def training_instance_problem(instance_type: str) -> str | None:
     """Return why the image-classification algorithm cannot train on this type, or None."""
     match = INSTANCE_TYPE.fullmatch(instance_type)
     if not match:
-        return "must look like ml.<family>.<size>, for example ml.g4dn.xlarge"
+        return f"must look like ml.<family>.<size>, for example {DEFAULT_TRAINING_INSTANCE}"
     if match.group(1) not in GPU_FAMILIES:
         return (
             "the built-in image-classification algorithm trains on GPU instances only "
@@ -626,7 +630,17 @@ def validate(s: Settings) -> None:
         "training_instance_type",
         s.training_instance_type,
         problem or "",
-        "use a GPU type such as ml.g4dn.xlarge (the smallest) or ml.p3.2xlarge",
+        f"use a GPU type AWS documents for the algorithm, such as {DEFAULT_TRAINING_INSTANCE}",
+    )
+    family = s.training_instance_type.split(".")[1]
+    _check(
+        s.component_set != "official" or family not in NVME_FAMILIES,
+        "training_instance_type",
+        s.training_instance_type,
+        "the official training program always sends VolumeKmsKeyId (empty when unset), and AWS "
+        "refuses a volume KMS key on instances with local NVMe storage (families "
+        f"{', '.join(NVME_FAMILIES)})",
+        f"use {DEFAULT_TRAINING_INSTANCE} (or another P2/P3 type), or set component_set=python",
     )
     _check_range(s, "training_instance_count", 1, 20, "use 1 for the demo")
     _check_range(s, "training_volume_size", 1, 16384, "use 50 (GB)")
@@ -682,7 +696,7 @@ def _validate_network(s: Settings) -> None:
     _check(
         s.training_volume_kms_key is None
         or family is None
-        or family.group(1) not in LOCAL_STORAGE_FAMILIES,
+        or family.group(1) not in NVME_FAMILIES,
         "training_volume_kms_key",
         s.training_volume_kms_key,
         f"SageMaker refuses a volume KMS key on {s.training_instance_type}: its local NVMe "

@@ -198,7 +198,7 @@ CASES = [
                      "ml.m5.xlarge", "GPU type"),
                  id="training-instance-cpu"),
     pytest.param(Bad("03", {"training_instance_type": "g4dn.xlarge"}, "training_instance_type",
-                     "g4dn.xlarge", "ml.g4dn.xlarge"),
+                     "g4dn.xlarge", "ml.p3.2xlarge"),
                  id="training-instance-without-ml-prefix"),
     pytest.param(Bad("03", {"team_name": "t" * 64}, "team_name", "t" * 64, "at most 63"),
                  id="team-name-too-long"),

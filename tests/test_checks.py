@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import cognito, dataset, local, policies, provision
+from helpers import cognito, components, dataset, local, policies, provision
 from helpers.aws import Aws
 from helpers.checks import (
     FAIL,
@@ -424,6 +424,32 @@ def test_a_pod_identity_role_is_recognised_and_skipped_with_the_reason(setup: Se
     assert "EKS Pod Identity" in result.found and "ListPodIdentityAssociations" in result.found
 
 
+def test_the_official_set_needs_irsa_not_pod_identity(setup: Setup) -> None:
+    """Defect 10: the official image's boto3 1.14 cannot use EKS Pod Identity (>= 1.34.41)."""
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+    arn = setup.client("iam").create_role(
+        RoleName="checks-test-pod-identity-official", AssumeRolePolicyDocument=json.dumps(doc)
+    )["Role"]["Arn"]
+    official = dataclasses.replace(setup.settings, kfp_pod_role_arn=arn, component_set="official")
+    result = setup.check(6, official)
+    assert result.status == FAIL, result
+    assert "EKS Pod Identity" in result.found and "1.34.41" in result.found
+    assert "component_set=python" in result.fix
+    run_fixes(result)  # IRSA added next to the Pod Identity trust
+    assert setup.check(6, official).status == PASS
+    # the Python set's boto3 takes Pod Identity credentials: its floor says so
+    assert components.PYTHON_PACKAGES == ["boto3>=1.34.41,<2"]
+
+
 def test_region_without_ground_truth_fails(setup: Setup) -> None:
     result = setup.check(2, dataclasses.replace(setup.settings, region="us-west-1"))
     assert result.status == FAIL and "eu-west-1" in result.fix
@@ -547,7 +573,7 @@ class FakeQuotas:
         return self
 
     def paginate(self, **_: Any) -> list[dict[str, Any]]:
-        quota = {"QuotaName": "ml.g4dn.xlarge for training job usage", "QuotaCode": "L-123"}
+        quota = {"QuotaName": "ml.p3.2xlarge for training job usage", "QuotaCode": "L-123"}
         return [{"Quotas": [{**quota, "Value": 0.0}]}]
 
     def get_service_quota(self, **_: Any) -> dict[str, Any]:

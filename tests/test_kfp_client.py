@@ -84,7 +84,7 @@ def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(kfp_api:
     version = fake.versions[sent.pipeline_version_reference.pipeline_version_id]
     assert version["display_name"] == f"{pipeline.PIPELINE_NAME}-run00001"
     assert version["spec"]["pipelineInfo"]["name"] == pipeline.PIPELINE_NAME
-    assert len(version["spec"]["root"]["dag"]["tasks"]) == 5
+    assert len(version["spec"]["root"]["dag"]["tasks"]) == 2  # the exit handler's group, its step
     assert sent.experiment_id == experiment["experiment_id"]
     assert record.kfp_run_id in fake.runs
     assert record.ui_link == f"{kfp_api.url}/#/runs/details/{record.kfp_run_id}"

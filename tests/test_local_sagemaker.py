@@ -700,6 +700,20 @@ def test_training_rejects_cpu_instances_and_too_many_instances(setup: dict[str, 
         ),
     )
     assert code == "ResourceLimitExceeded"
+    code, message = error_of(  # as the official training program sends it, on a g4dn
+        sm.create_training_job,
+        **training_request(
+            setup,
+            "sm-tests-nvme",
+            ResourceConfig={
+                "InstanceType": "ml.g4dn.xlarge",
+                "InstanceCount": 1,
+                "VolumeSizeInGB": 50,
+                "VolumeKmsKeyId": "",
+            },
+        ),
+    )
+    assert code == "ValidationException" and "local NVMe instance storage" in message
     code, message = error_of(sm.describe_training_job, TrainingJobName="nope")
     assert code == "ValidationException" and "not found" in message
 

@@ -32,25 +32,36 @@ EXPECTED_DAG = {
     "label-validation": ["create-workteam"],
     "prepare-training": ["label-train", "label-validation"],
     "train": ["prepare-training"],
+    "stop-run-jobs": ["train"],  # the exit handler's step, drawn after the last step
 }
 
 
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
     deps, labels = pipeline.graph(package)
-    tasks = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
-    named = {labels[t]: sorted(labels[d] for d in need) for t, need in deps.items()}
-    return named, {labels[t]: spec for t, spec in tasks.items()}
+    named = {k: v.splitlines()[0] for k, v in labels.items()}
+    spec = yaml.safe_load(package.read_text())
+    dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
+    tasks = {name: task for dag in dags for name, task in dag["tasks"].items() if name in named}
+    return (
+        {named[t]: sorted(named[d] for d in need) for t, need in deps.items()},
+        {named[t]: task for t, task in tasks.items()},
+    )
 
 
 # compiling --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["workteam", "ground_truth", "train"])
+@pytest.mark.parametrize(
+    "name", ["workteam", "ground_truth", "train", "prepare_training", "stop_run_jobs"]
+)
 def test_the_two_component_sets_have_one_interface(name: str) -> None:
     official = components.interface(getattr(components.official(), name))
     python = components.interface(getattr(components.python(), name))
     assert official == python
-    assert all(kind == "String" for kind in official["outputs"].values())  # typed, not artifacts
+    # typed, not artifacts
+    assert all(
+        kind in ("String", "Integer", "Dict", "List") for kind in official["outputs"].values()
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,24 +71,125 @@ def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_
     package = pipeline.compile_pipeline(parts(), tmp_path / "p.yaml")
     dag, tasks = compiled_dag(package)
     assert dag == EXPECTED_DAG
+    assert set(tasks) == set(pipeline.SIDE_EFFECTING)
     for name, task in tasks.items():
         assert not task.get("cachingOptions", {}).get("enableCache"), name
+    root = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
+    (exit_task,) = [t for t in root.values() if t["taskInfo"]["name"] == pipeline.EXIT_TASK]
+    assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    for split, other in (("train", "validation"), ("validation", "train")):
+        # each labeling task watches the other's job
+        watch = tasks[f"label-{split}"]["inputs"]["parameters"]["watch_job_names"]
+        assert watch["componentInputParameter"].endswith(f"ground_truth_{other}_job_name")
 
 
 def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
     package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
     executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {components.OFFICIAL_IMAGE}
     programs = {
         e["container"]["args"][0]
         for e in executors.values()
-        if e["container"]["image"] == components.OFFICIAL_IMAGE
-        and e["container"].get("command") == ["python3"]
+        if e["container"].get("command") == ["python3"]
     }
     assert programs == {
         "workteam/src/sagemaker_workteam_component.py",
-        "ground_truth/src/sagemaker_ground_truth_component.py",
         "train/src/sagemaker_training_component.py",
     }
+    ours = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["command"][:2] == ["python3", "-c"]
+    ]
+    assert sorted(c["command"][2] for c in ours) == sorted(
+        [components.program_source(f) for f in components.PROGRAMS]
+        + [components.watcher_source()] * 2
+    )
+
+
+#: The flags the official Ground Truth program took from our spec before it ran under the watcher.
+OFFICIAL_GROUND_TRUTH_INPUTS = [
+    "region",
+    "endpoint_url",
+    "assume_role",
+    "tags",
+    "role",
+    "job_name",
+    "label_attribute_name",
+    "manifest_location",
+    "output_location",
+    "output_encryption_key",
+    "task_type",
+    "worker_type",
+    "workteam_arn",
+    "no_adult_content",
+    "no_ppi",
+    "label_category_config",
+    "max_human_labeled_objects",
+    "max_percent_objects",
+    "enable_auto_labeling",
+    "initial_model_arn",
+    "resource_encryption_key",
+    "ui_template",
+    "pre_human_task_function",
+    "post_human_task_function",
+    "task_keywords",
+    "title",
+    "description",
+    "num_workers_per_object",
+    "time_limit",
+    "task_availibility",
+    "max_concurrent_tasks",
+    "workforce_task_price",
+]
+
+
+def test_the_official_ground_truth_program_gets_the_same_flags_under_the_watcher(
+    tmp_path: Path,
+) -> None:
+    from helpers.components.ground_truth_watch import split_arguments
+
+    package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
+    executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    watched = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["command"] == ["python3", "-c", components.watcher_source()]
+    ]
+    assert len(watched) == 2  # label-train and label-validation
+    for container in watched:
+        options, program, flags = split_arguments(container["args"])
+        assert options == {"watch_job_names": "{{$.inputs.parameters['watch_job_names']}}"}
+        assert program == "ground_truth/src/sagemaker_ground_truth_component.py"
+        expected = [
+            part
+            for name in OFFICIAL_GROUND_TRUTH_INPUTS
+            for part in (f"--{name}", f"{{{{$.inputs.parameters['{name}']}}}}")
+        ] + [
+            part
+            for name in ("output_manifest_location", "active_learning_model_arn")
+            for part in (
+                f"--{name}_output_path",
+                f"{{{{$.outputs.parameters['{name}'].output_file}}}}",
+            )
+        ]
+        assert flags == expected
+
+
+def test_no_official_step_installs_anything_or_runs_the_kfp_executor(tmp_path: Path) -> None:
+    """The official image has Python 3.7: kfp 2.x cannot be installed or run there."""
+    package = pipeline.compile_pipeline(components.official(), tmp_path / "p.yaml")
+    executors = yaml.safe_load(package.read_text())["deploymentSpec"]["executors"]
+    on_official = [
+        e["container"]
+        for e in executors.values()
+        if e["container"]["image"] == components.OFFICIAL_IMAGE
+    ]
+    assert len(on_official) == len(executors) == 6
+    for container in on_official:
+        command = " ".join(str(x) for x in container.get("command", []) + container.get("args", []))
+        for forbidden in ("pip install", "executor_main", "--executor_input", "kfp=="):
+            assert forbidden not in command, (forbidden, command[:300])
 
 
 def test_dsl_compile_works_as_upstream_documents(tmp_path: Path) -> None:
@@ -105,7 +217,7 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
     )
     documents = list(yaml.safe_load_all(package.read_text()))
     platform = json.dumps(documents[1])
-    assert platform.count('"secretName": "aws-secret"') == 5
+    assert platform.count('"secretName": "aws-secret"') == 6
     assert "AWS_SECRET_ACCESS_KEY" in platform
 
 
@@ -151,6 +263,8 @@ def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any])
     tags = aws.client("sagemaker").list_tags(ResourceArn=state.training["TrainingJobArn"])["Tags"]
     assert {"Key": "walkthrough-run", "Value": submission.record.run_id} in tags
     assert runs.latest_record(aws.client("s3"), settings).run_id == submission.record.run_id
+    # the exit handler ran, and after a successful run found nothing to stop
+    assert "Nothing of this run was still running." in runs.local_log(submission.record).read_text()
 
 
 def test_running_again_follows_the_recorded_run(
@@ -178,6 +292,128 @@ def test_a_failed_labeling_job_fails_the_run_with_its_reason(prepared: dict[str,
     with pytest.raises(WalkthroughError) as err:
         runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
     assert "failed" in str(err.value) and "s3:PutObject" in str(err.value)
+
+
+def _task_processes(runner: int, job_name: str) -> list[int]:
+    """The processes under the local runner that run the KFP task for `job_name`."""
+
+    def parent(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            pid = int(entry.name)
+            chain, up = [], pid
+            while up > 1 and len(chain) < 10:
+                up = parent(up)
+                chain.append(up)
+        except (OSError, ValueError, IndexError):
+            continue
+        if runner in chain and job_name in command and "executor_main" in command:
+            found.append(pid)
+    return found
+
+
+def _wait_until_ended(sagemaker: Any, name: str) -> dict[str, Any]:
+    """The labeling job's description once it is no longer Stopping."""
+    deadline = time.monotonic() + 60
+    while True:
+        job = sagemaker.describe_labeling_job(LabelingJobName=name)
+        if job["LabelingJobStatus"] != "Stopping":
+            return job
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
+    prepared: dict[str, Any], local_aws_url: str
+) -> None:
+    """Defect 9: the train labeling job fails (forced); the validation job must not go on.
+
+    kfp.local runs the two labeling tasks one after the other (a cluster runs them at once, and
+    does not stop the sibling task when one fails): the validation task watches the train job,
+    finds it failed, stops its own job and fails naming the train job's failure.
+    """
+    names = {
+        "ground_truth_train_job_name": "sibling-tests-train",
+        "ground_truth_validation_job_name": "sibling-tests-validation",
+        "team_name": "sibling-tests-team",
+    }
+    settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["sibling-tests-train"])
+    local.drive_clock(local_aws_url, speed=10)
+    try:
+        submission = runs.submit_or_resume(settings, prepared["aws"])
+        with pytest.raises(WalkthroughError):
+            runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
+        assert submission.finished() is False
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    train = sagemaker.describe_labeling_job(LabelingJobName="sibling-tests-train")
+    assert train["LabelingJobStatus"] == "Failed"
+    assert (
+        _wait_until_ended(sagemaker, "sibling-tests-validation")["LabelingJobStatus"] == "Stopped"
+    )
+    log = runs.local_log(submission.record).read_text()
+    assert (
+        "Labeling job sibling-tests-validation stopped because the run's other labeling job "
+        "sibling-tests-train failed: InternalServerError"
+    ) in log
+    training = submission.record.names["training_job"]
+    assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
+
+
+def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
+    prepared: dict[str, Any], local_aws_url: str
+) -> None:
+    """Defect 9: a terminated run's pods go away while their jobs run; the exit handler stops them.
+
+    Here the validation task is killed while its job runs, as a cluster kills a run's pods when
+    it is terminated. The run ends failed and its exit handler stops the validation job.
+    """
+    names = {
+        "ground_truth_train_job_name": "exit-tests-train",
+        "ground_truth_validation_job_name": "exit-tests-validation",
+        "team_name": "exit-tests-team",
+    }
+    settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.drive_clock(local_aws_url, speed=10)  # slow enough to find the validation job running
+    try:
+        submission = runs.submit_or_resume(settings, prepared["aws"])
+        runner = submission.record.extra["pid"]
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and submission.finished() is None
+            tasks = _task_processes(runner, "exit-tests-validation")
+            try:
+                job = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-validation")
+            except sagemaker.exceptions.ResourceNotFound:
+                job = {"LabelingJobStatus": "not created"}
+            if tasks and job["LabelingJobStatus"] == "InProgress":
+                break
+            time.sleep(0.2)
+        for pid in tasks:  # the task's pod goes away; its job would go on
+            os.kill(pid, signal.SIGKILL)
+        while submission.finished() is None:
+            assert time.monotonic() < deadline + 120
+            time.sleep(0.3)
+        assert submission.finished() is False
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    train = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-train")
+    assert train["LabelingJobStatus"] == "Completed"
+    assert _wait_until_ended(sagemaker, "exit-tests-validation")["LabelingJobStatus"] == "Stopped"
+    log = runs.local_log(submission.record).read_text()
+    assert "Stopped what was still running: labeling job exit-tests-validation" in log
+    training = submission.record.names["training_job"]
+    assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
 
 
 def test_prepare_training_leaves_out_objects_that_failed_labeling(prepared: dict[str, Any]) -> None:
@@ -329,6 +565,279 @@ def test_a_cancelled_component_stops_its_job(
     status = sagemaker.describe_labeling_job(LabelingJobName="component-tests-cancelled")
     assert status["LabelingJobStatus"] in ("Stopping", "Stopped")
     assert child.returncode != 0
+
+
+def test_the_exit_program_stops_a_running_job_under_python_37(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """The official set's stop-run-jobs, run as on the official image (Python 3.7, boto3 1.14),
+    stops a running labeling job; the task waiting on that job then fails with the reason."""
+    from tests.test_official_programs import needs_python37, run37
+
+    needs_python37()
+    arguments = ground_truth_arguments(prepared, "component-tests-exit", team_arn)
+    local.drive_clock(local_aws_url, speed=5)  # slow enough to find it running
+    try:
+        code = (
+            "import json, sys; from helpers.components import python_set; "
+            "python_set.ground_truth(**json.loads(sys.argv[1]))"
+        )
+        task = subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(arguments)],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                job = sagemaker.describe_labeling_job(LabelingJobName="component-tests-exit")
+                if job["LabelingJobStatus"] == "InProgress":
+                    break
+            except sagemaker.exceptions.ResourceNotFound:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        flags = {
+            "region": REGION,
+            "train_job_name": "component-tests-exit",
+            "validation_job_name": "component-tests-never-created",
+            "training_job_name": "component-tests-no-training",
+        }
+        done = run37("stop_run_jobs", local_aws_url, flags, [], tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "Stopped what was still running: labeling job component-tests-exit" in done.stdout
+        output, _ = task.communicate(timeout=60)
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    assert task.returncode != 0 and "component-tests-exit stopped" in output
+    job = sagemaker.describe_labeling_job(LabelingJobName="component-tests-exit")
+    assert job["LabelingJobStatus"] == "Stopped"
+
+
+def create_labeling_job(prepared: dict[str, Any], name: str, team_arn: str) -> None:
+    """Create a labeling job as the components do (for a watched sibling, or a job to watch)."""
+    arguments = ground_truth_arguments(prepared, name, team_arn)
+    lambdas = f"arn:aws:lambda:{REGION}:081040173940:function:"
+    boto3.client("sagemaker", region_name=REGION).create_labeling_job(
+        LabelingJobName=name,
+        LabelAttributeName="category",
+        InputConfig={
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": arguments["manifest_location"]}}
+        },
+        OutputConfig={"S3OutputPath": arguments["output_location"]},
+        RoleArn=arguments["role"],
+        LabelCategoryConfigS3Uri=arguments["label_category_config"],
+        HumanTaskConfig={
+            "WorkteamArn": team_arn,
+            "UiConfig": {"UiTemplateS3Uri": arguments["ui_template"]},
+            "PreHumanTaskLambdaArn": f"{lambdas}PRE-ImageMultiClass",
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": f"{lambdas}ACS-ImageMultiClass"
+            },
+        },
+        Tags=[{"Key": "walkthrough-run", "Value": "component-tests"}],
+    )
+
+
+def test_the_python_component_stops_its_job_when_the_watched_job_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str
+) -> None:
+    """Defect 9, Python set: the other labeling job of the run fails while this one runs."""
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-python-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-python-sibling", team_arn)
+        arguments = ground_truth_arguments(prepared, "watch-tests-python", team_arn)
+        with pytest.raises(RuntimeError) as err:
+            python_set.ground_truth(
+                **arguments, watch_job_names="watch-tests-python-sibling, watch-tests-python"
+            )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert str(err.value).startswith(
+        "Labeling job watch-tests-python stopped because the run's other labeling job "
+        "watch-tests-python-sibling failed: InternalServerError"
+    )
+    assert _wait_until_ended(sagemaker, "watch-tests-python")["LabelingJobStatus"] == "Stopped"
+
+
+#: A stand-in for the official Ground Truth program (not here): it prints the flags it got and
+#: waits for its job as the 1.1.2 program does (Completed: exit 0; Failed or Stopped: exit 1).
+FAKE_OFFICIAL_PROGRAM = """
+import json, signal, sys, time
+import boto3
+print("official program flags: " + json.dumps(sys.argv[1:]), flush=True)
+given = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+sagemaker = boto3.session.Session(region_name=given["--region"]).client(
+    "sagemaker", endpoint_url=given["--endpoint_url"]
+)
+def stop(signum, frame):  # as the official program does on SIGTERM: stop the job, keep waiting
+    print("official program: SIGTERM, stopping the job", flush=True)
+    sagemaker.stop_labeling_job(LabelingJobName=given["--job_name"])
+signal.signal(signal.SIGTERM, stop)
+while True:
+    status = sagemaker.describe_labeling_job(LabelingJobName=given["--job_name"])[
+        "LabelingJobStatus"
+    ]
+    if status == "Completed":
+        sys.exit(0)
+    if status in ("Failed", "Stopped"):
+        print("official program: the job is " + status, flush=True)
+        sys.exit(1)
+    time.sleep(0.3)
+"""
+
+
+def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], list[str]]:
+    """The official set's labeling step as the image runs it, with the stand-in program; and the
+    flags the program must get."""
+    from tests.test_official_programs import PYTHON37
+
+    fake = folder / "sagemaker_ground_truth_component.py"
+    fake.write_text(FAKE_OFFICIAL_PROGRAM)
+    flags = ["--region", REGION, "--endpoint_url", url, "--job_name", job, "--title", "a b"]
+    command = [str(PYTHON37), "-c", components.watcher_source(), "--watch_job_names", watch]
+    command += ["--poll_seconds", "0.3", "--grace_seconds", "30", str(fake), *flags]
+    return command, flags
+
+
+def run_watcher37(folder: Path, url: str, job: str, watch: str) -> Any:
+    """Run the official set's labeling step to its end; check the program got its flags."""
+    from tests.test_official_programs import env37
+
+    command, flags = watcher37(folder, url, job, watch)
+    done = subprocess.run(
+        command, env=env37(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert f"official program flags: {json.dumps(flags)}" in done.stdout, done.stdout
+    return done
+
+
+def test_the_official_labeling_step_stops_its_job_when_the_watched_job_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """Defect 9, official set: our watcher (Python 3.7, boto3 1.14) runs the official program
+    with its flags untouched, stops the job when the other labeling job failed, exits non-zero."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-official-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-official-sibling", team_arn)
+        create_labeling_job(prepared, "watch-tests-official", team_arn)
+        done = run_watcher37(
+            tmp_path, local_aws_url, "watch-tests-official", "watch-tests-official-sibling"
+        )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert done.returncode == 1, done.stderr
+    assert (
+        "Labeling job watch-tests-official stopped because the run's other labeling job "
+        "watch-tests-official-sibling failed: InternalServerError"
+    ) in done.stderr
+    # the program saw its job stopped and exited by itself (the grace was not needed)
+    assert "official program: the job is Stopped" in done.stdout
+    assert "did not exit" not in done.stdout
+    assert (
+        sagemaker.describe_labeling_job(LabelingJobName="watch-tests-official")["LabelingJobStatus"]
+        == "Stopped"
+    )
+
+
+def test_the_official_labeling_step_takes_a_missing_watched_job_for_not_failed(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """kfp.local runs the labeling tasks one by one: the other job does not exist yet."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    create_labeling_job(prepared, "watch-tests-alone", team_arn)
+    done = run_watcher37(tmp_path, local_aws_url, "watch-tests-alone", "watch-tests-never-created")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Watching the run's other labeling jobs: watch-tests-never-created" in done.stdout
+    assert "Cannot watch" not in done.stdout
+
+
+def test_the_official_labeling_step_passes_sigterm_to_the_program(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """A terminated run: the step's SIGTERM reaches the official program, which stops its job."""
+    from tests.test_official_programs import env37, needs_python37
+
+    needs_python37()
+    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    local.drive_clock(local_aws_url, speed=5)  # slow enough to find it running
+    try:
+        create_labeling_job(prepared, "watch-tests-terminated", team_arn)
+        command, _ = watcher37(tmp_path, local_aws_url, "watch-tests-terminated", "watch-tests-x")
+        step = subprocess.Popen(
+            command, env=env37(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 60
+        while (
+            sagemaker.describe_labeling_job(LabelingJobName="watch-tests-terminated")[
+                "LabelingJobStatus"
+            ]
+            != "InProgress"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        step.send_signal(signal.SIGTERM)
+        output, _ = step.communicate(timeout=60)
+    finally:
+        local.drive_clock(local_aws_url, speed=100)
+    assert step.returncode == 1, output
+    assert "official program: SIGTERM, stopping the job" in output
+    assert "official program: the job is Stopped" in output
+    assert _wait_until_ended(sagemaker, "watch-tests-terminated")["LabelingJobStatus"] == "Stopped"
+
+
+def test_with_kfp_216_the_local_runner_runs_the_exit_step_after_a_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """kfp 2.16's kfp.local skips exit handlers after a failed task; the local runner does not."""
+    from helpers import local_runner
+
+    stopped: list[dict[str, Any]] = []
+
+    def failing(_: Any) -> Any:
+        def run(**_: Any) -> None:
+            raise RuntimeError("Pipeline finished with status FAILURE")
+
+        return run
+
+    monkeypatch.setattr(pipeline, "build", failing)
+    monkeypatch.setattr(local_runner, "exit_handler_runs_after_failure", lambda: False)
+    monkeypatch.setattr(python_set, "stop_run_jobs", lambda **kw: stopped.append(kw))
+    names = {
+        "region": REGION,
+        "ground_truth_train_job_name": "a-train",
+        "ground_truth_validation_job_name": "a-validation",
+        "training_job_name": "a-training",
+    }
+    with pytest.raises(RuntimeError, match="FAILURE"):
+        local_runner.run(names, tmp_path / "root")
+    assert stopped == [
+        {
+            "region": REGION,
+            "endpoint_url": "",
+            "train_job_name": "a-train",
+            "validation_job_name": "a-validation",
+            "training_job_name": "a-training",
+        }
+    ]
 
 
 def test_the_self_contained_component_knows_the_same_ground_truth_regions() -> None:

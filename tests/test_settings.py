@@ -19,7 +19,7 @@ def test_defaults_run_in_local_mode(tmp_path: Path) -> None:
     assert settings.classes == ("Musical Instrument", "Fruit")
     assert settings.create_bucket is True
     assert settings.role_arn.startswith("arn:aws:iam::123456789012:role/")
-    assert settings.training_instance_type == "ml.g4dn.xlarge"
+    assert settings.training_instance_type == "ml.p3.2xlarge"  # P3: AWS's documented example
     assert settings.ground_truth_num_workers_per_object == 3
 
 
@@ -166,6 +166,20 @@ def test_component_set_defaults_by_mode() -> None:
         load({"component_set": "official"}, env={})
     with pytest.raises(InputError, match="'official'"):
         load({"mode": "aws", "bucket": "my-team-gt-bucket", "component_set": "docker"}, env={})
+
+
+def test_the_official_set_refuses_an_nvme_training_instance() -> None:
+    """Defect 10: the official program sends VolumeKmsKeyId="" and AWS refuses it on NVMe types."""
+    aws = {"mode": "aws", "bucket": "my-bucket"}
+    assert load(aws, env={}).training_instance_type == "ml.p3.2xlarge"
+    with pytest.raises(InputError) as err:
+        load({**aws, "training_instance_type": "ml.g4dn.xlarge"}, env={})
+    assert err.value.setting == "training_instance_type"
+    assert "VolumeKmsKeyId" in str(err.value) and "ml.p3.2xlarge" in str(err.value)
+    python = load(
+        {**aws, "training_instance_type": "ml.g5.xlarge", "component_set": "python"}, env={}
+    )
+    assert python.training_instance_type == "ml.g5.xlarge"  # the Python set sends no empty key
 
 
 def test_setup_defaults_by_mode() -> None:

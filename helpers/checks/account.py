@@ -20,7 +20,7 @@ from helpers.checks.model import (
     warned,
 )
 from helpers.policies import account_of
-from helpers.settings import training_instance_problem
+from helpers.settings import DEFAULT_TRAINING_INSTANCE, training_instance_problem
 
 
 def credentials(ctx: Context) -> Outcome:
@@ -70,7 +70,9 @@ def training_instance(ctx: Context) -> Outcome:
     kind, count = s.training_instance_type, s.training_instance_count
     problem = training_instance_problem(kind)
     if problem:
-        return failed(problem, "set training_instance_type to a GPU type, e.g. ml.g4dn.xlarge.")
+        return failed(
+            problem, f"set training_instance_type to a GPU type, e.g. {DEFAULT_TRAINING_INSTANCE}."
+        )
     quotas = ctx.client("service-quotas")
     name = f"{kind} for training job usage"
     try:

@@ -47,11 +47,17 @@ def service_account(ctx: Context) -> Outcome:
     value = annotations.get(ROLE_ANNOTATION)
     if value == s.kfp_pod_role_arn:
         return passed(f"{ns}/{name} has {ROLE_ANNOTATION}={value} ({where})")
-    if value is None and _uses_pod_identity(ctx):
+    pod_identity = value is None and _uses_pod_identity(ctx)
+    if pod_identity and s.component_set != "official":
         return passed(f"{ns}/{name} gets its role from EKS Pod Identity (no annotation needed)")
+    why = (
+        "; the official components image cannot use EKS Pod Identity (boto3 1.14): it needs IRSA"
+        if pod_identity
+        else ""
+    )
     return failed(
         f"{ns}/{name} has {ROLE_ANNOTATION}={value or '(none)'}, not the pod role "
-        f"{policies.role_name(arn)} ({where})",
+        f"{policies.role_name(arn)} ({where}){why}",
         "annotate it (pods started afterwards get the role):",
         annotate,
     )

@@ -224,6 +224,13 @@ def execution_role(ctx: Context) -> Outcome:
 
 # --- 6. the pod role's trust: IRSA (or EKS Pod Identity) --------------------------------------
 
+#: EKS Pod Identity's credentials need boto3/botocore 1.34.41 or later; the official components
+#: image has boto3 1.14 / botocore 1.17, so the official set's pods get credentials by IRSA only.
+POD_IDENTITY_NEEDS = (
+    "EKS Pod Identity, which the official components image (boto3 1.14 / botocore 1.17) cannot "
+    "use: it needs boto3/botocore 1.34.41 or later"
+)
+
 
 def pod_role_trust(ctx: Context) -> Outcome:
     """The pod role trusts exactly the cluster's OIDC provider and the run's service account."""
@@ -237,7 +244,8 @@ def pod_role_trust(ctx: Context) -> Outcome:
     arn, name = s.kfp_pod_role_arn, policies.role_name(s.kfp_pod_role_arn)
     role = ctx.role(arn)
     doc = trust.document(role["AssumeRolePolicyDocument"]) if role else {}
-    if role is not None and trust.uses_pod_identity(doc):
+    pod_identity = role is not None and trust.uses_pod_identity(doc)
+    if pod_identity and s.component_set != "official":
         return _pod_identity(ctx, arn, doc)
     cluster = _cluster_problem(ctx)
     if cluster is not None:
@@ -267,7 +275,18 @@ def pod_role_trust(ctx: Context) -> Outcome:
         update = cli(
             "iam", "update-assume-role-policy", s.region, role_name=name, policy_document=fixed
         )
-        if problems:
+        if problems and pod_identity:
+            parts.append(
+                failed(
+                    f"role {name} trusts {POD_IDENTITY_NEEDS}; component_set is official, so "
+                    "its pods need IRSA: " + "; ".join(problems),
+                    f"let {subject} of cluster {s.eks_cluster_name} assume it through IRSA too "
+                    "(and annotate the service account, check 8), or set component_set=python "
+                    "(its boto3 takes Pod Identity credentials):",
+                    update,
+                )
+            )
+        elif problems:
             parts.append(
                 failed(
                     f"role {name}: " + "; ".join(problems),

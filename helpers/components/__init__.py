@@ -2,26 +2,42 @@
 
 `official()` loads our specs for the official SageMaker components image; `python(install)` wraps
 the lightweight boto3 functions of `python_set`. Both give the same inputs and outputs (names and
-types), so the pipeline is built the same way from either. `prepare_training` builds the training
-channels from the labeled manifests and is a Python component in both sets.
+types), so the pipeline is built the same way from either. Two steps are ours in both sets:
+`prepare_training` (training channels from the labeled manifests) and `stop_run_jobs` (the exit
+handler's step). Each is one self-contained function: the Python set runs it as a lightweight
+component; the official set runs its file as a program on the official image (`program`), with
+the image's own python3 3.7 and boto3 1.14, so no step of the official set installs anything.
+The official set's labeling step runs the official Ground Truth program under a program of ours
+(`ground_truth_watch`) that stops the job when the run's other labeling job failed, as the
+Python set's `ground_truth` does itself.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kfp import components, dsl
 
 from helpers.components import python_set
+from helpers.components.prepare_training import prepare_training
+from helpers.components.stop_run_jobs import stop_run_jobs
 
 SPECS = Path(__file__).resolve().parent
 OFFICIAL_IMAGE = "public.ecr.aws/kubeflow-on-aws/aws-sagemaker-kfp-components:1.1.2"
 #: Base image of the Python set on a cluster: needs boto3 (installed at start) and the
 #: cluster's egress to PyPI and to the AWS APIs (SageMaker, S3, STS).
 PYTHON_IMAGE = "python:3.11-slim"
-PYTHON_PACKAGES = ["boto3>=1.34,<2"]
+#: 1.34.41 is the first boto3 whose botocore takes credentials from EKS Pod Identity.
+PYTHON_PACKAGES = ["boto3>=1.34.41,<2"]
+#: The programs of ours that run on the official image (Python 3.7, boto3 1.14, botocore 1.17).
+PROGRAMS: tuple[Callable[..., Any], ...] = (prepare_training, stop_run_jobs)
+#: KFP's types for the functions' parameter annotations.
+_KFP_TYPES = {str: "String", int: "Integer", bool: "Boolean", dict: "JsonObject", list: "JsonArray"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,65 @@ class ComponentSet:
     ground_truth: Any
     train: Any
     prepare_training: Any
+    stop_run_jobs: Any
+
+
+def program_source(function: Callable[..., Any]) -> str:
+    """The Python 3.7 program that runs `function` with flags: its file, then the flag runner."""
+    runner = SPECS / "program_main.py"
+    module = Path(inspect.getfile(function))
+    return f"{module.read_text()}\n\n{runner.read_text()}\n\nrun_program({function.__name__})\n"
+
+
+def watcher_source() -> str:
+    """The Python 3.7 program that runs the official Ground Truth program and watches siblings."""
+    return f"{(SPECS / 'ground_truth_watch.py').read_text()}\n\nsys.exit(main())\n"
+
+
+def watched_ground_truth() -> Any:
+    """The official Ground Truth spec, its program run under `ground_truth_watch` (python3 -c)."""
+    spec = yaml.safe_load((SPECS / "ground_truth.yaml").read_text())
+    spec["implementation"]["container"]["command"] = ["python3", "-c", watcher_source()]
+    return components.load_component_from_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def program(function: Callable[..., Any], image: str = OFFICIAL_IMAGE) -> Any:
+    """A container component that runs `function`'s file as a program with the image's python3.
+
+    The program's source is in the command (`python3 -c`), so nothing needs to be in the image
+    but python3 and boto3; inputs are `--<name>` flags and each output is written to the file
+    given by `--<name>_output_path`, as the official programs do.
+    """
+    signature = inspect.signature(function)
+    inputs, args = [], []
+    for name, parameter in signature.parameters.items():
+        entry: dict[str, Any] = {"name": name, "type": _KFP_TYPES[parameter.annotation]}
+        if parameter.default is not inspect.Parameter.empty:
+            default = parameter.default
+            entry["default"] = default if isinstance(default, str) else str(default)
+        inputs.append(entry)
+        args += [f"--{name}", {"inputValue": name}]
+    returns = signature.return_annotation
+    outputs = [
+        {"name": name, "type": _KFP_TYPES[kind]}
+        for name, kind in getattr(returns, "__annotations__", {}).items()
+    ]
+    for output in outputs:
+        args += [f"--{output['name']}_output_path", {"outputPath": output["name"]}]
+    spec = {
+        "name": function.__name__.replace("_", "-"),
+        "description": (function.__doc__ or "").strip().splitlines()[0],
+        "inputs": inputs,
+        "outputs": outputs,
+        "implementation": {
+            "container": {
+                "image": image,
+                "command": ["python3", "-c", program_source(function)],
+                "args": args,
+            }
+        },
+    }
+    return components.load_component_from_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def official() -> ComponentSet:
@@ -40,10 +115,12 @@ def official() -> ComponentSet:
     return ComponentSet(
         name="official",
         workteam=components.load_component_from_file(str(SPECS / "workteam.yaml")),
-        ground_truth=components.load_component_from_file(str(SPECS / "ground_truth.yaml")),
+        # the official program, run by our watcher of the run's other labeling job
+        ground_truth=watched_ground_truth(),
         train=components.load_component_from_file(str(SPECS / "train.yaml")),
-        # the official image has python3 and boto3; KFP installs its own runtime at start
-        prepare_training=dsl.component(python_set.prepare_training, base_image=OFFICIAL_IMAGE),
+        # programs of ours run by the image's own python3 (3.7): KFP installs nothing
+        prepare_training=program(prepare_training),
+        stop_run_jobs=program(stop_run_jobs),
     )
 
 
@@ -59,7 +136,8 @@ def python(install: bool = True) -> ComponentSet:
         workteam=dsl.component(python_set.create_workteam, **options),
         ground_truth=dsl.component(python_set.ground_truth, **options),
         train=dsl.component(python_set.train, **options),
-        prepare_training=dsl.component(python_set.prepare_training, **options),
+        prepare_training=dsl.component(prepare_training, **options),
+        stop_run_jobs=dsl.component(stop_run_jobs, **options),
     )
 
 

@@ -8,6 +8,12 @@ when a job fails, and stops its job when the task is cancelled (SIGTERM).
 
 from typing import NamedTuple  # no `from __future__ import annotations`: KFP reads the types
 
+# Shared with the official set, which runs them as Python 3.7 programs on the official image.
+from helpers.components.prepare_training import prepare_training
+from helpers.components.stop_run_jobs import stop_run_jobs
+
+__all__ = ["create_workteam", "ground_truth", "train", "prepare_training", "stop_run_jobs"]
+
 
 def create_workteam(
     region: str,
@@ -112,14 +118,21 @@ def ground_truth(
     task_availibility: int = 0,
     max_concurrent_tasks: int = 0,
     workforce_task_price: str = "0.000",
+    watch_job_names: str = "",
 ) -> NamedTuple("Outputs", [("output_manifest_location", str), ("active_learning_model_arn", str)]):
-    """Run a Ground Truth image classification labeling job and wait for it to finish."""
+    """Run a Ground Truth image classification labeling job and wait for it to finish.
+
+    While it waits it watches the run's other labeling jobs (`watch_job_names`, comma-separated):
+    when one of them failed or was stopped, the run cannot train, so it stops its own job and
+    fails, naming that job. A watched job that does not exist (yet) is not a failure.
+    """
     import signal
     import sys
     import time
     from collections import namedtuple
 
     import boto3
+    from botocore.exceptions import ClientError
 
     lambda_accounts = {
         "us-east-1": "432418664414",
@@ -263,6 +276,36 @@ def ground_truth(
         finally:
             sys.exit(1)
 
+    watched = [
+        name.strip()
+        for name in watch_job_names.split(",")
+        if name.strip() and name.strip().lower() != job_name.lower()
+    ]
+    unwatchable = set()
+
+    def sibling_failure() -> str:
+        """How the first watched job that ended Failed or Stopped ended; '' when none did."""
+        for name in watched:
+            try:
+                other = sagemaker.describe_labeling_job(LabelingJobName=name)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                message = error.response.get("Error", {}).get("Message", "")
+                missing = code == "ResourceNotFound" or (
+                    code == "ValidationException"
+                    and ("does not exist" in message.lower() or "not found" in message.lower())
+                )
+                if not missing and (name, code) not in unwatchable:
+                    # an error of the watch, never taken for "not failed" silently
+                    print(f"Cannot watch labeling job {name}: {code}: {message}", flush=True)
+                    unwatchable.add((name, code))
+                continue
+            status = other["LabelingJobStatus"]
+            if status in ("Failed", "Stopped"):
+                reason = other.get("FailureReason", "no reason given")
+                return f"the run's other labeling job {name} {status.lower()}: {reason}"
+        return ""
+
     signal.signal(signal.SIGTERM, stop)
     last = None
     while True:
@@ -283,6 +326,15 @@ def ground_truth(
                 f"Labeling job {job_name} {job['LabelingJobStatus'].lower()}: "
                 f"{job.get('FailureReason', 'no reason given')}"
             )
+        failure = sibling_failure() if watched else ""
+        if failure:
+            print(f"Stopping labeling job {job_name}: {failure}", flush=True)
+            if job["LabelingJobStatus"] in ("Initializing", "InProgress"):
+                try:
+                    sagemaker.stop_labeling_job(LabelingJobName=job_name)
+                except ClientError as error:  # it ended meanwhile: nothing left to stop
+                    print(f"Could not stop labeling job {job_name}: {error}", flush=True)
+            raise RuntimeError(f"Labeling job {job_name} stopped because {failure}")
         time.sleep(2)
     output = job["LabelingJobOutput"]
     return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
@@ -433,88 +485,3 @@ def train(
     return namedtuple("Outputs", ["model_artifact_url", "job_name", "training_image"])(
         job["ModelArtifacts"]["S3ModelArtifacts"], name, image
     )
-
-
-def prepare_training(
-    region: str,
-    train_manifest: str,
-    validation_manifest: str,
-    label_category_config: str,
-    label_attribute_name: str,
-    training_input_location: str,
-    hyperparameters: dict,
-    endpoint_url: str = "",
-) -> NamedTuple(
-    "Outputs",
-    [
-        ("channels", list),
-        ("hyperparameters", dict),
-        ("num_training_samples", int),
-        ("num_classes", int),
-    ],
-):
-    """Build the training channels and hyperparameters from the labeled output manifests.
-
-    Objects that failed labeling (no label attribute) are left out; `num_classes` comes from the
-    label categories and `num_training_samples` from what is left. Given values must agree.
-    """
-    import json
-    from collections import namedtuple
-
-    import boto3
-
-    s3 = boto3.session.Session(region_name=region).client("s3", endpoint_url=endpoint_url or None)
-
-    def read(uri: str) -> str:
-        bucket, _, key = uri[5:].partition("/")
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-
-    classes = len(json.loads(read(label_category_config))["labels"])
-    channels = []
-    counts = {}
-    for name, uri in (("train", train_manifest), ("validation", validation_manifest)):
-        lines = [json.loads(raw) for raw in read(uri).splitlines() if raw.strip()]
-        kept = [line for line in lines if label_attribute_name in line]
-        print(
-            f"{name}: {len(kept)} labeled objects kept, {len(lines) - len(kept)} failed "
-            "labeling and left out"
-        )
-        if not kept:
-            raise RuntimeError(
-                f"No object of the {name} labeling job got a label; nothing to train on"
-            )
-        bucket, _, key = f"{training_input_location.rstrip('/')}/{name}.manifest"[5:].partition("/")
-        s3.put_object(Bucket=bucket, Key=key, Body="".join(json.dumps(x) + "\n" for x in kept))
-        counts[name] = len(kept)
-        channels.append(
-            {
-                "ChannelName": name,
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "AugmentedManifestFile",
-                        "S3Uri": f"s3://{bucket}/{key}",
-                        "S3DataDistributionType": "FullyReplicated",
-                        "AttributeNames": ["source-ref", label_attribute_name],
-                    }
-                },
-                "ContentType": "application/x-recordio",
-                "CompressionType": "None",
-                "RecordWrapperType": "RecordIO",
-            }
-        )
-    derived = {"num_classes": classes, "num_training_samples": counts["train"]}
-    for key, value in derived.items():
-        given = hyperparameters.get(key)
-        if given not in (None, "") and int(given) != value:
-            raise ValueError(
-                f"hyperparameter {key}={given} does not match the data ({value}); "
-                "leave it out to have it derived from the labeled manifests"
-            )
-    merged = {
-        **{k: str(v) for k, v in hyperparameters.items()},
-        **{k: str(v) for k, v in derived.items()},
-    }
-    print(f"hyperparameters: {json.dumps(merged)}")
-    return namedtuple(
-        "Outputs", ["channels", "hyperparameters", "num_training_samples", "num_classes"]
-    )(channels, merged, counts["train"], classes)

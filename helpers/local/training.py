@@ -30,7 +30,7 @@ from helpers.local.common import (
 from helpers.local.faults import Faults
 from helpers.local.roles import RoleAccess
 from helpers.local.workteams import Workforces
-from helpers.settings import GPU_FAMILIES
+from helpers.settings import GPU_FAMILIES, NVME_FAMILIES
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 ALGORITHM = "image-classification"
@@ -180,6 +180,14 @@ class TrainingJobs:
             raise validation(
                 f"Instance type {instance} is not supported by algorithm "
                 f"{ALGORITHM}; only GPU instances are supported"
+            )
+        if "VolumeKmsKeyId" in request["ResourceConfig"] and family in NVME_FAMILIES:
+            # AWS refuses the key on local NVMe storage, an empty one too (the official
+            # components' programs always send it; kubeflow/pipelines#8335)
+            raise validation(
+                f"VolumeKmsKeyId is not supported for instance type: {instance}. KMS volume "
+                "encryption is not supported for local NVMe instance storage. Please remove "
+                "VolumeKmsKeyId in the request or choose a different instance type."
             )
         count = int(request["ResourceConfig"].get("InstanceCount", 1))
         if count > _gpu_quota():
