@@ -187,6 +187,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "display_name": query["name"][0],
             }
             return 200, {k: v for k, v in fake.versions[version_id].items() if k != "spec"}
+        if method == "GET" and path.startswith("pipelines/") and path.endswith("/versions"):
+            pipeline_id = path.split("/")[1]
+            found = [
+                {k: v for k, v in version.items() if k != "spec"}
+                for version in fake.versions.values()
+                if version["pipeline_id"] == pipeline_id
+            ]
+            return 200, {"pipeline_versions": found, "total_size": len(found)} if found else {}
         if (method, path) == ("GET", "experiments"):
             name = _filter_value(query, "display_name")
             namespace = query.get("namespace", [""])[0]
