@@ -147,3 +147,31 @@ def test_a_terminated_run_is_canceled(cluster_api: dict[str, Any], tmp_path: Pat
     client.terminate_run(run_id)
     run, _ = follow(client, run_id)
     assert run.state == "CANCELED"
+
+
+def test_the_guard_refuses_and_records_a_connection_that_leaves_the_machine(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.rehearsal.account import environment, guarded_processes
+
+    log = tmp_path / "network.log"
+    env = environment(os.environ, {}, log)
+    probe_code = (
+        "import socket\n"
+        "for address in [('192.0.2.1', 443), ('sts.amazonaws.com', 443)]:\n"
+        "    try:\n"
+        "        socket.create_connection(address, timeout=1)\n"
+        "    except OSError as exc:\n"
+        "        print(type(exc).__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe_code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["ConnectionRefusedError", "ConnectionRefusedError"]
+    attempts = network_attempts(log)
+    assert any("192.0.2.1" in a for a in attempts)
+    assert any("sts.amazonaws.com" in a for a in attempts)
+    assert len(guarded_processes(log)) == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 PROFILE = "walkthrough-rehearsal"
 GUARD = Path(__file__).resolve().parent / "guard"
-NETWORK_LOG = "WALKTHROUGH_REHEARSAL_NETWORK_LOG"
+NETWORK_LOG = "REHEARSAL_NETWORK_LOG"
 
 
 def write_profile(folder: Path, endpoint_url: str, region: str) -> dict[str, str]:
@@ -73,3 +73,9 @@ def pod_environment(
 def network_attempts(network_log: Path) -> list[str]:
     """The non-loopback connections and look-ups the guarded processes tried."""
     return network_log.read_text().splitlines() if network_log.exists() else []
+
+
+def guarded_processes(network_log: Path) -> list[str]:
+    """The command lines of the processes the guard was loaded into."""
+    loaded = network_log.with_name(network_log.name + ".loaded")
+    return loaded.read_text().splitlines() if loaded.exists() else []

@@ -1,15 +1,16 @@
 """Loaded by every process of the rehearsal (on PYTHONPATH): no connection leaves the machine.
 
 Connections and name look-ups of a host that is not loopback are refused (as if the network were
-down) and recorded, one line each, in the file named by WALKTHROUGH_REHEARSAL_NETWORK_LOG, which
-the rehearsal's tests read: any line there fails them.
+down) and recorded, one line each, in the file named by REHEARSAL_NETWORK_LOG, which the
+rehearsal's tests read: any line there fails them. Each process it is loaded into adds its
+command line to that file's `.loaded` companion, so the tests can tell the guard was there.
 """
 
 import ipaddress
 import os
 import socket
 
-_LOG = os.environ.get("WALKTHROUGH_REHEARSAL_NETWORK_LOG", "")
+_LOG = os.environ.get("REHEARSAL_NETWORK_LOG", "")
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 
 
@@ -68,3 +69,18 @@ def getaddrinfo(host, *args, **kwargs):
 socket.socket.connect = connect
 socket.socket.connect_ex = connect_ex
 socket.getaddrinfo = getaddrinfo
+
+
+def _loaded():
+    try:
+        with open("/proc/self/cmdline", "rb") as cmdline:
+            command = cmdline.read().decode(errors="replace").replace("\0", " ")
+        command = " ".join(command.split())
+    except OSError:
+        command = "?"
+    with open(_LOG + ".loaded", "a", encoding="utf-8") as log:
+        log.write(f"pid {os.getpid()}: {command[:300]}\n")
+
+
+if _LOG:
+    _loaded()
