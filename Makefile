@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test bench lab lint clean lock local-start local-stop
+.PHONY: demo test bench lab lint clean lock local-start local-stop aws-smoke
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<tim
 
 test: $(STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests
+
+aws-smoke: $(STAMP)  ## the smallest real run on your account (asks first; removes what it made)
+	$(BIN)/python -m helpers.smoke
 
 bench: $(STAMP)  ## ours vs the upstream way: staging, annotations, walkthrough (a few minutes)
 	$(BIN)/python -m benchmarks

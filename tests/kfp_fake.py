@@ -240,6 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 fake.runs[run_id]["state"] = "CANCELED"
             return 200, {}
+        if method == "DELETE" and path.startswith("runs/"):
+            fake.runs.pop(path.split("/", 1)[1])
+            return 200, {}
+        if method == "DELETE" and path.startswith("pipelines/") and "/versions/" in path:
+            version = fake.versions.pop(path.rsplit("/", 1)[1])
+            if version["pipeline_id"] != path.split("/")[1]:
+                raise KeyError(f"{path}: the version belongs to {version['pipeline_id']}")
+            return 200, {}
         if method == "GET" and path.startswith("runs/"):
             return 200, self._run(path.split("/", 1)[1])
         raise KeyError(f"the fake KFP does not serve {method} {path}")
@@ -283,6 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._handle("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
 
 
 class KfpServer:

@@ -108,7 +108,11 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     folder = tmp_path_factory.mktemp("aws-rehearsal")
     network_log = folder / "network.log"
     url = local.start(folder / "account")
-    story: dict[str, Any] = {"folder": folder, "network_log": network_log, "local_aws": url}
+    story: dict[str, Any] = {
+        "folder": folder,
+        "network_log": network_log,
+        "local_aws_url_for_checks": url,
+    }
     aws_vars = write_profile(folder / "aws", url, REGION)
     pods = pod_environment(os.environ, aws_vars, network_log, folder / "pod-home")
     cluster = Cluster(folder / "cluster", pods)
@@ -212,8 +216,57 @@ def _story(story: dict[str, Any], folder: Path, url: str, cluster: Cluster) -> N
         )
     finally:
         local.clear_faults(url)
+    _smoke_runs(story, folder, url)  # a maintainer's smoke runs, on the same set-up
     run("05-dry", "05_clean_up.ipynb")
     run("05", "05_clean_up.ipynb", confirm_delete=True)
+
+
+def _smoke_runs(story: dict[str, Any], folder: Path, url: str) -> None:
+    """`make aws-smoke` on the same stand-ins: refused without confirmation, made, and failing."""
+
+    def smoke(step: str, *args: str) -> None:
+        local.reset_request_counts(url)
+        fake = story["kfp"]
+        seen_requests = len(fake.requests)
+        began = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "helpers.smoke", *args],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            timeout=600,
+        )
+        prefix = next(
+            (
+                w
+                for line in result.stdout.splitlines()
+                if "under prefix" in line
+                for w in [line.split("under prefix ")[1].split(",")[0]]
+            ),
+            None,
+        )
+        story[step] = {
+            "result": result,
+            "prefix": prefix,
+            "counts": local.request_counts(url),
+            "kfp_requests": fake.requests[seen_requests:],
+            "seconds": time.monotonic() - began,
+        }
+
+    smoke("smoke-refused")
+    smoke("smoke", "--yes")
+    local.set_faults(url, fail_jobs=["mini-image-classification-demo-validation-*"])
+    try:
+        smoke("smoke-failing", "--yes")
+    finally:
+        local.clear_faults(url)
+    story["leftovers"] = {
+        step: leftover_objects(story, story[step]["prefix"])
+        for step in ("smoke", "smoke-failing")
+        if story[step]["prefix"]
+    }
 
 
 def step(rehearsal: dict[str, Any], name: str) -> dict[str, Any]:
@@ -362,3 +415,51 @@ def test_no_process_of_the_rehearsal_left_the_machine(rehearsal: dict[str, Any])
     assert any("helpers.checks" in p for p in loaded)
     assert sum("ipykernel_launcher" in p for p in loaded) >= 9  # one kernel per notebook run
     assert any("kfp.dsl.executor_main" in p for p in loaded)  # the components
+
+
+def leftover_objects(rehearsal: dict[str, Any], prefix: str) -> list[str]:
+    s3 = boto3.client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=rehearsal["local_aws_url_for_checks"],
+        aws_access_key_id="admin",
+        aws_secret_access_key="admin",
+    )
+    found = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/")
+    return [o["Key"] for o in found.get("Contents", [])]
+
+
+def test_the_smoke_run_asks_before_it_creates_anything(rehearsal: dict[str, Any]) -> None:
+    refused = rehearsal["smoke-refused"]
+    result = refused["result"]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Ground Truth: 0.80 USD (10 objects x 0.08 USD" in result.stdout
+    assert "pass --yes to confirm" in result.stderr and "Nothing was created." in result.stdout
+    writes = [k for k in refused["counts"] if k.split(".")[1].startswith(("Create", "Put", "Copy"))]
+    assert writes == [] and refused["kfp_requests"] == []
+
+
+def test_the_smoke_run_runs_the_smallest_pipeline_and_removes_what_it_made(
+    rehearsal: dict[str, Any],
+) -> None:
+    made = rehearsal["smoke"]
+    result = made["result"]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert made["counts"].get("s3.CopyObject") == 10  # 2 classes x 5 images
+    assert made["counts"].get("sagemaker.CreateLabelingJob") == 2
+    assert made["counts"].get("sagemaker.CreateTrainingJob") == 1
+    assert made["counts"].get("sagemaker.DeleteWorkteam") == 1
+    assert rehearsal["leftovers"]["smoke"] == []
+    deleted = [p for m, p in made["kfp_requests"] if m == "DELETE"]
+    assert len(deleted) == 2 and "Deleted KFP run" in result.stdout
+
+
+def test_a_failing_smoke_run_still_removes_what_it_made(rehearsal: dict[str, Any]) -> None:
+    failed = rehearsal["smoke-failing"]
+    result = failed["result"]
+    assert result.returncode == 1
+    assert "03_run_pipeline" in result.stdout and "FAILED" in result.stdout
+    assert "labeling job mini-image-classification-demo-validation-" in result.stdout
+    assert failed["counts"].get("sagemaker.DeleteWorkteam") == 1
+    assert rehearsal["leftovers"]["smoke-failing"] == []
+    assert "- 05_clean_up (" in result.stdout and "05_clean_up (" in result.stdout
