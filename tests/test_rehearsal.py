@@ -390,6 +390,9 @@ def test_a_forced_labeling_failure_is_reported_by_getrun_and_explained(
     assert report["state"] == "FAILED"
     tasks = {t["display_name"]: t["state"] for t in report["tasks"]}
     assert tasks["label-train"] == "FAILED" and "train" not in tasks
+    # as on a cluster, the validation job was labeling at the same time, and went on
+    assert "label-validation" in tasks
+    assert failing["counts"]["sagemaker.CreateLabelingJob"] == 2
     (error,) = failing["errors"]
     assert error.startswith("WalkthroughError: the pipeline run ")
     assert "labeling job mini-image-classification-demo-train-" in error

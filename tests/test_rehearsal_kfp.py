@@ -38,6 +38,24 @@ def probe(
     write_word(word=first.output, out_file=second_file, fail=False).set_display_name("second")
 
 
+@dsl.component(base_image="python:3.11-slim")
+def slow_word(word: str, out_file: str, seconds: float) -> str:
+    """Write the word after a while."""
+    import time
+
+    time.sleep(seconds)
+    with open(out_file, "w") as out:
+        out.write(word)
+    return word
+
+
+@dsl.pipeline(name="rehearsal-parallel-probe")
+def parallel_probe(out_file: str, other_file: str) -> None:
+    slow_word(word="slow", out_file=out_file, seconds=3.0).set_display_name("slow")
+    quick = write_word(word="quick", out_file=other_file, fail=True).set_display_name("quick")
+    write_word(word=quick.output, out_file=other_file, fail=False).set_display_name("after")
+
+
 @pytest.fixture
 def cluster_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("HOME", str(tmp_path))  # the kfp client's context file
@@ -175,3 +193,28 @@ def test_the_guard_refuses_and_records_a_connection_that_leaves_the_machine(
     assert any("192.0.2.1" in a for a in attempts)
     assert any("sts.amazonaws.com" in a for a in attempts)
     assert len(guarded_processes(log)) == 1
+
+
+def test_ready_tasks_run_at_once_and_a_failure_starts_nothing_new(
+    cluster_api: dict[str, Any], tmp_path: Path
+) -> None:
+    """As on a cluster (Argo): the running task goes on to its end; no new task starts."""
+    import json
+
+    compiler.Compiler().compile(parallel_probe, str(tmp_path / "parallel.yaml"))
+    spec = yaml.safe_load((tmp_path / "parallel.yaml").read_text())
+    out = tmp_path / "slow.txt"
+    client, run_id = upload_and_run(
+        cluster_api, spec, out_file=str(out), other_file=str(tmp_path / "other.txt")
+    )
+    run, _ = follow(client, run_id)
+    assert run.state == "FAILED"
+    assert out.read_text() == "slow"  # it was running when "quick" failed, and finished
+    states = {t.display_name: t.state for t in run.run_details.task_details}
+    assert states == {"slow": "SUCCEEDED", "quick": "FAILED"}  # "after" never started
+    events = [
+        json.loads(line)
+        for line in next((tmp_path / "cluster").glob("*/events.jsonl")).read_text().splitlines()
+    ]
+    at = {(e.get("display_name"), e.get("state")): e["time"] for e in events if "task" in e}
+    assert at[("slow", "RUNNING")] < at[("quick", "FAILED")] < at[("slow", "SUCCEEDED")]
