@@ -494,7 +494,7 @@ def submit_kfp(settings: Settings, record: RunRecord) -> Callable[[], bool | Non
     record.kfp_namespace = namespace
     ui = client._get_url_prefix()  # noqa: SLF001 - the client's own idea of the UI's address
     record.ui_link = f"{ui.rstrip('/')}/#/runs/details/{run.run_id}"
-    print(f"Submitted run {run.run_id}: {record.ui_link}")
+    print(f"Created KFP run {run.run_id} in experiment {settings.kfp_experiment}")
     return kfp_finished(client, run.run_id)
 
 

@@ -122,7 +122,8 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
             pytest.MonkeyPatch.context() as mp,
         ):
             story["kfp"], story["kfp_url"] = kfp.fake, kfp.url
-            env = environment(os.environ, aws_vars, network_log, project_root())
+            mine = {k: v for k, v in os.environ.items() if not k.startswith("WALKTHROUGH_")}
+            env = environment(mine, aws_vars, network_log, project_root())
             env.update(
                 HOME=str(folder / "home"),
                 WALKTHROUGH_SETTINGS_FILE=str(settings_file(folder, kfp.url)),
@@ -333,6 +334,9 @@ def test_notebook_03_submits_through_the_kfp_api_and_follows_the_run(
     fake = rehearsal["kfp"]
     link = f"Kubeflow Pipelines UI: {fake_url(rehearsal)}/#/runs/details/{run_id}"
     assert link in done["text"]
+    # one run id for the user: the walkthrough's (the KFP run id is in the link)
+    submitted = [line for line in done["text"].splitlines() if line.startswith("Submitted run")]
+    assert len(submitted) == 1 and run_id not in submitted[0]
     posts = [path for method, path in done["kfp_requests"] if method == "POST"]
     assert posts == [
         "/apis/v2beta1/pipelines/upload",

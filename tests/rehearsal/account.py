@@ -59,7 +59,9 @@ def pod_environment(
     PyPI. Here pip may use no index and only checks (dry run) that this Python already has
     them, so a missing package fails the task as it would without egress.
     """
-    env = environment(base, aws, network_log)
+    env = environment(
+        {k: v for k, v in base.items() if not k.startswith("WALKTHROUGH_")}, aws, network_log
+    )
     env.update(
         HOME=str(home),
         PATH=os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
