@@ -4,8 +4,7 @@
 run (the spec the client uploaded, the run's runtime parameters), reads the events the runner
 writes to answer GetRun (run state, task details), and terminates a run's process group. The
 runner and the component processes get only the environment the cluster is given (the pods'
-AWS configuration and the network guard), and a working folder outside the project, so a
-component cannot import the walkthrough's code.
+AWS configuration and the network guard) and a working folder of their own outside the project.
 """
 
 from __future__ import annotations
