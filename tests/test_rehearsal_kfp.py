@@ -56,6 +56,19 @@ def parallel_probe(out_file: str, other_file: str) -> None:
     write_word(word=quick.output, out_file=other_file, fail=False).set_display_name("after")
 
 
+@dsl.component(base_image="python:3.11-slim")
+def on_exit(out_file: str, status: dsl.PipelineTaskFinalStatus) -> None:
+    """Write the pipeline's final state (an exit handler)."""
+    with open(out_file, "w") as out:
+        out.write(status.state)
+
+
+@dsl.pipeline(name="rehearsal-exit-probe")
+def exit_probe(out_file: str, other_file: str, exit_file: str) -> None:
+    with dsl.ExitHandler(on_exit(out_file=exit_file).set_display_name("on-exit")):
+        parallel_probe(out_file=out_file, other_file=other_file)
+
+
 @pytest.fixture
 def cluster_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("HOME", str(tmp_path))  # the kfp client's context file
@@ -218,3 +231,25 @@ def test_ready_tasks_run_at_once_and_a_failure_starts_nothing_new(
     ]
     at = {(e.get("display_name"), e.get("state")): e["time"] for e in events if "task" in e}
     assert at[("slow", "RUNNING")] < at[("quick", "FAILED")] < at[("slow", "SUCCEEDED")]
+
+
+def test_an_exit_handler_runs_last_with_the_runs_final_state(
+    cluster_api: dict[str, Any], tmp_path: Path
+) -> None:
+    compiler.Compiler().compile(exit_probe, str(tmp_path / "exit.yaml"))
+    spec = yaml.safe_load((tmp_path / "exit.yaml").read_text())
+    exit_file = tmp_path / "exit.txt"
+    client, run_id = upload_and_run(
+        cluster_api,
+        spec,
+        out_file=str(tmp_path / "slow.txt"),
+        other_file=str(tmp_path / "other.txt"),
+        exit_file=str(exit_file),
+    )
+    run, _ = follow(client, run_id)
+    assert run.state == "FAILED", pods_log(cluster_api)
+    assert exit_file.read_text() == "FAILED"
+    states = {t.display_name: t.state for t in run.run_details.task_details}
+    assert states["on-exit"] == "SUCCEEDED" and states["quick"] == "FAILED"
+    ends = {t.display_name: t.end_time for t in run.run_details.task_details}
+    assert ends["on-exit"] >= ends["slow"]
