@@ -111,7 +111,9 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     started = time.monotonic()
     folder = tmp_path_factory.mktemp("aws-rehearsal")
     network_log = folder / "network.log"
-    url = local.start(folder / "account")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("WALKTHROUGH_LOCAL_PORT", raising=False)  # a port of its own
+        url = local.start(folder / "account")
     story: dict[str, Any] = {
         "folder": folder,
         "network_log": network_log,
