@@ -12,7 +12,7 @@ PYTHON37 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.7*/bin/python3.7) $
 VENV37 := .venv37
 STAMP37 := $(VENV37)/.installed
 
-.PHONY: demo test bench lab lint clean lock local-start local-stop
+.PHONY: demo test bench lab lint clean lock local-start local-stop aws-smoke
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ demo: $(STAMP)  ## run every notebook headlessly on the local AWS into runs/<tim
 
 test: $(STAMP) $(STAMP37)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests
+
+aws-smoke: $(STAMP)  ## the smallest real run on your account (asks first; removes what it made)
+	$(BIN)/python -m helpers.smoke
 
 bench: $(STAMP)  ## ours vs the upstream way: staging, annotations, walkthrough (a few minutes)
 	$(BIN)/python -m benchmarks

@@ -681,7 +681,7 @@ def submit_kfp(settings: Settings, record: RunRecord) -> Callable[[], bool | Non
     client = kfp_client(settings)
     package = str(compiled_package(settings, record))
     namespace = kfp_namespace(settings)
-    pipeline_id = client.get_pipeline_id(pipeline.PIPELINE_NAME)
+    pipeline_id = find_pipeline(client, namespace)
     version_name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"
     if pipeline_id is None:
         uploaded = client.upload_pipeline(
@@ -708,8 +708,26 @@ def submit_kfp(settings: Settings, record: RunRecord) -> Callable[[], bool | Non
     record.kfp_namespace = namespace
     ui = client._get_url_prefix()  # noqa: SLF001 - the client's own idea of the UI's address
     record.ui_link = f"{ui.rstrip('/')}/#/runs/details/{run.run_id}"
-    print(f"Submitted run {run.run_id}: {record.ui_link}")
+    print(f"Created KFP run {run.run_id} in experiment {settings.kfp_experiment}")
     return kfp_finished(client, run.run_id)
+
+
+def find_pipeline(client: Any, namespace: str | None) -> str | None:
+    """The id of the walkthrough's pipeline in the namespace (shared ones without), or None.
+
+    `kfp.Client.get_pipeline_id` looks among shared pipelines only, so in multi-user Kubeflow
+    it misses the one uploaded into the profile's namespace and the upload then fails on
+    "already exists".
+    """
+    name_filter = json.dumps(
+        {
+            "predicates": [
+                {"operation": 1, "key": "display_name", "stringValue": pipeline.PIPELINE_NAME}
+            ]
+        }
+    )  # operation 1: EQUALS
+    found = client.list_pipelines(namespace=namespace, filter=name_filter, page_size=2).pipelines
+    return found[0].pipeline_id if found else None
 
 
 def kfp_finished(client: Any, kfp_run_id: str) -> Callable[[], bool | None]:

@@ -3,6 +3,12 @@
 Request bodies are decoded with kfp-server-api's own models and refused when they carry a field
 the model does not have; uploads must be compiled pipeline specs. Everything the client sent
 is kept for the test to assert on.
+
+In multi-user mode pipelines live in namespaces, as on Kubeflow: listing without a namespace
+shows only shared pipelines, and a name is unique within its namespace (an upload of a taken
+name is refused with ALREADY_EXISTS). With an `executor` (tests/rehearsal/cluster.py) a created
+run is executed from its uploaded spec and GetRun reports the run's and its tasks' states;
+without one, a test sets a run's state itself.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -50,11 +57,17 @@ class FakeKfp:
     requests: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     multi_user: bool = False
+    #: runs the runs (start/report/terminate), or None: a test sets `runs[id]["state"]`
+    executor: Any = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def new_id(self, kind: str) -> str:
         """A fresh id for a created object."""
         return f"{kind}-{next(self._ids)}"
+
+
+class Conflict(Exception):
+    """A request that names something that exists already (HTTP 409, ALREADY_EXISTS)."""
 
 
 def _filter_value(query: dict[str, list[str]], key: str) -> str | None:
@@ -67,12 +80,17 @@ def _filter_value(query: dict[str, list[str]], key: str) -> str | None:
     return None
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _upload(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
     header = f"Content-Type: {handler.headers['Content-Type']}\r\n\r\n".encode()
     message = email.parser.BytesParser().parsebytes(header + body)
     for part in message.get_payload():
         if part.get_param("name", header="content-disposition") == "uploadfile":
-            spec = yaml.safe_load(part.get_payload(decode=True))
+            # a pipeline spec, then (with kfp-kubernetes) its platform spec
+            spec = next(yaml.safe_load_all(part.get_payload(decode=True)))
             if "pipelineInfo" not in spec or "root" not in spec:
                 raise ValueError("the upload is not a compiled KFP v2 pipeline spec")
             return spec
@@ -100,6 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append((method, url.path))
         try:
             status, payload = self._route(method, url.path[len(PREFIX) :], query, body)
+        except Conflict as exc:
+            status, payload = 409, {"error": str(exc), "code": 6, "message": str(exc)}
         except (ValueError, KeyError) as exc:
             self.fake.errors.append(f"{method} {url.path}: {exc}")
             status, payload = 400, {"error": str(exc), "code": 3}
@@ -113,12 +133,27 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"multi_user": fake.multi_user}
         if (method, path) == ("GET", "pipelines"):
             name = _filter_value(query, "display_name")
-            found = [p for p in fake.pipelines.values() if name in (None, p["display_name"])]
+            namespace = self._namespace(query)
+            found = [
+                p
+                for p in fake.pipelines.values()
+                if name in (None, p["display_name"]) and self._scope(p) == namespace
+            ]
             return 200, {"pipelines": found, "total_size": len(found)} if found else {}
         if (method, path) == ("POST", "pipelines/upload"):
             spec = _upload(self, body)
-            pipeline_id = fake.new_id("pipeline")
             name = query["name"][0]
+            namespace = self._namespace(query)
+            if any(
+                (p["display_name"], self._scope(p)) == (name, namespace)
+                for p in fake.pipelines.values()
+            ):
+                where = f"namespace {namespace!r}" if namespace else "the shared pipelines"
+                raise Conflict(
+                    f"Failed to create a new pipeline. A pipeline named {name} already "
+                    f"exists in {where}: AlreadyExists"
+                )
+            pipeline_id = fake.new_id("pipeline")
             fake.pipelines[pipeline_id] = {
                 "pipeline_id": pipeline_id,
                 "display_name": name,
@@ -138,6 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
             pipeline_id = query["pipelineid"][0]
             if pipeline_id not in fake.pipelines:
                 raise KeyError(f"no pipeline {pipeline_id}")
+            name = query["name"][0]
+            if any(
+                (v["pipeline_id"], v["display_name"]) == (pipeline_id, name)
+                for v in fake.versions.values()
+            ):
+                raise Conflict(f"a version named {name} of pipeline {pipeline_id} already exists")
             version_id = fake.new_id("version")
             fake.versions[version_id] = {
                 "pipeline_id": pipeline_id,
@@ -146,6 +187,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "display_name": query["name"][0],
             }
             return 200, {k: v for k, v in fake.versions[version_id].items() if k != "spec"}
+        if method == "GET" and path.startswith("pipelines/") and path.endswith("/versions"):
+            pipeline_id = path.split("/")[1]
+            found = [
+                {k: v for k, v in version.items() if k != "spec"}
+                for version in fake.versions.values()
+                if version["pipeline_id"] == pipeline_id
+            ]
+            return 200, {"pipeline_versions": found, "total_size": len(found)} if found else {}
         if (method, path) == ("GET", "experiments"):
             name = _filter_value(query, "display_name")
             namespace = query.get("namespace", [""])[0]
@@ -172,17 +221,70 @@ class _Handler(BaseHTTPRequestHandler):
             if run.experiment_id not in fake.experiments:
                 raise KeyError(f"no experiment {run.experiment_id}")
             run_id = fake.new_id("run")
-            fake.runs[run_id] = {"run": run, "state": "RUNNING"}
+            fake.runs[run_id] = {"run": run, "state": "RUNNING", "created_at": _now()}
+            if fake.executor is not None:
+                spec = fake.versions[reference.pipeline_version_id]["spec"]
+                fake.executor.start(run_id, spec, dict(run.runtime_config.parameters or {}))
             return 200, {
                 "run_id": run_id,
                 "display_name": run.display_name,
                 "state": "PENDING",
                 "experiment_id": run.experiment_id,
             }
+        if method == "POST" and path.startswith("runs/") and path.endswith(":terminate"):
+            run_id = path[len("runs/") : -len(":terminate")]
+            if run_id not in fake.runs:
+                raise KeyError(f"no run {run_id}")
+            if fake.executor is not None:
+                fake.executor.terminate(run_id)
+            else:
+                fake.runs[run_id]["state"] = "CANCELED"
+            return 200, {}
+        if method == "DELETE" and path.startswith("runs/"):
+            fake.runs.pop(path.split("/", 1)[1])
+            return 200, {}
+        if method == "DELETE" and path.startswith("pipelines/") and "/versions/" in path:
+            version = fake.versions.pop(path.rsplit("/", 1)[1])
+            if version["pipeline_id"] != path.split("/")[1]:
+                raise KeyError(f"{path}: the version belongs to {version['pipeline_id']}")
+            return 200, {}
         if method == "GET" and path.startswith("runs/"):
-            run_id = path.split("/", 1)[1]
-            return 200, {"run_id": run_id, "state": fake.runs[run_id]["state"]}
+            return 200, self._run(path.split("/", 1)[1])
         raise KeyError(f"the fake KFP does not serve {method} {path}")
+
+    def _namespace(self, query: dict[str, list[str]]) -> str:
+        """The namespace a pipeline request is about ("" for shared, and in single-user mode)."""
+        return query.get("namespace", [""])[0] if self.fake.multi_user else ""
+
+    def _scope(self, pipeline: dict[str, Any]) -> str:
+        """The namespace a stored pipeline is found in (all are shared in single-user mode)."""
+        return pipeline["namespace"] if self.fake.multi_user else ""
+
+    def _run(self, run_id: str) -> dict[str, Any]:
+        """GetRun's answer: the run's state and, when it is executed here, its tasks'."""
+        entry = self.fake.runs[run_id]
+        run = entry["run"]
+        answer: dict[str, Any] = {
+            "run_id": run_id,
+            "display_name": run.display_name,
+            "experiment_id": run.experiment_id,
+            "pipeline_version_reference": {
+                "pipeline_id": run.pipeline_version_reference.pipeline_id,
+                "pipeline_version_id": run.pipeline_version_reference.pipeline_version_id,
+            },
+            "runtime_config": {"parameters": run.runtime_config.parameters or {}},
+            "created_at": entry["created_at"],
+            "state": entry["state"],
+        }
+        if self.fake.executor is not None:
+            report = self.fake.executor.report(run_id)
+            answer["state"] = report["state"]
+            answer["run_details"] = {"task_details": report["tasks"]}
+            if report.get("finished_at"):
+                answer["finished_at"] = report["finished_at"]
+            if report.get("error"):
+                answer["error"] = {"code": 2, "message": report["error"]}
+        return answer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle("GET")
@@ -190,12 +292,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._handle("POST")
 
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")
+
 
 class KfpServer:
     """Runs a FakeKfp on 127.0.0.1 in a thread."""
 
-    def __init__(self) -> None:
-        self.fake = FakeKfp()
+    def __init__(self, multi_user: bool = False, executor: Any = None) -> None:
+        self.fake = FakeKfp(multi_user=multi_user, executor=executor)
         handler = type("Handler", (_Handler,), {"fake": self.fake})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

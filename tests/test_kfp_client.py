@@ -23,6 +23,15 @@ def kfp_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KfpServ
         yield server
 
 
+@pytest.fixture
+def multi_user_kfp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KfpServer]:
+    """A multi-user Kubeflow's KFP API: pipelines live in profile namespaces."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path / "runs"))
+    with KfpServer(multi_user=True) as server:
+        yield server
+
+
 def aws_settings(url: str, **extra: Any) -> Any:
     return load(
         {
@@ -61,7 +70,10 @@ def record_for(settings: Any, run_id: str) -> runs.RunRecord:
     )
 
 
-def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(kfp_api: KfpServer) -> None:
+def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(
+    multi_user_kfp: KfpServer,
+) -> None:
+    kfp_api = multi_user_kfp
     settings = aws_settings(
         kfp_api.url, kfp_namespace="team-a", kfp_service_account="default-editor"
     )
@@ -107,6 +119,46 @@ def test_a_second_submission_adds_a_version_and_reuses_the_experiment(kfp_api: K
     assert finished() is False
     # standalone KFP (pipeline-runner): no namespace is sent
     assert all(e["namespace"] == "" for e in fake.experiments.values())
+
+
+def test_a_second_submission_in_a_profile_namespace_finds_the_first_upload(
+    multi_user_kfp: KfpServer,
+) -> None:
+    """kfp.Client.get_pipeline_id looks among shared pipelines only; ours is in the profile's."""
+    settings = aws_settings(
+        multi_user_kfp.url, kfp_namespace="team-a", kfp_service_account="default-editor"
+    )
+    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    second = record_for(settings, "run00002")
+    runs.submit_kfp(settings, second)
+    fake = multi_user_kfp.fake
+    assert fake.errors == []
+    (entry,) = fake.pipelines.values()  # no second upload, no "already exists"
+    assert entry["namespace"] == "team-a"
+    assert len(fake.runs) == 2 and second.kfp_run_id in fake.runs
+    versions = [v for v in fake.versions.values() if v["pipeline_id"] == entry["pipeline_id"]]
+    assert f"{pipeline.PIPELINE_NAME}-run00002" in {v["display_name"] for v in versions}
+
+
+def test_a_shared_pipeline_of_the_same_name_is_not_the_profiles(multi_user_kfp: KfpServer) -> None:
+    import kfp
+
+    other = kfp.Client(host=multi_user_kfp.url)
+    shared = other.upload_pipeline(
+        str(runs.compile_for(aws_settings(multi_user_kfp.url))),
+        pipeline_name=pipeline.PIPELINE_NAME,
+    )
+    settings = aws_settings(
+        multi_user_kfp.url, kfp_namespace="team-a", kfp_service_account="default-editor"
+    )
+    record = record_for(settings, "run00001")
+    runs.submit_kfp(settings, record)
+    fake = multi_user_kfp.fake
+    assert fake.errors == []
+    ours = [p for p in fake.pipelines.values() if p["namespace"] == "team-a"]
+    assert len(ours) == 1 and ours[0]["pipeline_id"] != shared.pipeline_id
+    sent = fake.runs[record.kfp_run_id]["run"]
+    assert sent.pipeline_version_reference.pipeline_id == ours[0]["pipeline_id"]
 
 
 def test_the_official_components_are_what_a_cluster_gets_by_default(kfp_api: KfpServer) -> None:
