@@ -694,9 +694,7 @@ def _validate_network(s: Settings) -> None:
         )
     family = INSTANCE_TYPE.fullmatch(s.training_instance_type)
     _check(
-        s.training_volume_kms_key is None
-        or family is None
-        or family.group(1) not in NVME_FAMILIES,
+        s.training_volume_kms_key is None or family is None or family.group(1) not in NVME_FAMILIES,
         "training_volume_kms_key",
         s.training_volume_kms_key,
         f"SageMaker refuses a volume KMS key on {s.training_instance_type}: its local NVMe "

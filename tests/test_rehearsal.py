@@ -363,7 +363,14 @@ def test_notebook_03_submits_through_the_kfp_api_and_follows_the_run(
     report = done["new_runs"][run_id]
     assert report["state"] == "SUCCEEDED"
     assert {t["display_name"]: t["state"] for t in report["tasks"]} == dict.fromkeys(
-        ("create-workteam", "label-train", "label-validation", "prepare-training", "train"),
+        (
+            "create-workteam",
+            "label-train",
+            "label-validation",
+            "prepare-training",
+            "train",
+            "stop-run-jobs",
+        ),
         "SUCCEEDED",
     )
     # the pods did the work, in the account: what notebook 03 followed was created by them
