@@ -727,14 +727,16 @@ while True:
     ]
     if status == "Completed":
         sys.exit(0)
-    if status in ("Failed", "Stopped"):
+    if status in ("Failed", "Stopped") and given.get("--before_1_1_2") != "true":
         print("official program: the job is " + status, flush=True)
         sys.exit(1)
-    time.sleep(0.3)
+    time.sleep(0.3)  # before 1.1.2 the official program waited on a Stopped job for ever
 """
 
 
-def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], list[str]]:
+def watcher37(
+    folder: Path, url: str, job: str, watch: str, grace: float = 30, before_1_1_2: bool = False
+) -> tuple[list[str], list[str]]:
     """The official set's labeling step as the image runs it, with the stand-in program; and the
     flags the program must get."""
     from tests.test_official_programs import PYTHON37
@@ -742,16 +744,18 @@ def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], 
     fake = folder / "sagemaker_ground_truth_component.py"
     fake.write_text(FAKE_OFFICIAL_PROGRAM)
     flags = ["--region", REGION, "--endpoint_url", url, "--job_name", job, "--title", "a b"]
+    if before_1_1_2:
+        flags += ["--before_1_1_2", "true"]
     command = [str(PYTHON37), "-c", components.watcher_source(), "--watch_job_names", watch]
-    command += ["--poll_seconds", "0.3", "--grace_seconds", "30", str(fake), *flags]
+    command += ["--poll_seconds", "0.3", "--grace_seconds", str(grace), str(fake), *flags]
     return command, flags
 
 
-def run_watcher37(folder: Path, url: str, job: str, watch: str) -> Any:
+def run_watcher37(folder: Path, url: str, job: str, watch: str, **options: Any) -> Any:
     """Run the official set's labeling step to its end; check the program got its flags."""
     from tests.test_official_programs import env37
 
-    command, flags = watcher37(folder, url, job, watch)
+    command, flags = watcher37(folder, url, job, watch, **options)
     done = subprocess.run(
         command, env=env37(), capture_output=True, text=True, timeout=120, check=False
     )
@@ -791,6 +795,34 @@ def test_the_official_labeling_step_stops_its_job_when_the_watched_job_failed(
         sagemaker.describe_labeling_job(LabelingJobName="watch-tests-official")["LabelingJobStatus"]
         == "Stopped"
     )
+
+
+def test_the_official_labeling_step_ends_a_program_that_waits_on_its_stopped_job(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """A program that does not exit once its job is Stopped gets SIGTERM after the grace."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-waiting-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-waiting-sibling", team_arn)
+        create_labeling_job(prepared, "watch-tests-waiting", team_arn)
+        done = run_watcher37(
+            tmp_path,
+            local_aws_url,
+            "watch-tests-waiting",
+            "watch-tests-waiting-sibling",
+            grace=1,
+            before_1_1_2=True,
+        )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert done.returncode == 1, done.stderr
+    assert "The program did not exit after its job ended: terminating it" in done.stdout
+    assert "stopped because the run's other labeling job watch-tests-waiting-sibling" in done.stderr
 
 
 def test_the_official_labeling_step_takes_a_missing_watched_job_for_not_failed(

@@ -7,7 +7,8 @@ exactly FLAGS, the flags the spec passed to it before, and waits for it. Meanwhi
 run's other labeling jobs (NAMES, comma-separated) with DescribeLabelingJob; when one of them has
 failed or was stopped, the run cannot train any more, so it stops its own job (StopLabelingJob;
 the official 1.1.2 program then sees Stopped and exits non-zero) and exits non-zero with the
-reason. A SIGTERM (the run terminated) goes to the program, which stops its job itself.
+reason. A SIGTERM (the run terminated) goes to the program, which stops its job itself; so does
+our own SIGTERM when the job's name is left to the program (`--job_name ""`: a name it makes up).
 
 Python 3.7, the standard library, and boto3 1.14 / botocore 1.17 calls only (the image's own
 python3 runs it; nothing is installed); tests check both. `--poll_seconds` and `--grace_seconds`
