@@ -73,11 +73,16 @@ def sagemaker_client(region, endpoint_url, assume_role):
 
 def sibling_failure(sagemaker, names, unwatchable):
     """How the first watched job that ended Failed or Stopped ended; '' when none did."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     for name in names:
         try:
             job = sagemaker.describe_labeling_job(LabelingJobName=name)
+        except BotoCoreError as error:  # no answer (a network error): look again next time
+            if (name, type(error).__name__) not in unwatchable:
+                print(f"Cannot watch labeling job {name}: {error}", flush=True)
+                unwatchable.add((name, type(error).__name__))
+            continue
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if not _missing(error) and (name, code) not in unwatchable:
@@ -93,7 +98,7 @@ def sibling_failure(sagemaker, names, unwatchable):
 
 def stop_own(sagemaker, name):
     """Stop our job if it still runs; return its status ('' when it does not exist yet)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         status = sagemaker.describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"]
@@ -102,6 +107,9 @@ def stop_own(sagemaker, name):
             print(f"Stopped labeling job {name} (it was {status})", flush=True)
             return "Stopping"
         return status
+    except BotoCoreError as error:
+        print(f"Could not stop labeling job {name}: {error}", flush=True)
+        return "unknown"
     except ClientError as error:
         if _missing(error):
             return ""
