@@ -316,13 +316,19 @@ class RunState:
     training: dict[str, Any] | None = None
 
     def failure(self) -> str | None:
-        """The first failure reason among the run's jobs, if any."""
-        for split, job in self.labeling.items():
-            if job["LabelingJobStatus"] in ("Failed", "Stopped"):
-                return (
-                    f"labeling job {job['LabelingJobName']} ({split}) "
-                    f"{job['LabelingJobStatus'].lower()}: {job.get('FailureReason', '')}"
-                )
+        """The first failure reason among the run's jobs (a failed job before a stopped one)."""
+        # a labeling job is stopped when the run's other labeling job failed: name the cause
+        ended = [
+            (split, job)
+            for status in ("Failed", "Stopped")
+            for split, job in self.labeling.items()
+            if job["LabelingJobStatus"] == status
+        ]
+        for split, job in ended[:1]:
+            return (
+                f"labeling job {job['LabelingJobName']} ({split}) "
+                f"{job['LabelingJobStatus'].lower()}: {job.get('FailureReason', '')}"
+            )
         if self.training and self.training["TrainingJobStatus"] in ("Failed", "Stopped"):
             return (
                 f"training job {self.training['TrainingJobName']} "

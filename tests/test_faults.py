@@ -128,6 +128,14 @@ def test_a_failed_labeling_job_fails_the_run_and_notebook_03_shows_why(
     sm = boto3.client("sagemaker", region_name=REGION)
     job = sm.describe_labeling_job(LabelingJobName="fault-tests-train-job")
     assert job["LabelingJobStatus"] == "Failed" and job["FailureReason"] == reason
+    # kfp.local runs the labeling tasks one after the other, in either order: the validation job
+    # completed before the train job was created, or its task found the train job failed and
+    # stopped it (defect 9)
+    other = sm.describe_labeling_job(LabelingJobName="fault-tests-validation-job")
+    if other["LabelingJobStatus"] == "Completed":
+        assert other["LastModifiedTime"] <= job["CreationTime"]
+    else:
+        assert other["LabelingJobStatus"] in ("Stopping", "Stopped")
 
 
 def _free_port() -> int:

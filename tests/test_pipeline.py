@@ -332,41 +332,70 @@ def _wait_until_ended(sagemaker: Any, name: str) -> dict[str, Any]:
 def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
     prepared: dict[str, Any], local_aws_url: str
 ) -> None:
-    """Defect 9: the train labeling job fails (forced); the validation job must not go on.
+    """Defect 9: one labeling job fails (forced); the run's other labeling job must not go on.
 
-    kfp.local runs the two labeling tasks one after the other (a cluster runs them at once, and
-    does not stop the sibling task when one fails): the validation task watches the train job,
-    finds it failed, stops its own job and fails naming the train job's failure.
+    kfp.local runs the two labeling tasks one after the other, in an order that varies from run to
+    run (a cluster runs them at once, and does not stop the sibling task when one fails): the
+    first one's job is made to fail; the second task watches it, finds it failed, stops its own
+    job and fails naming the first job's failure.
     """
+    jobs = {"train": "sibling-tests-train", "validation": "sibling-tests-validation"}
     names = {
-        "ground_truth_train_job_name": "sibling-tests-train",
-        "ground_truth_validation_job_name": "sibling-tests-validation",
+        "ground_truth_train_job_name": jobs["train"],
+        "ground_truth_validation_job_name": jobs["validation"],
         "team_name": "sibling-tests-team",
     }
     settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    local.set_faults(local_aws_url, fail_jobs=["sibling-tests-train"])
+    local.set_faults(local_aws_url, fail_jobs=["sibling-tests-*"])  # the first job created
     local.drive_clock(local_aws_url, speed=10)
     try:
         submission = runs.submit_or_resume(settings, prepared["aws"])
-        with pytest.raises(WalkthroughError):
+        deadline = time.monotonic() + 120
+        created: list[str] = []
+        while not created:
+            assert time.monotonic() < deadline and submission.finished() is None
+            found = sagemaker.list_labeling_jobs(NameContains="sibling-tests-")
+            created = [j["LabelingJobName"] for j in found["LabelingJobSummaryList"]]
+            time.sleep(0.1)
+        local.clear_faults(local_aws_url)  # the second is created once the first has failed
+        with pytest.raises(WalkthroughError) as err:
             runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
         assert submission.finished() is False
     finally:
         local.clear_faults(local_aws_url)
         local.drive_clock(local_aws_url, speed=100)
-    train = sagemaker.describe_labeling_job(LabelingJobName="sibling-tests-train")
-    assert train["LabelingJobStatus"] == "Failed"
-    assert (
-        _wait_until_ended(sagemaker, "sibling-tests-validation")["LabelingJobStatus"] == "Stopped"
-    )
+    (first,) = created
+    (split,) = [s for s, name in jobs.items() if name == first]
+    (second,) = [name for name in jobs.values() if name != first]
+    assert f"labeling job {first} ({split}) failed: InternalServerError" in str(err.value)
+    assert sagemaker.describe_labeling_job(LabelingJobName=first)["LabelingJobStatus"] == "Failed"
+    assert _wait_until_ended(sagemaker, second)["LabelingJobStatus"] == "Stopped"
     log = runs.local_log(submission.record).read_text()
     assert (
-        "Labeling job sibling-tests-validation stopped because the run's other labeling job "
-        "sibling-tests-train failed: InternalServerError"
+        f"Labeling job {second} stopped because the run's other labeling job {first} failed: "
+        "InternalServerError"
     ) in log
     training = submission.record.names["training_job"]
     assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
+
+
+def test_a_run_s_failure_names_the_failed_job_before_the_one_stopped_for_it() -> None:
+    state = runs.RunState(
+        labeling={
+            "train": {
+                "LabelingJobName": "a-train",
+                "LabelingJobStatus": "Stopped",
+                "FailureReason": "",
+            },
+            "validation": {
+                "LabelingJobName": "a-validation",
+                "LabelingJobStatus": "Failed",
+                "FailureReason": "ClientError: denied",
+            },
+        }
+    )
+    assert state.failure() == "labeling job a-validation (validation) failed: ClientError: denied"
 
 
 def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
@@ -374,30 +403,36 @@ def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
 ) -> None:
     """Defect 9: a terminated run's pods go away while their jobs run; the exit handler stops them.
 
-    Here the validation task is killed while its job runs, as a cluster kills a run's pods when
-    it is terminated. The run ends failed and its exit handler stops the validation job.
+    kfp.local runs the labeling tasks one after the other, in either order; here the second one
+    is killed while its job runs, as a cluster kills a run's pods when it is terminated. The run
+    ends failed and its exit handler stops that job.
     """
+    jobs = ("exit-tests-train", "exit-tests-validation")
     names = {
-        "ground_truth_train_job_name": "exit-tests-train",
-        "ground_truth_validation_job_name": "exit-tests-validation",
+        "ground_truth_train_job_name": jobs[0],
+        "ground_truth_validation_job_name": jobs[1],
         "team_name": "exit-tests-team",
     }
     settings = load({**prepared["settings"].to_dict(), "new_run": True, **names}, env={})
     sagemaker = boto3.client("sagemaker", region_name=REGION)
-    local.drive_clock(local_aws_url, speed=10)  # slow enough to find the validation job running
+    local.drive_clock(local_aws_url, speed=10)  # slow enough to find the second job running
     try:
         submission = runs.submit_or_resume(settings, prepared["aws"])
         runner = submission.record.extra["pid"]
         deadline = time.monotonic() + 120
+        created: list[str] = []
         while True:
             assert time.monotonic() < deadline and submission.finished() is None
-            tasks = _task_processes(runner, "exit-tests-validation")
-            try:
-                job = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-validation")
-            except sagemaker.exceptions.ResourceNotFound:
-                job = {"LabelingJobStatus": "not created"}
-            if tasks and job["LabelingJobStatus"] == "InProgress":
-                break
+            found = sagemaker.list_labeling_jobs(NameContains="exit-tests-")
+            for job in sorted(found["LabelingJobSummaryList"], key=lambda j: j["CreationTime"]):
+                if job["LabelingJobName"] not in created:
+                    created.append(job["LabelingJobName"])
+            if len(created) == 2:
+                second = created[1]
+                tasks = _task_processes(runner, second)
+                status = sagemaker.describe_labeling_job(LabelingJobName=second)
+                if tasks and status["LabelingJobStatus"] == "InProgress":
+                    break
             time.sleep(0.2)
         for pid in tasks:  # the task's pod goes away; its job would go on
             os.kill(pid, signal.SIGKILL)
@@ -407,11 +442,13 @@ def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
         assert submission.finished() is False
     finally:
         local.drive_clock(local_aws_url, speed=100)
-    train = sagemaker.describe_labeling_job(LabelingJobName="exit-tests-train")
-    assert train["LabelingJobStatus"] == "Completed"
-    assert _wait_until_ended(sagemaker, "exit-tests-validation")["LabelingJobStatus"] == "Stopped"
+    first = created[0]
+    assert sagemaker.describe_labeling_job(LabelingJobName=first)["LabelingJobStatus"] == (
+        "Completed"
+    )
+    assert _wait_until_ended(sagemaker, second)["LabelingJobStatus"] == "Stopped"
     log = runs.local_log(submission.record).read_text()
-    assert "Stopped what was still running: labeling job exit-tests-validation" in log
+    assert f"Stopped what was still running: labeling job {second}" in log
     training = submission.record.names["training_job"]
     assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
 
@@ -690,14 +727,16 @@ while True:
     ]
     if status == "Completed":
         sys.exit(0)
-    if status in ("Failed", "Stopped"):
+    if status in ("Failed", "Stopped") and given.get("--before_1_1_2") != "true":
         print("official program: the job is " + status, flush=True)
         sys.exit(1)
-    time.sleep(0.3)
+    time.sleep(0.3)  # before 1.1.2 the official program waited on a Stopped job for ever
 """
 
 
-def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], list[str]]:
+def watcher37(
+    folder: Path, url: str, job: str, watch: str, grace: float = 30, before_1_1_2: bool = False
+) -> tuple[list[str], list[str]]:
     """The official set's labeling step as the image runs it, with the stand-in program; and the
     flags the program must get."""
     from tests.test_official_programs import PYTHON37
@@ -705,16 +744,18 @@ def watcher37(folder: Path, url: str, job: str, watch: str) -> tuple[list[str], 
     fake = folder / "sagemaker_ground_truth_component.py"
     fake.write_text(FAKE_OFFICIAL_PROGRAM)
     flags = ["--region", REGION, "--endpoint_url", url, "--job_name", job, "--title", "a b"]
+    if before_1_1_2:
+        flags += ["--before_1_1_2", "true"]
     command = [str(PYTHON37), "-c", components.watcher_source(), "--watch_job_names", watch]
-    command += ["--poll_seconds", "0.3", "--grace_seconds", "30", str(fake), *flags]
+    command += ["--poll_seconds", "0.3", "--grace_seconds", str(grace), str(fake), *flags]
     return command, flags
 
 
-def run_watcher37(folder: Path, url: str, job: str, watch: str) -> Any:
+def run_watcher37(folder: Path, url: str, job: str, watch: str, **options: Any) -> Any:
     """Run the official set's labeling step to its end; check the program got its flags."""
     from tests.test_official_programs import env37
 
-    command, flags = watcher37(folder, url, job, watch)
+    command, flags = watcher37(folder, url, job, watch, **options)
     done = subprocess.run(
         command, env=env37(), capture_output=True, text=True, timeout=120, check=False
     )
@@ -754,6 +795,34 @@ def test_the_official_labeling_step_stops_its_job_when_the_watched_job_failed(
         sagemaker.describe_labeling_job(LabelingJobName="watch-tests-official")["LabelingJobStatus"]
         == "Stopped"
     )
+
+
+def test_the_official_labeling_step_ends_a_program_that_waits_on_its_stopped_job(
+    prepared: dict[str, Any], team_arn: str, local_aws_url: str, tmp_path: Path
+) -> None:
+    """A program that does not exit once its job is Stopped gets SIGTERM after the grace."""
+    from tests.test_official_programs import needs_python37
+
+    needs_python37()
+    local.set_faults(local_aws_url, fail_jobs=["watch-tests-waiting-sibling"])
+    local.drive_clock(local_aws_url, speed=5)  # this job is still running when the other fails
+    try:
+        create_labeling_job(prepared, "watch-tests-waiting-sibling", team_arn)
+        create_labeling_job(prepared, "watch-tests-waiting", team_arn)
+        done = run_watcher37(
+            tmp_path,
+            local_aws_url,
+            "watch-tests-waiting",
+            "watch-tests-waiting-sibling",
+            grace=1,
+            before_1_1_2=True,
+        )
+    finally:
+        local.clear_faults(local_aws_url)
+        local.drive_clock(local_aws_url, speed=100)
+    assert done.returncode == 1, done.stderr
+    assert "The program did not exit after its job ended: terminating it" in done.stdout
+    assert "stopped because the run's other labeling job watch-tests-waiting-sibling" in done.stderr
 
 
 def test_the_official_labeling_step_takes_a_missing_watched_job_for_not_failed(

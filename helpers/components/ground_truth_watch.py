@@ -7,7 +7,8 @@ exactly FLAGS, the flags the spec passed to it before, and waits for it. Meanwhi
 run's other labeling jobs (NAMES, comma-separated) with DescribeLabelingJob; when one of them has
 failed or was stopped, the run cannot train any more, so it stops its own job (StopLabelingJob;
 the official 1.1.2 program then sees Stopped and exits non-zero) and exits non-zero with the
-reason. A SIGTERM (the run terminated) goes to the program, which stops its job itself.
+reason. A SIGTERM (the run terminated) goes to the program, which stops its job itself; so does
+our own SIGTERM when the job's name is left to the program (`--job_name ""`: a name it makes up).
 
 Python 3.7, the standard library, and boto3 1.14 / botocore 1.17 calls only (the image's own
 python3 runs it; nothing is installed); tests check both. `--poll_seconds` and `--grace_seconds`
@@ -72,11 +73,16 @@ def sagemaker_client(region, endpoint_url, assume_role):
 
 def sibling_failure(sagemaker, names, unwatchable):
     """How the first watched job that ended Failed or Stopped ended; '' when none did."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     for name in names:
         try:
             job = sagemaker.describe_labeling_job(LabelingJobName=name)
+        except BotoCoreError as error:  # no answer (a network error): look again next time
+            if (name, type(error).__name__) not in unwatchable:
+                print(f"Cannot watch labeling job {name}: {error}", flush=True)
+                unwatchable.add((name, type(error).__name__))
+            continue
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if not _missing(error) and (name, code) not in unwatchable:
@@ -92,7 +98,7 @@ def sibling_failure(sagemaker, names, unwatchable):
 
 def stop_own(sagemaker, name):
     """Stop our job if it still runs; return its status ('' when it does not exist yet)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         status = sagemaker.describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"]
@@ -101,6 +107,9 @@ def stop_own(sagemaker, name):
             print(f"Stopped labeling job {name} (it was {status})", flush=True)
             return "Stopping"
         return status
+    except BotoCoreError as error:
+        print(f"Could not stop labeling job {name}: {error}", flush=True)
+        return "unknown"
     except ClientError as error:
         if _missing(error):
             return ""

@@ -132,7 +132,7 @@ def ground_truth(
     from collections import namedtuple
 
     import boto3
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     lambda_accounts = {
         "us-east-1": "432418664414",
@@ -288,6 +288,11 @@ def ground_truth(
         for name in watched:
             try:
                 other = sagemaker.describe_labeling_job(LabelingJobName=name)
+            except BotoCoreError as error:  # no answer (a network error): look again next time
+                if (name, type(error).__name__) not in unwatchable:
+                    print(f"Cannot watch labeling job {name}: {error}", flush=True)
+                    unwatchable.add((name, type(error).__name__))
+                continue
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "")
                 message = error.response.get("Error", {}).get("Message", "")
