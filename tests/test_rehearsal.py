@@ -213,6 +213,9 @@ def _story(story: dict[str, Any], folder: Path, url: str, cluster: Cluster) -> N
         fail_jobs=["mini-image-classification-demo-train-*"],
         fail_reason="ClientError: rehearsal: the labeling job's input manifest could not be read",
     )
+    # workers as slow as people, for a while: the validation job is still labeling when the train
+    # job fails, as it would be on AWS
+    local.drive_clock(url, speed=5)
     try:
         run(
             "03-failing",
@@ -223,6 +226,7 @@ def _story(story: dict[str, Any], folder: Path, url: str, cluster: Cluster) -> N
         )
     finally:
         local.clear_faults(url)
+        local.drive_clock(url, speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
     _smoke_runs(story, folder, url)  # a maintainer's smoke runs, on the same set-up
     run("05-dry", "05_clean_up.ipynb")
     run("05", "05_clean_up.ipynb", confirm_delete=True)
@@ -410,9 +414,12 @@ def test_a_forced_labeling_failure_is_reported_by_getrun_and_explained(
     assert report["state"] == "FAILED"
     tasks = {t["display_name"]: t["state"] for t in report["tasks"]}
     assert tasks["label-train"] == "FAILED" and "train" not in tasks
-    # as on a cluster, the validation job was labeling at the same time, and went on
-    assert "label-validation" in tasks
+    # as on a cluster, the validation job was labeling at the same time: its task saw the train
+    # job fail, stopped its own job (no more billing) and failed too; the exit handler ran last
+    assert tasks["label-validation"] == "FAILED"
+    assert tasks["stop-run-jobs"] == "SUCCEEDED"
     assert failing["counts"]["sagemaker.CreateLabelingJob"] == 2
+    assert failing["counts"]["sagemaker.StopLabelingJob"] >= 1
     (error,) = failing["errors"]
     assert error.startswith("WalkthroughError: the pipeline run ")
     assert "labeling job mini-image-classification-demo-train-" in error
