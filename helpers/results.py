@@ -27,7 +27,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import openimages, runs
-from helpers.awserrors import is_missing
+from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RUN_TAG, run_names
 from helpers.paths import run_path
@@ -134,22 +134,12 @@ class Review:
         return self.target.run_id or next(iter(self.target.jobs.values()))
 
 
-def _describe(call: Any, **request: Any) -> dict[str, Any] | None:
-    """Call a Describe operation; None when the resource does not exist."""
-    try:
-        return call(**request)
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
-
-
 def open_review(settings: Settings, aws: Any) -> Review:
     """Find and describe the jobs to review; stop with a clear message when none is ready."""
     target = find_target(settings, aws.client("s3"))
     sagemaker = aws.client("sagemaker")
     found = {
-        split: _describe(sagemaker.describe_labeling_job, LabelingJobName=name)
+        split: unless_missing(sagemaker.describe_labeling_job, LabelingJobName=name)
         for split, name in target.jobs.items()
     }
     missing = [target.jobs[split] for split, job in found.items() if job is None]
@@ -163,7 +153,7 @@ def open_review(settings: Settings, aws: Any) -> Review:
     _require_ready(labeling)
     target = _with_training_job(target, settings, sagemaker, labeling)
     training = (
-        _describe(sagemaker.describe_training_job, TrainingJobName=target.training_job)
+        unless_missing(sagemaker.describe_training_job, TrainingJobName=target.training_job)
         if target.training_job
         else None
     )

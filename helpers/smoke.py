@@ -31,14 +31,15 @@ MAX_RUN_SECONDS = 1800
 NOTEBOOKS = ("01_prepare_dataset", "02_check_aws_setup", "03_run_pipeline")
 CLEAN_UP = "05_clean_up"
 #: On-demand SageMaker training prices, USD per instance-hour (us-east-1), for the GPU types the
-#: walkthrough suggests. Other regions differ; an unknown type is shown without a price.
+#: walkthrough suggests, as last recorded here: not re-checked against the live pricing page
+#: (no network where this was written). Other regions differ; an unknown type gets no price.
 TRAINING_PRICE_PER_HOUR = {
     "ml.p3.2xlarge": 3.825,
     "ml.g4dn.xlarge": 0.7364,
     "ml.g5.xlarge": 1.408,
 }
 TRAINING_PRICES_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (training, on-demand)"
-TRAINING_PRICES_AS_OF = "2026-11-30"
+TRAINING_PRICES_NOTE = "recorded 2026-11-30, not re-checked: confirm on that page"
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Smoke:
         """The cost estimate, as shown before anything is created."""
         training = (
             f"at most {self.training_usd:.2f} USD ({self.instance_type} for up to "
-            f"{MAX_RUN_SECONDS // 60} minutes; {TRAINING_PRICES_SOURCE}, as of "
-            f"{TRAINING_PRICES_AS_OF})"
+            f"{MAX_RUN_SECONDS // 60} minutes; {TRAINING_PRICES_SOURCE}, "
+            f"{TRAINING_PRICES_NOTE})"
             if self.training_usd is not None
             else f"{self.instance_type}: no price on file, check {TRAINING_PRICES_SOURCE}"
         )

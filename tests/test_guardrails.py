@@ -124,14 +124,18 @@ def test_the_official_spec_passes_keys_and_vpc_as_flags(tmp_path: Path) -> None:
             "vpc_security_group_ids": "training_vpc_security_group_ids",
         },
     }
-    tasks = {t["taskInfo"]["name"]: t for t in spec["root"]["dag"]["tasks"].values()}
+    # the steps run inside the exit handler's group, which passes the pipeline's parameters on
+    group = spec["root"]["dag"]["tasks"]["exit-handler-1"]
+    passed = group["inputs"]["parameters"]
+    inner = spec["components"][group["componentRef"]["name"]]["dag"]["tasks"]
+    tasks = {t["taskInfo"]["name"]: t for t in inner.values()}
     for task_name, inputs in wired.items():
         task = tasks[task_name]
         executor = spec["components"][task["componentRef"]["name"]]["executorLabel"]
         args = spec["deploymentSpec"]["executors"][executor]["container"]["args"]
         for component_input, parameter in inputs.items():
-            given = task["inputs"]["parameters"][component_input]
-            assert given == {"componentInputParameter": parameter}
+            channel = task["inputs"]["parameters"][component_input]["componentInputParameter"]
+            assert passed[channel] == {"componentInputParameter": parameter}
             assert root[parameter]["defaultValue"] == ""  # unset: the components' own default
             flag = args.index(f"--{component_input}")
             assert args[flag + 1] == f"{{{{$.inputs.parameters['{component_input}']}}}}"

@@ -154,9 +154,9 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
 
 def _admin(folder: Path, url: str) -> subprocess.CompletedProcess[str]:
     """What an administrator has done before: the cluster exists; create-missing made the rest."""
-    boto3.client(
+    # a session of its own: boto3's default session may have read another config file already
+    boto3.session.Session(region_name=REGION).client(
         "eks",
-        region_name=REGION,
         endpoint_url=url,
         aws_access_key_id="admin",
         aws_secret_access_key="admin",
@@ -448,9 +448,8 @@ def test_no_process_of_the_rehearsal_left_the_machine(rehearsal: dict[str, Any])
 
 
 def leftover_objects(rehearsal: dict[str, Any], prefix: str) -> list[str]:
-    s3 = boto3.client(
+    s3 = boto3.session.Session(region_name=REGION).client(
         "s3",
-        region_name=REGION,
         endpoint_url=rehearsal["local_aws_url_for_checks"],
         aws_access_key_id="admin",
         aws_secret_access_key="admin",
