@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import cleanup, results, runs
-from helpers.awserrors import is_missing
+from helpers.awserrors import is_missing, unless_missing
 from helpers.names import RunNames
 
 DENIED = {"Code": "AccessDeniedException", "Message": "not allowed: sagemaker:DescribeWorkteam"}
@@ -76,7 +76,7 @@ def test_a_denied_look_up_is_not_a_run_without_resources() -> None:
 def test_review_and_clean_up_raise_a_denied_look_up() -> None:
     sm = _SageMaker()
     with pytest.raises(ClientError, match="AccessDenied"):
-        results._describe(sm.describe_labeling_job, LabelingJobName="x")
+        unless_missing(sm.describe_labeling_job, LabelingJobName="x")
     with pytest.raises(ClientError, match="AccessDenied"):
         cleanup._missing(sm.describe_workteam, WorkteamName="x")
     assert not cleanup._gone(_error("AccessDenied"))
@@ -85,7 +85,7 @@ def test_review_and_clean_up_raise_a_denied_look_up() -> None:
         raise _error("ValidationException", "1 validation error detected: TrainingJobName")
 
     with pytest.raises(ClientError, match="validation error"):
-        results._describe(invalid, TrainingJobName="x")
+        unless_missing(invalid, TrainingJobName="x")
 
 
 def test_reading_a_denied_object_is_an_error_not_an_absent_one() -> None:
