@@ -263,9 +263,9 @@ def serve(port: int, folder: Path) -> None:
     )
     from werkzeug.serving import make_server
 
-    from helpers.local.common import Backend, Clock
+    from helpers.local.core import Backend, Clock
     from helpers.local.faults import Faults
-    from helpers.local.sagemaker import SageMaker
+    from helpers.local.sagemaker.routes import SageMaker
     from helpers.local.server import LocalAws
 
     backend = Backend(endpoint_url="")
@@ -302,7 +302,7 @@ def _prepare(app: Any, url: str, folder: Path) -> None:
     """Publish the endpoint, load the Open Images mirror into S3, then report ready."""
     import boto3
 
-    from helpers.local import mirror
+    from helpers.local.openimages import mirror
 
     tmp = folder / (ENDPOINT_FILE + ".tmp")
     tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "port": int(url.rsplit(":", 1)[1])}))

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from helpers.local import shapes
-from helpers.local.common import ServiceError
+from helpers.local.core import ServiceError
 from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
-from helpers.local.sagemaker import SageMaker
-from helpers.local.simulate import error_xml, simulate_principal_policy
+from helpers.local.iam.simulate import error_xml, simulate_principal_policy
+from helpers.local.sagemaker import shapes
+from helpers.local.sagemaker.routes import SageMaker
 
 ADMIN_PREFIX = "/_walkthrough/"
 SERVICE_NAME = "walkthrough-local-aws"

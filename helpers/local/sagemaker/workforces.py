@@ -9,16 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers.local.common import (
-    Backend,
-    Clock,
-    ServiceError,
-    in_use,
-    not_found,
-    sagemaker_arn,
-    utc,
-    validation,
-)
+from helpers.local.core import Backend, Clock, ServiceError, in_use, not_found, utc, validation
+from helpers.local.sagemaker.common import sagemaker_arn
 
 DEFAULT_WORKFORCE = "default"
 

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from helpers.local.common import ServiceError
-from helpers.local.roles import RoleAccess
+from helpers.local.core import ServiceError
+from helpers.local.iam.role_access import RoleAccess
 
 _MEMBER = re.compile(r"^(ActionNames|ResourceArns)\.member\.(\d+)$")
 _CONTEXT = re.compile(

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.local.common import Backend, Clock, ServiceError
+from helpers.local.core import Backend, Clock, ServiceError
 from helpers.local.faults import Faults
-from helpers.local.labeling import LabelingJobs
-from helpers.local.render import render_ui_template
-from helpers.local.roles import RoleAccess
-from helpers.local.training import TrainingJobs
-from helpers.local.workteams import Workforces
+from helpers.local.iam.role_access import RoleAccess
+from helpers.local.sagemaker.labeling import LabelingJobs
+from helpers.local.sagemaker.render import render_ui_template
+from helpers.local.sagemaker.training import TrainingJobs
+from helpers.local.sagemaker.workforces import Workforces
 
 Operation = Callable[[dict[str, Any], str], dict[str, Any]]
 

@@ -28,7 +28,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from helpers.local.common import ServiceError
+from helpers.local.core import ServiceError
 
 #: Shape types whose values are JSON scalars (checked in place, not recursed into).
 SCALARS = frozenset(

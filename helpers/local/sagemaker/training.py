@@ -1,8 +1,8 @@
 """Local SageMaker training jobs for the built-in image-classification algorithm.
 
 The job validates like the service and the algorithm, then trains for real in a child process
-(`helpers.local.training_run`) so the endpoint stays responsive; its status moves through the
-real secondary statuses as the child reports progress.
+(`helpers.local.sagemaker.training_child`) so the endpoint stays responsive; its status moves
+through the real secondary statuses as the child reports progress.
 """
 
 from __future__ import annotations
@@ -16,20 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import regions
-from helpers.local.common import (
-    ACCOUNT,
-    Backend,
-    Clock,
-    ServiceError,
-    in_use,
-    sagemaker_arn,
-    select_jobs,
-    utc,
-    validation,
-)
+from helpers.local.core import ACCOUNT, Backend, Clock, ServiceError, in_use, utc, validation
 from helpers.local.faults import Faults
-from helpers.local.roles import RoleAccess
-from helpers.local.workteams import Workforces
+from helpers.local.iam.role_access import RoleAccess
+from helpers.local.sagemaker.common import sagemaker_arn, select_jobs
+from helpers.local.sagemaker.workforces import Workforces
 from helpers.settings import GPU_FAMILIES, NVME_FAMILIES
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -303,7 +294,7 @@ class TrainingJobs:
                 return
             job.started = self.clock.now()
             job.process = subprocess.Popen(
-                [sys.executable, "-m", "helpers.local.training_run"],
+                [sys.executable, "-m", "helpers.local.sagemaker.training_child"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -25,22 +25,22 @@ import numpy as np
 import pandas as pd
 
 from helpers import regions
-from helpers.local import workforce
-from helpers.local.common import (
+from helpers.local.core import (
     ACCOUNT,
     Backend,
     Clock,
     ServiceError,
     in_use,
     not_found,
-    sagemaker_arn,
-    select_jobs,
     utc,
     validation,
 )
 from helpers.local.faults import Faults
-from helpers.local.roles import RoleAccess
-from helpers.local.workteams import Workforces
+from helpers.local.iam.role_access import RoleAccess
+from helpers.local.sagemaker.common import sagemaker_arn, select_jobs
+from helpers.local.sagemaker.workforces import Workforces
+from helpers.local.standins import workers as crowd
+from helpers.local.standins.dawid_skene import consolidate
 
 INITIALIZING_SECONDS = 30.0
 CONSOLIDATION_DELAY = 5.0
@@ -67,7 +67,7 @@ def _range_env(name: str, default: tuple[float, float]) -> tuple[float, float]:
 class WorkerAnswer:
     """One worker's answer to one object, with simulated times (seconds after creation)."""
 
-    worker: workforce.Worker
+    worker: crowd.Worker
     label: int
     accepted: float
     submitted: float
@@ -410,7 +410,7 @@ class LabelingJobs:
         )
         team = self.workforces.workteam_by_arn(human["WorkteamArn"])
         seed = int(hashlib.sha256(job.arn.encode()).hexdigest()[:8], 16)
-        workers = workforce.make_workers(
+        workers = crowd.make_workers(
             self.workforces.team_usernames(team),
             job.region,
             seed,
@@ -418,7 +418,7 @@ class LabelingJobs:
             seconds=_range_env("WALKTHROUGH_LOCAL_WORKER_SECONDS", (4.0, 12.0)),
         )
         truths = self._truths(lines, job.labels)
-        similarity = workforce.similarity_matrix(job.labels)
+        similarity = crowd.similarity_matrix(job.labels)
         rng = np.random.default_rng(seed)
         per_object = int(human["NumberOfHumanWorkersPerDataObject"])
         time_limit = float(human["TaskTimeLimitInSeconds"])
@@ -432,8 +432,8 @@ class LabelingJobs:
                 chosen = sorted(workers, key=lambda w: (free[w.worker_id], w.worker_id))
                 for worker in chosen[:per_object]:
                     start = free[worker.worker_id]
-                    spent = min(workforce.answer_time(worker, rng), time_limit)
-                    label = workforce.answer(worker, truth, len(job.labels), similarity, rng)
+                    spent = min(crowd.answer_time(worker, rng), time_limit)
+                    label = crowd.answer(worker, truth, len(job.labels), similarity, rng)
                     answers.append(WorkerAnswer(worker, label, start, start + spent))
                     free[worker.worker_id] = start + spent
             done = max((a.submitted for a in answers), default=expiry) + CONSOLIDATION_DELAY
@@ -530,7 +530,7 @@ class LabelingJobs:
     def _write_outputs(self, job: LabelingJob, done: list[ObjectPlan]) -> None:
         attribute = job.request["LabelAttributeName"]
         answered = [o for o in done if not o.expired]
-        consolidated = workforce.consolidate(
+        consolidated = consolidate(
             [(o.index, a.worker.worker_id, a.label) for o in answered for a in o.answers],
             len(job.labels),
         )
