@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from typing import Any
 from filelock import FileLock
 
 from helpers.errors import LocalAwsError
+from helpers.local.config import LocalConfig
 from helpers.paths import cache_dir, state_dir
 
 ENDPOINT_FILE = "endpoint.json"
@@ -128,7 +130,7 @@ def _start(folder: Path, timeout: float) -> tuple[str, bool, bool]:
             return _wait_ready(record["url"], answer["pid"], None, folder, timeout), False, False
         log_file = folder / LOG_FILE
         earlier = log_file.exists() and log_file.stat().st_size > 0
-        port = os.environ.get("WALKTHROUGH_LOCAL_PORT", "0")
+        port = str(LocalConfig.from_environment().port)
         with open(folder / LOG_FILE, "ab") as log:
             child = subprocess.Popen(
                 [
@@ -203,7 +205,8 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
         if not record or not answer:
             (folder / ENDPOINT_FILE).unlink(missing_ok=True)
             return False
-        with contextlib.suppress(OSError, ValueError):
+        # the answer may be cut short by the process ending: stopping is checked below
+        with contextlib.suppress(OSError, ValueError, http.client.HTTPException):
             _http(f"{record['url']}/_walkthrough/shutdown", method="POST")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and health(record["url"]):
@@ -263,16 +266,14 @@ def serve(port: int, folder: Path) -> None:
     )
     from werkzeug.serving import make_server
 
-    from helpers.local.core import Backend, Clock
-    from helpers.local.faults import Faults
+    from helpers.local.core import Backend
     from helpers.local.sagemaker.routes import SageMaker
     from helpers.local.server import LocalAws
 
     backend = Backend(endpoint_url="")
-    clock = Clock(speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
     app = LocalAws(
         DomainDispatcherApplication(create_backend_app),
-        SageMaker(backend, clock, Faults.from_environment()),
+        SageMaker(backend, LocalConfig.from_environment()),
     )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_port}"

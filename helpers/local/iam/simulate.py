@@ -89,6 +89,14 @@ def _result(decision: Any) -> str:
     )
 
 
+def respond(roles: RoleAccess, body: bytes) -> tuple[int, str]:
+    """Answer a SimulatePrincipalPolicy request: HTTP status and IAM's XML (or error XML)."""
+    try:
+        return 200, simulate_principal_policy(roles, body)
+    except ServiceError as exc:
+        return exc.status, error_xml(exc.code, exc.message)
+
+
 def error_xml(code: str, message: str) -> str:
     """An IAM error response body."""
     return (

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import regions
+from helpers.local.config import LocalConfig
 from helpers.local.core import (
     ACCOUNT,
     Backend,
@@ -38,6 +38,7 @@ from helpers.local.core import (
 from helpers.local.faults import Faults
 from helpers.local.iam.role_access import RoleAccess
 from helpers.local.sagemaker.common import sagemaker_arn, select_jobs
+from helpers.local.sagemaker.output_layout import OutputLayout
 from helpers.local.sagemaker.workforces import Workforces
 from helpers.local.standins import workers as crowd
 from helpers.local.standins.dawid_skene import consolidate
@@ -53,14 +54,6 @@ OPEN_IMAGES = "open-images-dataset"
 OUTPUT_KEY_USE = ("kms:GenerateDataKey",)
 ANNOTATIONS_KEY = "2018_04/test/test-annotations-human-imagelabels-boxable.csv"
 DESCRIPTIONS_KEY = "2018_04/class-descriptions-boxable.csv"
-
-
-def _range_env(name: str, default: tuple[float, float]) -> tuple[float, float]:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    low, high = (float(x) for x in raw.split(","))
-    return low, high
 
 
 @dataclass(frozen=True)
@@ -115,9 +108,10 @@ class LabelingJob:
         return str(self.request["LabelingJobName"])
 
     @property
-    def output_prefix(self) -> str:
-        """The S3 URI under which the job writes its output."""
-        return f"{self.request['OutputConfig']['S3OutputPath'].rstrip('/')}/{self.name}"
+    def output(self) -> OutputLayout:
+        """Where the job writes its output: under `<S3OutputPath>/<job-name>/`."""
+        prefix = self.request["OutputConfig"]["S3OutputPath"].rstrip("/")
+        return OutputLayout(f"{prefix}/{self.name}")
 
     def simulated_end(self) -> float:
         """Simulated seconds after creation at which the last object is done."""
@@ -133,6 +127,7 @@ class LabelingJobs:
     workforces: Workforces
     roles: RoleAccess
     faults: Faults = field(default_factory=Faults)
+    config: LocalConfig = field(default_factory=LocalConfig)
     _jobs: dict[tuple[str, str], LabelingJob] = field(default_factory=dict)  # (region, lower name)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
@@ -414,8 +409,8 @@ class LabelingJobs:
             self.workforces.team_usernames(team),
             job.region,
             seed,
-            accuracy=_range_env("WALKTHROUGH_LOCAL_WORKER_ACCURACY", (0.85, 0.95)),
-            seconds=_range_env("WALKTHROUGH_LOCAL_WORKER_SECONDS", (4.0, 12.0)),
+            accuracy=self.config.worker_accuracy,
+            seconds=self.config.worker_seconds,
         )
         truths = self._truths(lines, job.labels)
         similarity = crowd.similarity_matrix(job.labels)
@@ -511,7 +506,7 @@ class LabelingJobs:
         done = [o for o in job.objects if cutoff is None or job.at(o.done_at) <= cutoff]
         role = job.request["RoleArn"]
         problem = self.roles.check_write(
-            role, [f"{job.output_prefix}/manifests/output/output.manifest"]
+            role, [job.output.output_manifest]
         ) or self.roles.check_key(
             role, job.request["OutputConfig"].get("KmsKeyId"), job.region, OUTPUT_KEY_USE
         )
@@ -523,7 +518,7 @@ class LabelingJobs:
         except ServiceError as exc:
             self._fail(job, f"ClientError: {exc.message}")
             return
-        job.output_uri = f"{job.output_prefix}/manifests/output/output.manifest"
+        job.output_uri = job.output.output_manifest
         job.status = status
         job.finished_at = job.last_modified = self.clock.now()
 
@@ -578,14 +573,12 @@ class LabelingJobs:
         stamp = _stamp(job.at(job.simulated_end()))
         kms_key = job.request["OutputConfig"].get("KmsKeyId")
         self._write(
-            f"{job.output_prefix}/annotations/consolidated-annotation/"
-            f"consolidation-response/iteration-1/{stamp}.json",
+            job.output.consolidation_response(stamp),
             json.dumps(responses),
             kms_key,
         )
-        intermediate = f"{job.output_prefix}/manifests/intermediate/1/output.manifest"
-        self._write(intermediate, manifest, kms_key)
-        self._write(f"{job.output_prefix}/manifests/output/output.manifest", manifest, kms_key)
+        self._write(job.output.intermediate_manifest, manifest, kms_key)
+        self._write(job.output.output_manifest, manifest, kms_key)
 
     def _write_worker_responses(self, job: LabelingJob, plan: ObjectPlan) -> None:
         pool = self._team_pool(job)
@@ -608,8 +601,7 @@ class LabelingJobs:
         ]
         stamp = _stamp(job.at(max(a.submitted for a in plan.answers)))
         self._write(
-            f"{job.output_prefix}/annotations/worker-response/iteration-1/"
-            f"{plan.index}/{stamp}.json",
+            job.output.worker_response(plan.index, stamp),
             json.dumps({"answers": answers}),
             job.request["OutputConfig"].get("KmsKeyId"),
         )

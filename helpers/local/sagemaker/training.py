@@ -8,7 +8,6 @@ through the real secondary statuses as the child reports progress.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import regions
+from helpers.local.config import LocalConfig
 from helpers.local.core import ACCOUNT, Backend, Clock, ServiceError, in_use, utc, validation
 from helpers.local.faults import Faults
 from helpers.local.iam.role_access import RoleAccess
@@ -68,10 +68,6 @@ class TrainingJob:
         return f"{base}/{self.name}/output/model.tar.gz"
 
 
-def _gpu_quota() -> int:
-    return int(os.environ.get("WALKTHROUGH_LOCAL_GPU_QUOTA", "2"))
-
-
 @dataclass
 class TrainingJobs:
     """Answers the training-job operations of the local SageMaker."""
@@ -81,6 +77,7 @@ class TrainingJobs:
     workforces: Workforces
     roles: RoleAccess
     faults: Faults = field(default_factory=Faults)
+    config: LocalConfig = field(default_factory=LocalConfig)
     _jobs: dict[tuple[str, str], TrainingJob] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -181,11 +178,12 @@ class TrainingJobs:
                 "VolumeKmsKeyId in the request or choose a different instance type."
             )
         count = int(request["ResourceConfig"].get("InstanceCount", 1))
-        if count > _gpu_quota():
+        quota = self.config.gpu_quota
+        if count > quota:
             raise ServiceError(
                 "ResourceLimitExceeded",
                 f"The account-level service limit '{instance} for training job usage' is "
-                f"{_gpu_quota()} Instances, with current utilization of 0 Instances and a request "
+                f"{quota} Instances, with current utilization of 0 Instances and a request "
                 f"delta of {count} Instances. Please use AWS Service Quotas to request an "
                 "increase for this quota.",
             )
