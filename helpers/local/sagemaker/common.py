@@ -1,15 +1,57 @@
-"""What the local SageMaker operations share: ARNs, and List*Jobs' filtering and paging."""
+"""What the local SageMaker operations share: ARNs, the job record, List*Jobs paging."""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from helpers.local.core import ACCOUNT
+from helpers.local.config import LocalConfig
+from helpers.local.core import ACCOUNT, Backend, Clock
+from helpers.local.faults import Faults
+from helpers.local.iam.role_access import RoleAccess
+
+if TYPE_CHECKING:  # workforces.py imports this module
+    from helpers.local.sagemaker.workforces import Workforces
 
 
 def sagemaker_arn(region: str, kind: str, name: str) -> str:
     """Build a SageMaker ARN such as arn:aws:sagemaker:us-west-2:123456789012:labeling-job/x."""
     return f"arn:aws:sagemaker:{region}:{ACCOUNT}:{kind}/{name}"
+
+
+@dataclass
+class JobOperations:
+    """What the labeling and training operations use: moto, the clock, teams and tags, roles."""
+
+    backend: Backend
+    clock: Clock
+    workforces: Workforces
+    roles: RoleAccess
+    faults: Faults = field(default_factory=Faults)
+    config: LocalConfig = field(default_factory=LocalConfig)
+
+
+@dataclass
+class Job:
+    """What every local SageMaker job records: its request, where and when it was created, state."""
+
+    NAME_KEY: ClassVar[str] = ""  # the request's key that holds the job's name
+
+    request: dict[str, Any]
+    region: str
+    arn: str
+    created: float
+    status: str = ""
+    failure_reason: str | None = None
+    forced_failure: str | None = None
+    last_modified: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        """The job's name."""
+        return str(self.request[self.NAME_KEY])
 
 
 def select_jobs(jobs: list[Any], request: dict[str, Any]) -> tuple[list[Any], str | None]:

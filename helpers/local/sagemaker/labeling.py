@@ -18,28 +18,22 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from helpers import regions
-from helpers.local.config import LocalConfig
 from helpers.local.core import (
     ACCOUNT,
-    Backend,
-    Clock,
     ServiceError,
     in_use,
     not_found,
     utc,
     validation,
 )
-from helpers.local.faults import Faults
-from helpers.local.iam.role_access import RoleAccess
-from helpers.local.sagemaker.common import sagemaker_arn, select_jobs
+from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
 from helpers.local.sagemaker.output_layout import OutputLayout
-from helpers.local.sagemaker.workforces import Workforces
 from helpers.local.standins import workers as crowd
 from helpers.local.standins.dawid_skene import consolidate
 
@@ -79,33 +73,22 @@ class ObjectPlan:
 
 
 @dataclass
-class LabelingJob:
+class LabelingJob(Job):
     """A labeling job's request, plan and progress."""
 
-    request: dict[str, Any]
-    region: str
-    arn: str
-    created: float
-    labels: list[str]
-    objects: list[ObjectPlan] = field(default_factory=list)
+    NAME_KEY: ClassVar[str] = "LabelingJobName"
+
     status: str = "Initializing"
-    failure_reason: str | None = None
-    forced_failure: str | None = None
+    labels: list[str] = field(default_factory=list)
+    objects: list[ObjectPlan] = field(default_factory=list)
     stop_requested_at: float | None = None
     finished_at: float | None = None
-    last_modified: float = 0.0
     output_uri: str | None = None
     speed: float = 100.0  # simulated seconds per clock second, fixed at creation
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def at(self, simulated: float) -> float:
         """The clock time at which something `simulated` seconds after creation happens."""
         return self.created + simulated / self.speed
-
-    @property
-    def name(self) -> str:
-        """The job's name."""
-        return str(self.request["LabelingJobName"])
 
     @property
     def output(self) -> OutputLayout:
@@ -119,15 +102,9 @@ class LabelingJob:
 
 
 @dataclass
-class LabelingJobs:
+class LabelingJobs(JobOperations):
     """Answers the labeling-job operations of the local SageMaker."""
 
-    backend: Backend
-    clock: Clock
-    workforces: Workforces
-    roles: RoleAccess
-    faults: Faults = field(default_factory=Faults)
-    config: LocalConfig = field(default_factory=LocalConfig)
     _jobs: dict[tuple[str, str], LabelingJob] = field(default_factory=dict)  # (region, lower name)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)

@@ -279,28 +279,26 @@ def _number(value: float) -> str:
     return str(value)
 
 
-def _length_phrases(metadata: Mapping[str, Any], length: int) -> list[str]:
-    """Return the broken length constraints (strings, lists, maps) for a value of `length`."""
+def _bound_phrases(metadata: Mapping[str, Any], measure: float, noun: str) -> list[str]:
+    """Return the broken min/max constraints of a `noun` ("length" or "value") of `measure`."""
     phrases = []
-    if "max" in metadata and length > metadata["max"]:
-        phrases.append(f"Member must have length less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and length < metadata["min"]:
+    if "max" in metadata and measure > metadata["max"]:
+        phrases.append(f"Member must have {noun} less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata and measure < metadata["min"]:
         phrases.append(
-            f"Member must have length greater than or equal to {_number(metadata['min'])}"
+            f"Member must have {noun} greater than or equal to {_number(metadata['min'])}"
         )
     return phrases
+
+
+def _length_phrases(metadata: Mapping[str, Any], length: int) -> list[str]:
+    """Return the broken length constraints (strings, lists, maps) for a value of `length`."""
+    return _bound_phrases(metadata, length, "length")
 
 
 def _range_phrases(metadata: Mapping[str, Any], value: float) -> list[str]:
     """Return the broken min/max constraints for a number."""
-    phrases = []
-    if "max" in metadata and value > metadata["max"]:
-        phrases.append(f"Member must have value less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and value < metadata["min"]:
-        phrases.append(
-            f"Member must have value greater than or equal to {_number(metadata['min'])}"
-        )
-    return phrases
+    return _bound_phrases(metadata, value, "value")
 
 
 def _string_phrases(shape: Shape, value: str) -> list[str]:

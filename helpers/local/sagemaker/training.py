@@ -12,15 +12,11 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from helpers import regions
-from helpers.local.config import LocalConfig
-from helpers.local.core import ACCOUNT, Backend, Clock, ServiceError, in_use, utc, validation
-from helpers.local.faults import Faults
-from helpers.local.iam.role_access import RoleAccess
-from helpers.local.sagemaker.common import sagemaker_arn, select_jobs
-from helpers.local.sagemaker.workforces import Workforces
+from helpers.local.core import ACCOUNT, ServiceError, in_use, utc, validation
+from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
 from helpers.settings import GPU_FAMILIES, NVME_FAMILIES
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -38,28 +34,17 @@ STATUS_MESSAGES = {
 
 
 @dataclass
-class TrainingJob:
+class TrainingJob(Job):
     """A training job's request and progress."""
 
-    request: dict[str, Any]
-    region: str
-    arn: str
-    created: float
+    NAME_KEY: ClassVar[str] = "TrainingJobName"
+
     status: str = "InProgress"
     secondary: list[dict[str, Any]] = field(default_factory=list)
-    failure_reason: str | None = None
-    forced_failure: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
-    last_modified: float = 0.0
     process: subprocess.Popen[str] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def name(self) -> str:
-        """The job's name."""
-        return str(self.request["TrainingJobName"])
 
     @property
     def model_uri(self) -> str:
@@ -69,15 +54,9 @@ class TrainingJob:
 
 
 @dataclass
-class TrainingJobs:
+class TrainingJobs(JobOperations):
     """Answers the training-job operations of the local SageMaker."""
 
-    backend: Backend
-    clock: Clock
-    workforces: Workforces
-    roles: RoleAccess
-    faults: Faults = field(default_factory=Faults)
-    config: LocalConfig = field(default_factory=LocalConfig)
     _jobs: dict[tuple[str, str], TrainingJob] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import numpy as np
 from PIL import Image, ImageDraw
 
-from helpers.local.openimages.drawing.pen import Color, jitter, mix, shade
+from helpers.local.openimages.drawing.colours import Color, jitter, mix, shade
 
 SKY_TOPS: tuple[Color, ...] = ((70, 130, 200), (40, 100, 190), (110, 160, 215), (150, 170, 190))
 GROUNDS: MappingProxyType[str, Color] = MappingProxyType(

@@ -8,19 +8,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw
 
-from helpers.local.openimages.drawing.pen import (
-    BLACK,
-    WHITE,
-    Color,
-    Pen,
-    Point,
-    compose,
-    ground_shadow,
-    jitter,
-    mix,
-    shade,
-    spline,
-)
+from helpers.local.openimages.drawing.colours import BLACK, WHITE, Color, jitter, mix, shade
+from helpers.local.openimages.drawing.geometry import Point, compose, spline
+from helpers.local.openimages.drawing.pen import Pen, ground_shadow
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,9 @@ from types import MappingProxyType
 
 from PIL import Image
 
-from helpers.local.openimages.drawing.pen import (
-    Color,
-    Pen,
-    Point,
-    ellipse_points,
-    jitter,
-    shade,
-    spline,
-)
+from helpers.local.openimages.drawing.colours import Color, jitter, shade
+from helpers.local.openimages.drawing.geometry import Point, ellipse_points, spline
+from helpers.local.openimages.drawing.pen import Pen
 
 
 def _leaf(pen: Pen, x: float, y: float, length: float, angle: float, color: Color) -> None:

@@ -8,15 +8,9 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from helpers.local.openimages.drawing.pen import (
-    Color,
-    Pen,
-    Point,
-    ellipse_points,
-    jitter,
-    shade,
-    spline,
-)
+from helpers.local.openimages.drawing.colours import Color, jitter, shade
+from helpers.local.openimages.drawing.geometry import Point, ellipse_points, spline
+from helpers.local.openimages.drawing.pen import Pen
 
 WOODS: tuple[Color, ...] = (
     (200, 140, 75),

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from helpers.local.openimages.drawing.backgrounds import BACKGROUNDS
 from helpers.local.openimages.drawing.cats import draw_cat
 from helpers.local.openimages.drawing.fruit import FRUITS, draw_fruit
+from helpers.local.openimages.drawing.geometry import Box
 from helpers.local.openimages.drawing.instruments import (
     draw_acoustic_guitar,
     draw_drum,
@@ -23,7 +24,7 @@ from helpers.local.openimages.drawing.instruments import (
     draw_trumpet,
     draw_violin,
 )
-from helpers.local.openimages.drawing.pen import Box, Pen
+from helpers.local.openimages.drawing.pen import Pen
 from helpers.local.openimages.drawing.snowman import draw_snowman
 
 SS = 2

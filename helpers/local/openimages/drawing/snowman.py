@@ -7,15 +7,9 @@ import random
 
 from PIL import Image
 
-from helpers.local.openimages.drawing.pen import (
-    Pen,
-    ellipse_points,
-    ground_shadow,
-    jitter,
-    mix,
-    shade,
-    spline,
-)
+from helpers.local.openimages.drawing.colours import jitter, mix, shade
+from helpers.local.openimages.drawing.geometry import ellipse_points, spline
+from helpers.local.openimages.drawing.pen import Pen, ground_shadow
 
 
 def draw_snowman(pen: Pen, scene: Image.Image, rng: random.Random) -> None:
