@@ -6,19 +6,16 @@ through `helpers.aws.connect`.
 
 from __future__ import annotations
 
-from helpers.local.process import (
+from helpers.local.admin import (
     clear_faults,
     drive_clock,
-    ensure_running,
     fault_stats,
     health,
     request_counts,
     reset_request_counts,
     set_faults,
-    start,
-    status,
-    stop,
 )
+from helpers.local.process import ensure_running, start, status, stop
 
 __all__ = [
     "clear_faults",

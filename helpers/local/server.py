@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from helpers.local.admin import ADMIN_PREFIX, SERVICE_NAME
 from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
 from helpers.local.iam import simulate
 from helpers.local.sagemaker.routes import SageMaker
 
-ADMIN_PREFIX = "/_walkthrough/"
-SERVICE_NAME = "walkthrough-local-aws"
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _S3_SUBRESOURCES = {
     "cors": "Cors",

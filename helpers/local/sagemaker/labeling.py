@@ -32,6 +32,7 @@ from helpers.local.core import (
     utc,
     validation,
 )
+from helpers.local.openimages import mirror
 from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
 from helpers.local.sagemaker.output_layout import OutputLayout
 from helpers.local.standins import workers as crowd
@@ -43,11 +44,8 @@ FINALIZE_SECONDS = 10.0
 STOPPING_SECONDS = 10.0
 TERMINAL = ("Completed", "Failed", "Stopped")
 HUMAN_SOURCES = ("verification", "crowdsource-verification")
-OPEN_IMAGES = "open-images-dataset"
 #: What writing output with a customer managed KMS key takes (S3 server-side encryption).
 OUTPUT_KEY_USE = ("kms:GenerateDataKey",)
-ANNOTATIONS_KEY = "2018_04/test/test-annotations-human-imagelabels-boxable.csv"
-DESCRIPTIONS_KEY = "2018_04/class-descriptions-boxable.csv"
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ class LabelingJobs(JobOperations):
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
 
-    # operations ---------------------------------------------------------------------------------
+    # --- operations -------------------------------------------------------------------------------
 
     def create(self, request: dict[str, Any], region: str) -> dict[str, Any]:
         """CreateLabelingJob: validate as the service does, plan the work, start the clock."""
@@ -170,7 +168,7 @@ class LabelingJobs(JobOperations):
             job.last_modified = job.stop_requested_at
         return {}
 
-    # time ---------------------------------------------------------------------------------------
+    # --- time -------------------------------------------------------------------------------------
 
     def advance_all(self) -> None:
         """Move every unfinished job forward to the current time."""
@@ -204,7 +202,7 @@ class LabelingJobs(JobOperations):
             if job.status == "InProgress" and now >= end:
                 self._finish(job, "Completed", labeled_before=None)
 
-    # description --------------------------------------------------------------------------------
+    # --- description ------------------------------------------------------------------------------
 
     def counters(self, job: LabelingJob, until: float | None = None) -> dict[str, int]:
         """LabelCounters at the given clock time (now by default)."""
@@ -277,7 +275,7 @@ class LabelingJobs(JobOperations):
                 summary[key] = description[key]
         return summary
 
-    # validation ---------------------------------------------------------------------------------
+    # --- validation -------------------------------------------------------------------------------
 
     def _validate(self, request: dict[str, Any], region: str) -> None:
         human = request["HumanTaskConfig"]
@@ -347,7 +345,7 @@ class LabelingJobs(JobOperations):
             *refs,
         ]
 
-    # S3 -----------------------------------------------------------------------------------------
+    # --- S3 ---------------------------------------------------------------------------------------
 
     def _s3(self) -> Any:
         return self.backend.client("s3", "us-east-1")
@@ -372,7 +370,7 @@ class LabelingJobs(JobOperations):
         encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
         self._s3().put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), **encryption)
 
-    # planning -----------------------------------------------------------------------------------
+    # --- planning ---------------------------------------------------------------------------------
 
     def _plan(self, job: LabelingJob) -> None:
         request = job.request
@@ -453,11 +451,10 @@ class LabelingJobs(JobOperations):
 
     def _load_positives(self) -> dict[str, tuple[str, ...]]:
         try:
-            annotations = pd.read_csv(
-                io.StringIO(self._read(f"s3://{OPEN_IMAGES}/{ANNOTATIONS_KEY}"))
-            )
+            source = f"s3://{mirror.BUCKET}"
+            annotations = pd.read_csv(io.StringIO(self._read(f"{source}/{mirror.ANNOTATIONS_KEY}")))
             names = pd.read_csv(
-                io.StringIO(self._read(f"s3://{OPEN_IMAGES}/{DESCRIPTIONS_KEY}")),
+                io.StringIO(self._read(f"{source}/{mirror.CLASS_DESCRIPTIONS_KEY}")),
                 header=None,
                 names=["mid", "name"],
             )
@@ -470,7 +467,7 @@ class LabelingJobs(JobOperations):
         positive = positive.assign(name=positive["LabelName"].map(lowered)).dropna()
         return {k: tuple(v) for k, v in positive.groupby("ImageID")["name"]}
 
-    # finishing ----------------------------------------------------------------------------------
+    # --- finishing --------------------------------------------------------------------------------
 
     def _fail(self, job: LabelingJob, reason: str) -> None:
         job.status = "Failed"

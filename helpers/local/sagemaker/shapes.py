@@ -84,7 +84,7 @@ class UnsupportedPattern(ValueError):
     """A Java regular expression construct `translate_pattern` cannot express in Python."""
 
 
-# --- the service model --------------------------------------------------------
+# --- the service model ----------------------------------------------------------------------------
 
 
 @functools.cache
@@ -98,7 +98,7 @@ def operation_model(service: str, operation: str) -> OperationModel:
     return service_model(service).operation_model(operation)
 
 
-# --- Java patterns ------------------------------------------------------------
+# --- Java patterns --------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -269,7 +269,7 @@ def skipped_patterns(service: str) -> list[str]:
     return sorted(p for p in input_patterns(service) if compile_pattern(p) is None)
 
 
-# --- constraints shared by requests and responses -----------------------------
+# --- constraints shared by requests and responses -------------------------------------------------
 
 
 def _number(value: float) -> str:
@@ -324,7 +324,7 @@ def scalar_phrases(shape: Shape, value: Any) -> list[str]:
     return []
 
 
-# --- request validation -------------------------------------------------------
+# --- request validation ---------------------------------------------------------------------------
 
 
 def _java_text(value: Any) -> str:
@@ -519,7 +519,7 @@ def validate_request(service: str, operation: str, body: Mapping[str, Any]) -> N
         raise RequestInvalid(validation_message(errors))
 
 
-# --- responses ----------------------------------------------------------------
+# --- responses ------------------------------------------------------------------------------------
 
 
 def _epoch(value: datetime) -> float:

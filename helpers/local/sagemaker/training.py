@@ -125,7 +125,7 @@ class TrainingJobs(JobOperations):
             job.process.terminate()
         return {}
 
-    # validation ---------------------------------------------------------------------------------
+    # --- validation -------------------------------------------------------------------------------
 
     def _validate(self, request: dict[str, Any], region: str) -> None:
         spec = request["AlgorithmSpecification"]
@@ -226,7 +226,7 @@ class TrainingJobs(JobOperations):
                 return f"Channel {channel['ChannelName']}: unsupported ContentType"
         return None
 
-    # running ------------------------------------------------------------------------------------
+    # --- running ----------------------------------------------------------------------------------
 
     def _run(self, job: TrainingJob) -> None:
         if job.forced_failure:
@@ -324,7 +324,7 @@ class TrainingJobs(JobOperations):
             job.ended = self.clock.now()
             job.started = job.started or job.ended
 
-    # description --------------------------------------------------------------------------------
+    # --- description ------------------------------------------------------------------------------
 
     def _description(self, job: TrainingJob) -> dict[str, Any]:
         request = job.request
