@@ -1,7 +1,9 @@
 """The embedded local AWS: one loopback endpoint (moto plus our SageMaker layer) for local mode.
 
 `python -m helpers.local start|stop|status` manages it; notebooks call `ensure_running()`
-through `helpers.aws.connect`.
+through `helpers.aws.connect`. Inside, it is laid out like the services it stands in for:
+`sagemaker/`, `iam/`, `standins/` (simulated workers, the stand-in classifier), `openimages/`
+(the mirror), with every setting in one `config.LocalConfig`.
 """
 
 from __future__ import annotations
