@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmarks.annotations_data import REAL_ROWS, generate
 from benchmarks.report import Result, median, quantity
-from helpers.local.mirror import CLASSES
+from helpers.local.openimages.mirror import CLASSES
 from helpers.paths import project_root
 
 NAME = "annotations"

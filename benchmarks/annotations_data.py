@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from helpers.local.mirror import CLASSES, OTHER_CLASSES, PERSONAL_INFO_IMAGE_ID
+from helpers.local.openimages.mirror import CLASSES, OTHER_CLASSES, PERSONAL_INFO_IMAGE_ID
 
 HEADER = "ImageID,Source,LabelName,Confidence\n"
 #: Rows of the real file (test split, human-verified, boxable classes), rounded.

@@ -20,7 +20,7 @@ from benchmarks.isolated import REGION
 from benchmarks.report import Result, median, quantity
 from helpers import dataset, local, openimages
 from helpers.aws import connect
-from helpers.local.mirror import CLASSES
+from helpers.local.openimages.mirror import CLASSES
 from helpers.s3 import ensure_bucket
 from helpers.settings import load
 

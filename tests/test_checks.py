@@ -673,7 +673,7 @@ def test_commands_are_copy_pasteable_bash() -> None:
 
 
 def test_the_documented_walkthrough_policy_allows_what_the_notebooks_call(setup: Setup) -> None:
-    from helpers.local.iam_policy import NamedPolicy, evaluate
+    from helpers.local.iam.policy import NamedPolicy, evaluate
 
     s = setup.settings
     policy = [NamedPolicy("walkthrough", policies.walkthrough_policy(s, ACCOUNT))]

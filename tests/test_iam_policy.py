@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.local.iam_policy import (
+from helpers.local.iam.policy import (
     ALLOWED,
     EXPLICIT_DENY,
     IMPLICIT_DENY,

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from helpers import dataset, local, regions
 from helpers.local import drive_clock
-from helpers.local.shapes import check_response
+from helpers.local.sagemaker.shapes import check_response
 from helpers.settings import load
 from tests.conftest import workforce_pool
 from tests.support import SAGEMAKER_TRUST

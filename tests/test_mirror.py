@@ -18,7 +18,7 @@ from moto import mock_aws
 from PIL import Image
 
 from helpers.errors import InputError
-from helpers.local import mirror
+from helpers.local.openimages import mirror
 
 ROOT = Path(__file__).resolve().parents[1]
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -69,7 +69,7 @@ def test_build_is_deterministic_across_processes(tmp_path: Path) -> None:
     """Two builds (another process, other hash seed) give identical bytes."""
     a = mirror.build(tmp_path / "a", images_per_class=6)
     code = (
-        "import sys; from pathlib import Path; from helpers.local import mirror; "
+        "import sys; from pathlib import Path; from helpers.local.openimages import mirror; "
         "mirror.build(Path(sys.argv[1]), images_per_class=6)"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}

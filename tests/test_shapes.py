@@ -12,8 +12,8 @@ import pytest
 from botocore.model import Shape
 from botocore.parsers import create_parser
 
-from helpers.local import shapes
-from helpers.local.common import ServiceError
+from helpers.local.core import ServiceError
+from helpers.local.sagemaker import shapes
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

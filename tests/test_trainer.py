@@ -24,8 +24,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from helpers import openimages
-from helpers.local import mirror, trainer
-from helpers.local.trainer import TrainingError
+from helpers.local.openimages import mirror
+from helpers.local.standins import classifier as trainer
+from helpers.local.standins.classifier import TrainingError
 from helpers.settings import Settings
 
 TRAIN_PER_CLASS = 40

@@ -9,7 +9,8 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pytest
 
-from helpers.local import workforce as wf
+from helpers.local.standins import dawid_skene as ds
+from helpers.local.standins import workers as wf
 
 REGION = "us-west-2"
 FIVE = ("Musical instrument", "Fruit", "Cheetah", "Tiger", "Snowman")
@@ -209,7 +210,7 @@ def test_dawid_skene_trusts_the_reliable_worker_over_a_sloppy_majority() -> None
     contested = [o for o, a in by_object.items() if a[s1] == a[s2] == 0 and a[reliable] != 0]
     assert len(contested) >= 20
 
-    consolidated = wf.consolidate(answers, 5)
+    consolidated = ds.consolidate(answers, 5)
     majority = _majority(answers)
     for object_id in contested:
         assert majority[object_id] == 0
@@ -227,7 +228,7 @@ def test_dawid_skene_beats_majority_vote_on_realistic_workers() -> None:
         rng = np.random.default_rng(seed)
         truths = rng.integers(5, size=300).tolist()
         answers = _simulate(team, truths, 5, wf.similarity_matrix(FIVE), rng)
-        consolidated = wf.consolidate(answers, 5)
+        consolidated = ds.consolidate(answers, 5)
         majority = _majority(answers)
         ds_right += sum(consolidated[i].label == t for i, t in enumerate(truths))
         mv_right += sum(majority[i] == t for i, t in enumerate(truths))
@@ -239,7 +240,7 @@ def test_confidences_are_rounded_probabilities_and_high_when_good_workers_agree(
     team = wf.make_workers(["a", "b", "c"], REGION, seed=3, accuracy=(0.9, 0.95))
     truths = rng.integers(5, size=200).tolist()
     answers = _simulate(team, truths, 5, wf.similarity_matrix(FIVE), rng)
-    consolidated = wf.consolidate(answers, 5)
+    consolidated = ds.consolidate(answers, 5)
     assert len(consolidated) == 200
     for result in consolidated.values():
         assert 0.0 <= result.confidence <= 1.0
@@ -267,40 +268,40 @@ def test_one_answer_gives_that_label_with_confidence_zero() -> None:
         ("pair", "w1", 1),
         ("pair", "w2", 1),
     ]
-    consolidated = wf.consolidate(answers, 5)
+    consolidated = ds.consolidate(answers, 5)
     assert consolidated["lonely"].label == 3
     assert consolidated["lonely"].confidence == 0.0
     assert consolidated["pair"].label == 1
     assert consolidated["pair"].confidence > 0.0
-    only_one_each = wf.consolidate([(i, f"w{i % 3}", i % 4) for i in range(12)], 4)
+    only_one_each = ds.consolidate([(i, f"w{i % 3}", i % 4) for i in range(12)], 4)
     assert {r.confidence for r in only_one_each.values()} == {0.0}
     assert [r.label for r in only_one_each.values()] == [i % 4 for i in range(12)]
 
 
 def test_ties_go_to_the_lowest_class() -> None:
     for answers in ([("x", "w1", 2), ("x", "w2", 1)], [("x", "w1", 1), ("x", "w2", 2)]):
-        result = wf.consolidate(answers, 3)["x"]
+        result = ds.consolidate(answers, 3)["x"]
         assert result.label == 1
         assert result.posterior[1] == pytest.approx(result.posterior[2])
 
 
 def test_results_keep_the_object_ids_and_their_order() -> None:
     answers: list[Answer] = [((2, "b"), "w", 0), ((1, "a"), "w", 1), ((2, "b"), "v", 0)]
-    assert list(wf.consolidate(answers, 2)) == [(2, "b"), (1, "a")]
-    assert wf.consolidate([], 3) == {}
+    assert list(ds.consolidate(answers, 2)) == [(2, "b"), (1, "a")]
+    assert ds.consolidate([], 3) == {}
 
 
 def test_em_stops_at_max_rounds_or_when_converged() -> None:
     answers, _, _ = _biased_dataset(seed=1)
-    _, none = wf.consolidate_with_stats(answers, 5, max_rounds=0)
+    _, none = ds.consolidate_with_stats(answers, 5, max_rounds=0)
     assert none.rounds == 0 and not none.converged
-    _, one = wf.consolidate_with_stats(answers, 5, max_rounds=1)
+    _, one = ds.consolidate_with_stats(answers, 5, max_rounds=1)
     assert one.rounds == 1 and not one.converged
-    _, capped = wf.consolidate_with_stats(answers, 5)
+    _, capped = ds.consolidate_with_stats(answers, 5)
     assert capped.rounds <= 20
-    _, loose = wf.consolidate_with_stats(answers, 5, max_rounds=500, tol=1e-3)
+    _, loose = ds.consolidate_with_stats(answers, 5, max_rounds=500, tol=1e-3)
     assert loose.converged and 1 <= loose.rounds < 500
-    _, strict = wf.consolidate_with_stats(answers, 5, max_rounds=500, tol=1e-8)
+    _, strict = ds.consolidate_with_stats(answers, 5, max_rounds=500, tol=1e-8)
     assert strict.converged and loose.rounds < strict.rounds < 500
     assert strict.log_likelihood >= one.log_likelihood
     assert np.isfinite(strict.log_likelihood)
@@ -308,7 +309,7 @@ def test_em_stops_at_max_rounds_or_when_converged() -> None:
 
 def test_consolidate_matches_consolidate_with_stats() -> None:
     answers, _, _ = _biased_dataset(seed=2)
-    assert wf.consolidate(answers, 5) == wf.consolidate_with_stats(answers, 5)[0]
+    assert ds.consolidate(answers, 5) == ds.consolidate_with_stats(answers, 5)[0]
 
 
 @pytest.mark.parametrize(
@@ -324,7 +325,7 @@ def test_consolidate_rejects_bad_input(
     answers: list[Answer], n_classes: int, max_rounds: int
 ) -> None:
     with pytest.raises(ValueError):
-        wf.consolidate(answers, n_classes, max_rounds=max_rounds)
+        ds.consolidate(answers, n_classes, max_rounds=max_rounds)
 
 
 def test_consolidating_5000_objects_finishes() -> None:
@@ -335,6 +336,6 @@ def test_consolidating_5000_objects_finishes() -> None:
         for w in rng.choice(len(team), size=3, replace=False).tolist():
             worker = team[w]
             answers.append((index, worker.worker_id, wf.answer(worker, truth, 10, None, rng)))
-    consolidated = wf.consolidate(answers, 10)
+    consolidated = ds.consolidate(answers, 10)
     assert len(consolidated) == 5000
     assert all(0 <= r.label < 10 for r in consolidated.values())

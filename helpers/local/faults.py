@@ -1,7 +1,7 @@
 """Faults the local AWS can inject, for tests and benchmarks: S3 errors, latency, failed jobs.
 
-Settings (all optional; set at start with `WALKTHROUGH_LOCAL_FAULTS` as JSON, or at any time
-with `helpers.local.set_faults(url, ...)`):
+Settings (all optional; set at start with `WALKTHROUGH_LOCAL_FAULTS` as JSON, read with the
+other settings in `helpers.local.config`, or at any time with `helpers.local.set_faults(url, ...)`):
 
 - `seed` (int, default 0): which requests get an error is decided by hashing the seed, the
   request (method and path) and how many times that request was made before, so a test sees
@@ -26,15 +26,12 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
-import os
 import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-ENV = "WALKTHROUGH_LOCAL_FAULTS"
 INTERNAL_AGENT = "walkthrough-internal"
 #: S3 error code -> (HTTP status, message), as S3 answers them.
 S3_ERRORS = {
@@ -106,12 +103,6 @@ class Faults:
     _seen: Counter[str] = field(default_factory=Counter)
     _injected: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @classmethod
-    def from_environment(cls) -> Faults:
-        """The configuration in `WALKTHROUGH_LOCAL_FAULTS`, or none."""
-        raw = os.environ.get(ENV, "").strip()
-        return cls(FaultConfig.from_dict(json.loads(raw)) if raw else FaultConfig())
 
     def configure(self, values: dict[str, Any]) -> None:
         """Replace the configuration and forget what was injected so far."""

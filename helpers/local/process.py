@@ -1,8 +1,9 @@
-"""Start, find, stop and query the shared local AWS process (one per project folder)."""
+"""Start, find and stop the shared local AWS process (one per project folder), and its body."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -11,8 +12,6 @@ import sys
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,27 +19,13 @@ from typing import Any
 from filelock import FileLock
 
 from helpers.errors import LocalAwsError
+from helpers.local import admin
+from helpers.local.config import LocalConfig
 from helpers.paths import cache_dir, state_dir
 
 ENDPOINT_FILE = "endpoint.json"
 LOG_FILE = "server.log"
 START_TIMEOUT = 300.0
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _http(url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with _NO_PROXY.open(request, timeout=timeout) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def health(url: str) -> dict[str, Any] | None:
-    """Return the endpoint's health answer, or None when nothing of ours answers there."""
-    try:
-        answer = _http(f"{url}/_walkthrough/health")
-    except (OSError, ValueError):
-        return None
-    return answer if answer.get("service") == "walkthrough-local-aws" else None
 
 
 def _read_endpoint(folder: Path) -> dict[str, Any] | None:
@@ -54,7 +39,7 @@ def status(folder: Path | None = None) -> dict[str, Any]:
     """Say whether the local AWS runs, where, and whether it is ready (checked over HTTP)."""
     folder = folder or state_dir()
     record = _read_endpoint(folder)
-    answer = health(record["url"]) if record else None
+    answer = admin.health(record["url"]) if record else None
     if not record or not answer:
         return {"running": False, "url": None, "state_dir": str(folder)}
     return {
@@ -124,11 +109,11 @@ def _start(folder: Path, timeout: float) -> tuple[str, bool, bool]:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / "lock"), timeout=timeout):
         record = _read_endpoint(folder)
-        if record and (answer := health(record["url"])):
+        if record and (answer := admin.health(record["url"])):
             return _wait_ready(record["url"], answer["pid"], None, folder, timeout), False, False
         log_file = folder / LOG_FILE
         earlier = log_file.exists() and log_file.stat().st_size > 0
-        port = os.environ.get("WALKTHROUGH_LOCAL_PORT", "0")
+        port = str(LocalConfig.from_environment().port)
         with open(folder / LOG_FILE, "ab") as log:
             child = subprocess.Popen(
                 [
@@ -166,7 +151,7 @@ def _wait_ready(
 ) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        answer = health(url)
+        answer = admin.health(url)
         if answer and answer["pid"] == pid and answer["ready"]:
             return url
         if child is not None and child.poll() is not None:
@@ -199,59 +184,20 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / "lock"), timeout=timeout + 10):
         record = _read_endpoint(folder)
-        answer = health(record["url"]) if record else None
+        answer = admin.health(record["url"]) if record else None
         if not record or not answer:
             (folder / ENDPOINT_FILE).unlink(missing_ok=True)
             return False
-        with contextlib.suppress(OSError, ValueError):
-            _http(f"{record['url']}/_walkthrough/shutdown", method="POST")
+        # the answer may be cut short by the process ending: stopping is checked below
+        with contextlib.suppress(OSError, ValueError, http.client.HTTPException):
+            admin.http(f"{record['url']}{admin.ADMIN_PREFIX}shutdown", method="POST")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and health(record["url"]):
+        while time.monotonic() < deadline and admin.health(record["url"]):
             time.sleep(0.1)
-        if health(record["url"]):
+        if admin.health(record["url"]):
             os.kill(answer["pid"], signal.SIGTERM)
         (folder / ENDPOINT_FILE).unlink(missing_ok=True)
         return True
-
-
-def request_counts(url: str) -> dict[str, int]:
-    """Return the requests the endpoint served, per `service.Operation`."""
-    return {k: int(v) for k, v in _http(f"{url}/_walkthrough/stats").items()}
-
-
-def reset_request_counts(url: str) -> None:
-    """Set every request count back to zero."""
-    _http(f"{url}/_walkthrough/stats/reset", method="POST")
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode())
-    try:
-        with _NO_PROXY.open(request, timeout=10) as response:
-            return dict(json.loads(response.read()))
-    except urllib.error.HTTPError as exc:
-        raise ValueError(json.loads(exc.read()).get("error", str(exc))) from exc
-
-
-def drive_clock(url: str, advance: float | None = None, speed: float | None = None) -> float:
-    """Advance the local AWS's clock and/or set its speed; return its time (tests use this)."""
-    change = {k: v for k, v in (("advance", advance), ("speed", speed)) if v is not None}
-    return float(_post(f"{url}/_walkthrough/clock", change)["now"])
-
-
-def set_faults(url: str, **config: Any) -> dict[str, Any]:
-    """Replace the faults the local AWS injects (see `helpers.local.faults`); return them."""
-    return _post(f"{url}/_walkthrough/faults", config)["config"]
-
-
-def clear_faults(url: str) -> None:
-    """Stop injecting faults."""
-    _post(f"{url}/_walkthrough/faults", {})
-
-
-def fault_stats(url: str) -> dict[str, Any]:
-    """The fault configuration and how many faults were injected, per kind."""
-    return _http(f"{url}/_walkthrough/faults")
 
 
 def serve(port: int, folder: Path) -> None:
@@ -263,16 +209,14 @@ def serve(port: int, folder: Path) -> None:
     )
     from werkzeug.serving import make_server
 
-    from helpers.local.common import Backend, Clock
-    from helpers.local.faults import Faults
-    from helpers.local.sagemaker import SageMaker
+    from helpers.local.core import Backend
+    from helpers.local.sagemaker.routes import SageMaker
     from helpers.local.server import LocalAws
 
     backend = Backend(endpoint_url="")
-    clock = Clock(speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
     app = LocalAws(
         DomainDispatcherApplication(create_backend_app),
-        SageMaker(backend, clock, Faults.from_environment()),
+        SageMaker(backend, LocalConfig.from_environment()),
     )
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -302,7 +246,7 @@ def _prepare(app: Any, url: str, folder: Path) -> None:
     """Publish the endpoint, load the Open Images mirror into S3, then report ready."""
     import boto3
 
-    from helpers.local import mirror
+    from helpers.local.openimages import mirror
 
     tmp = folder / (ENDPOINT_FILE + ".tmp")
     tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "port": int(url.rsplit(":", 1)[1])}))

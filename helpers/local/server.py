@@ -17,14 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from helpers.local import shapes
-from helpers.local.common import ServiceError
+from helpers.local.admin import ADMIN_PREFIX, SERVICE_NAME
 from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
-from helpers.local.sagemaker import SageMaker
-from helpers.local.simulate import error_xml, simulate_principal_policy
+from helpers.local.iam import simulate
+from helpers.local.sagemaker.routes import SageMaker
 
-ADMIN_PREFIX = "/_walkthrough/"
-SERVICE_NAME = "walkthrough-local-aws"
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _S3_SUBRESOURCES = {
     "cors": "Cors",
@@ -233,34 +230,12 @@ class LocalAws:
     def _sagemaker(
         self, operation: str, body: bytes, region: str, start_response: StartResponse
     ) -> list[bytes]:
-        kind = "application/x-amz-json-1.1"
-        try:
-            request = json.loads(body or b"{}")
-            shapes.validate_request("sagemaker", operation, request)
-            answer = self.sagemaker.call(operation, request, region)
-            return _json_response(
-                start_response, 200, shapes.to_wire("sagemaker", operation, answer), kind
-            )
-        except ServiceError as exc:
-            return _json_response(
-                start_response, exc.status, {"__type": exc.code, "message": exc.message}, kind
-            )
-        except json.JSONDecodeError:
-            return _json_response(
-                start_response,
-                400,
-                {"__type": "SerializationException", "message": "body is not JSON"},
-                kind,
-            )
+        status, payload = self.sagemaker.respond(operation, body, region)
+        return _json_response(start_response, status, payload, "application/x-amz-json-1.1")
 
     def _simulate(self, body: bytes, start_response: StartResponse) -> list[bytes]:
-        try:
-            xml = simulate_principal_policy(self.sagemaker.roles, body)
-            return _respond(start_response, 200, xml.encode(), "text/xml")
-        except ServiceError as exc:
-            return _respond(
-                start_response, exc.status, error_xml(exc.code, exc.message).encode(), "text/xml"
-            )
+        status, xml = simulate.respond(self.sagemaker.roles, body)
+        return _respond(start_response, status, xml.encode(), "text/xml")
 
     def _admin(
         self, route: str, environ: dict[str, Any], start_response: StartResponse

@@ -1,19 +1,22 @@
-"""The SageMaker operations the local AWS answers itself (moto lacks or only fakes them)."""
+"""The routes of the local SageMaker: each JSON operation moto lacks or only fakes, by name."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.local.common import Backend, Clock, ServiceError
+from helpers.local.config import LocalConfig
+from helpers.local.core import Backend, Clock, ServiceError
 from helpers.local.faults import Faults
-from helpers.local.labeling import LabelingJobs
-from helpers.local.render import render_ui_template
-from helpers.local.roles import RoleAccess
-from helpers.local.training import TrainingJobs
-from helpers.local.workteams import Workforces
+from helpers.local.iam.role_access import RoleAccess
+from helpers.local.sagemaker import shapes
+from helpers.local.sagemaker.labeling import LabelingJobs
+from helpers.local.sagemaker.render import render_ui_template
+from helpers.local.sagemaker.training import TrainingJobs
+from helpers.local.sagemaker.workforces import Workforces
 
 Operation = Callable[[dict[str, Any], str], dict[str, Any]]
 
@@ -25,17 +28,18 @@ class SageMaker:
     """Routes SageMaker JSON operations by name to the local implementations."""
 
     backend: Backend
-    clock: Clock = field(default_factory=Clock)
-    faults: Faults = field(default_factory=Faults)
+    config: LocalConfig = field(default_factory=LocalConfig)
 
     def __post_init__(self) -> None:
+        self.clock = Clock(self.config.speed)
+        self.faults = Faults(self.config.faults)
         self.roles = RoleAccess(self.backend)
         self.workforces = Workforces(self.backend, self.clock)
         self.labeling = LabelingJobs(
-            self.backend, self.clock, self.workforces, self.roles, self.faults
+            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
         )
         self.training = TrainingJobs(
-            self.backend, self.clock, self.workforces, self.roles, self.faults
+            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
         )
         w, lab, tr = self.workforces, self.labeling, self.training
         self._operations: dict[str, Operation] = {
@@ -68,6 +72,18 @@ class SageMaker:
     def call(self, operation: str, request: dict[str, Any], region: str) -> dict[str, Any]:
         """Run one operation and return its response body."""
         return self._operations[operation](request, region)
+
+    def respond(self, operation: str, body: bytes, region: str) -> tuple[int, dict[str, Any]]:
+        """Answer one JSON request: HTTP status and body, errors in SageMaker's JSON form."""
+        try:
+            request = json.loads(body or b"{}")
+            shapes.validate_request("sagemaker", operation, request)
+            answer = self.call(operation, request, region)
+            return 200, shapes.to_wire("sagemaker", operation, answer)
+        except ServiceError as exc:
+            return exc.status, {"__type": exc.code, "message": exc.message}
+        except json.JSONDecodeError:
+            return 400, {"__type": "SerializationException", "message": "body is not JSON"}
 
     def start_ticker(self, interval: float = 0.2) -> threading.Event:
         """Advance labeling jobs in the background (so outputs appear without polling)."""

@@ -128,7 +128,7 @@ class _Spec:
     variables: bool = False
 
 
-# --- public helpers -------------------------------------------------------------------------
+# --- public helpers -------------------------------------------------------------------------------
 
 
 def parse_document(document: str | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -186,7 +186,7 @@ def evaluate(
     )
 
 
-# --- statements -----------------------------------------------------------------------------
+# --- statements -----------------------------------------------------------------------------------
 
 
 def _statement_outcomes(
@@ -262,7 +262,7 @@ def _resource_outcome(
     return _Outcome(False)
 
 
-# --- conditions -----------------------------------------------------------------------------
+# --- conditions -----------------------------------------------------------------------------------
 
 
 def _condition_outcome(block: Any, ctx: Mapping[str, tuple[str, ...]], variables: bool) -> _Outcome:
@@ -351,7 +351,7 @@ def _all(outcomes: Iterable[_Outcome]) -> _Outcome:
     )
 
 
-# --- comparisons ----------------------------------------------------------------------------
+# --- comparisons ----------------------------------------------------------------------------------
 
 
 def _string_equals(value: str, text: _Text) -> bool:
@@ -462,7 +462,7 @@ _SPECS: Mapping[str, _Spec] = MappingProxyType(
 )
 
 
-# --- text, wildcards and policy variables ---------------------------------------------------
+# --- text, wildcards and policy variables ---------------------------------------------------------
 
 
 def _expand(text: str, ctx: Mapping[str, tuple[str, ...]], variables: bool) -> _Text:
@@ -522,7 +522,7 @@ def _pieces_match(pieces: tuple[tuple[bool, str], ...], value: str) -> bool:
     return re.fullmatch(_pieces_regex(pieces), value, re.DOTALL) is not None
 
 
-# --- small utilities ------------------------------------------------------------------------
+# --- small utilities ------------------------------------------------------------------------------
 
 
 def _strings(value: Any) -> tuple[str, ...]:

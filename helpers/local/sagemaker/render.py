@@ -8,7 +8,7 @@ from typing import Any
 import liquid
 from markupsafe import Markup
 
-from helpers.local.common import Backend, validation
+from helpers.local.core import Backend, validation
 
 
 def render_ui_template(backend: Backend, request: dict[str, Any], region: str) -> dict[str, Any]:

@@ -1,35 +1,22 @@
 """Local SageMaker training jobs for the built-in image-classification algorithm.
 
 The job validates like the service and the algorithm, then trains for real in a child process
-(`helpers.local.training_run`) so the endpoint stays responsive; its status moves through the
-real secondary statuses as the child reports progress.
+(`helpers.local.sagemaker.training_child`) so the endpoint stays responsive; its status moves
+through the real secondary statuses as the child reports progress.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from helpers import regions
-from helpers.local.common import (
-    ACCOUNT,
-    Backend,
-    Clock,
-    ServiceError,
-    in_use,
-    sagemaker_arn,
-    select_jobs,
-    utc,
-    validation,
-)
-from helpers.local.faults import Faults
-from helpers.local.roles import RoleAccess
-from helpers.local.workteams import Workforces
+from helpers.local.core import ACCOUNT, ServiceError, in_use, utc, validation
+from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
 from helpers.settings import GPU_FAMILIES, NVME_FAMILIES
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -47,28 +34,17 @@ STATUS_MESSAGES = {
 
 
 @dataclass
-class TrainingJob:
+class TrainingJob(Job):
     """A training job's request and progress."""
 
-    request: dict[str, Any]
-    region: str
-    arn: str
-    created: float
+    NAME_KEY: ClassVar[str] = "TrainingJobName"
+
     status: str = "InProgress"
     secondary: list[dict[str, Any]] = field(default_factory=list)
-    failure_reason: str | None = None
-    forced_failure: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
-    last_modified: float = 0.0
     process: subprocess.Popen[str] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def name(self) -> str:
-        """The job's name."""
-        return str(self.request["TrainingJobName"])
 
     @property
     def model_uri(self) -> str:
@@ -77,19 +53,10 @@ class TrainingJob:
         return f"{base}/{self.name}/output/model.tar.gz"
 
 
-def _gpu_quota() -> int:
-    return int(os.environ.get("WALKTHROUGH_LOCAL_GPU_QUOTA", "2"))
-
-
 @dataclass
-class TrainingJobs:
+class TrainingJobs(JobOperations):
     """Answers the training-job operations of the local SageMaker."""
 
-    backend: Backend
-    clock: Clock
-    workforces: Workforces
-    roles: RoleAccess
-    faults: Faults = field(default_factory=Faults)
     _jobs: dict[tuple[str, str], TrainingJob] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -158,7 +125,7 @@ class TrainingJobs:
             job.process.terminate()
         return {}
 
-    # validation ---------------------------------------------------------------------------------
+    # --- validation -------------------------------------------------------------------------------
 
     def _validate(self, request: dict[str, Any], region: str) -> None:
         spec = request["AlgorithmSpecification"]
@@ -190,11 +157,12 @@ class TrainingJobs:
                 "VolumeKmsKeyId in the request or choose a different instance type."
             )
         count = int(request["ResourceConfig"].get("InstanceCount", 1))
-        if count > _gpu_quota():
+        quota = self.config.gpu_quota
+        if count > quota:
             raise ServiceError(
                 "ResourceLimitExceeded",
                 f"The account-level service limit '{instance} for training job usage' is "
-                f"{_gpu_quota()} Instances, with current utilization of 0 Instances and a request "
+                f"{quota} Instances, with current utilization of 0 Instances and a request "
                 f"delta of {count} Instances. Please use AWS Service Quotas to request an "
                 "increase for this quota.",
             )
@@ -258,7 +226,7 @@ class TrainingJobs:
                 return f"Channel {channel['ChannelName']}: unsupported ContentType"
         return None
 
-    # running ------------------------------------------------------------------------------------
+    # --- running ----------------------------------------------------------------------------------
 
     def _run(self, job: TrainingJob) -> None:
         if job.forced_failure:
@@ -303,7 +271,7 @@ class TrainingJobs:
                 return
             job.started = self.clock.now()
             job.process = subprocess.Popen(
-                [sys.executable, "-m", "helpers.local.training_run"],
+                [sys.executable, "-m", "helpers.local.sagemaker.training_child"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -356,7 +324,7 @@ class TrainingJobs:
             job.ended = self.clock.now()
             job.started = job.started or job.ended
 
-    # description --------------------------------------------------------------------------------
+    # --- description ------------------------------------------------------------------------------
 
     def _description(self, job: TrainingJob) -> dict[str, Any]:
         request = job.request

@@ -15,32 +15,28 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from helpers import regions
-from helpers.local import workforce
-from helpers.local.common import (
+from helpers.local.core import (
     ACCOUNT,
-    Backend,
-    Clock,
     ServiceError,
     in_use,
     not_found,
-    sagemaker_arn,
-    select_jobs,
     utc,
     validation,
 )
-from helpers.local.faults import Faults
-from helpers.local.roles import RoleAccess
-from helpers.local.workteams import Workforces
+from helpers.local.openimages import mirror
+from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
+from helpers.local.sagemaker.output_layout import OutputLayout
+from helpers.local.standins import workers as crowd
+from helpers.local.standins.dawid_skene import consolidate
 
 INITIALIZING_SECONDS = 30.0
 CONSOLIDATION_DELAY = 5.0
@@ -48,26 +44,15 @@ FINALIZE_SECONDS = 10.0
 STOPPING_SECONDS = 10.0
 TERMINAL = ("Completed", "Failed", "Stopped")
 HUMAN_SOURCES = ("verification", "crowdsource-verification")
-OPEN_IMAGES = "open-images-dataset"
 #: What writing output with a customer managed KMS key takes (S3 server-side encryption).
 OUTPUT_KEY_USE = ("kms:GenerateDataKey",)
-ANNOTATIONS_KEY = "2018_04/test/test-annotations-human-imagelabels-boxable.csv"
-DESCRIPTIONS_KEY = "2018_04/class-descriptions-boxable.csv"
-
-
-def _range_env(name: str, default: tuple[float, float]) -> tuple[float, float]:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    low, high = (float(x) for x in raw.split(","))
-    return low, high
 
 
 @dataclass(frozen=True)
 class WorkerAnswer:
     """One worker's answer to one object, with simulated times (seconds after creation)."""
 
-    worker: workforce.Worker
+    worker: crowd.Worker
     label: int
     accepted: float
     submitted: float
@@ -86,38 +71,28 @@ class ObjectPlan:
 
 
 @dataclass
-class LabelingJob:
+class LabelingJob(Job):
     """A labeling job's request, plan and progress."""
 
-    request: dict[str, Any]
-    region: str
-    arn: str
-    created: float
-    labels: list[str]
-    objects: list[ObjectPlan] = field(default_factory=list)
+    NAME_KEY: ClassVar[str] = "LabelingJobName"
+
     status: str = "Initializing"
-    failure_reason: str | None = None
-    forced_failure: str | None = None
+    labels: list[str] = field(default_factory=list)
+    objects: list[ObjectPlan] = field(default_factory=list)
     stop_requested_at: float | None = None
     finished_at: float | None = None
-    last_modified: float = 0.0
     output_uri: str | None = None
     speed: float = 100.0  # simulated seconds per clock second, fixed at creation
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def at(self, simulated: float) -> float:
         """The clock time at which something `simulated` seconds after creation happens."""
         return self.created + simulated / self.speed
 
     @property
-    def name(self) -> str:
-        """The job's name."""
-        return str(self.request["LabelingJobName"])
-
-    @property
-    def output_prefix(self) -> str:
-        """The S3 URI under which the job writes its output."""
-        return f"{self.request['OutputConfig']['S3OutputPath'].rstrip('/')}/{self.name}"
+    def output(self) -> OutputLayout:
+        """Where the job writes its output: under `<S3OutputPath>/<job-name>/`."""
+        prefix = self.request["OutputConfig"]["S3OutputPath"].rstrip("/")
+        return OutputLayout(f"{prefix}/{self.name}")
 
     def simulated_end(self) -> float:
         """Simulated seconds after creation at which the last object is done."""
@@ -125,19 +100,14 @@ class LabelingJob:
 
 
 @dataclass
-class LabelingJobs:
+class LabelingJobs(JobOperations):
     """Answers the labeling-job operations of the local SageMaker."""
 
-    backend: Backend
-    clock: Clock
-    workforces: Workforces
-    roles: RoleAccess
-    faults: Faults = field(default_factory=Faults)
     _jobs: dict[tuple[str, str], LabelingJob] = field(default_factory=dict)  # (region, lower name)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
 
-    # operations ---------------------------------------------------------------------------------
+    # --- operations -------------------------------------------------------------------------------
 
     def create(self, request: dict[str, Any], region: str) -> dict[str, Any]:
         """CreateLabelingJob: validate as the service does, plan the work, start the clock."""
@@ -198,7 +168,7 @@ class LabelingJobs:
             job.last_modified = job.stop_requested_at
         return {}
 
-    # time ---------------------------------------------------------------------------------------
+    # --- time -------------------------------------------------------------------------------------
 
     def advance_all(self) -> None:
         """Move every unfinished job forward to the current time."""
@@ -232,7 +202,7 @@ class LabelingJobs:
             if job.status == "InProgress" and now >= end:
                 self._finish(job, "Completed", labeled_before=None)
 
-    # description --------------------------------------------------------------------------------
+    # --- description ------------------------------------------------------------------------------
 
     def counters(self, job: LabelingJob, until: float | None = None) -> dict[str, int]:
         """LabelCounters at the given clock time (now by default)."""
@@ -305,7 +275,7 @@ class LabelingJobs:
                 summary[key] = description[key]
         return summary
 
-    # validation ---------------------------------------------------------------------------------
+    # --- validation -------------------------------------------------------------------------------
 
     def _validate(self, request: dict[str, Any], region: str) -> None:
         human = request["HumanTaskConfig"]
@@ -375,7 +345,7 @@ class LabelingJobs:
             *refs,
         ]
 
-    # S3 -----------------------------------------------------------------------------------------
+    # --- S3 ---------------------------------------------------------------------------------------
 
     def _s3(self) -> Any:
         return self.backend.client("s3", "us-east-1")
@@ -400,7 +370,7 @@ class LabelingJobs:
         encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
         self._s3().put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), **encryption)
 
-    # planning -----------------------------------------------------------------------------------
+    # --- planning ---------------------------------------------------------------------------------
 
     def _plan(self, job: LabelingJob) -> None:
         request = job.request
@@ -410,15 +380,15 @@ class LabelingJobs:
         )
         team = self.workforces.workteam_by_arn(human["WorkteamArn"])
         seed = int(hashlib.sha256(job.arn.encode()).hexdigest()[:8], 16)
-        workers = workforce.make_workers(
+        workers = crowd.make_workers(
             self.workforces.team_usernames(team),
             job.region,
             seed,
-            accuracy=_range_env("WALKTHROUGH_LOCAL_WORKER_ACCURACY", (0.85, 0.95)),
-            seconds=_range_env("WALKTHROUGH_LOCAL_WORKER_SECONDS", (4.0, 12.0)),
+            accuracy=self.config.worker_accuracy,
+            seconds=self.config.worker_seconds,
         )
         truths = self._truths(lines, job.labels)
-        similarity = workforce.similarity_matrix(job.labels)
+        similarity = crowd.similarity_matrix(job.labels)
         rng = np.random.default_rng(seed)
         per_object = int(human["NumberOfHumanWorkersPerDataObject"])
         time_limit = float(human["TaskTimeLimitInSeconds"])
@@ -432,8 +402,8 @@ class LabelingJobs:
                 chosen = sorted(workers, key=lambda w: (free[w.worker_id], w.worker_id))
                 for worker in chosen[:per_object]:
                     start = free[worker.worker_id]
-                    spent = min(workforce.answer_time(worker, rng), time_limit)
-                    label = workforce.answer(worker, truth, len(job.labels), similarity, rng)
+                    spent = min(crowd.answer_time(worker, rng), time_limit)
+                    label = crowd.answer(worker, truth, len(job.labels), similarity, rng)
                     answers.append(WorkerAnswer(worker, label, start, start + spent))
                     free[worker.worker_id] = start + spent
             done = max((a.submitted for a in answers), default=expiry) + CONSOLIDATION_DELAY
@@ -481,11 +451,10 @@ class LabelingJobs:
 
     def _load_positives(self) -> dict[str, tuple[str, ...]]:
         try:
-            annotations = pd.read_csv(
-                io.StringIO(self._read(f"s3://{OPEN_IMAGES}/{ANNOTATIONS_KEY}"))
-            )
+            source = f"s3://{mirror.BUCKET}"
+            annotations = pd.read_csv(io.StringIO(self._read(f"{source}/{mirror.ANNOTATIONS_KEY}")))
             names = pd.read_csv(
-                io.StringIO(self._read(f"s3://{OPEN_IMAGES}/{DESCRIPTIONS_KEY}")),
+                io.StringIO(self._read(f"{source}/{mirror.CLASS_DESCRIPTIONS_KEY}")),
                 header=None,
                 names=["mid", "name"],
             )
@@ -498,7 +467,7 @@ class LabelingJobs:
         positive = positive.assign(name=positive["LabelName"].map(lowered)).dropna()
         return {k: tuple(v) for k, v in positive.groupby("ImageID")["name"]}
 
-    # finishing ----------------------------------------------------------------------------------
+    # --- finishing --------------------------------------------------------------------------------
 
     def _fail(self, job: LabelingJob, reason: str) -> None:
         job.status = "Failed"
@@ -511,7 +480,7 @@ class LabelingJobs:
         done = [o for o in job.objects if cutoff is None or job.at(o.done_at) <= cutoff]
         role = job.request["RoleArn"]
         problem = self.roles.check_write(
-            role, [f"{job.output_prefix}/manifests/output/output.manifest"]
+            role, [job.output.output_manifest]
         ) or self.roles.check_key(
             role, job.request["OutputConfig"].get("KmsKeyId"), job.region, OUTPUT_KEY_USE
         )
@@ -523,14 +492,14 @@ class LabelingJobs:
         except ServiceError as exc:
             self._fail(job, f"ClientError: {exc.message}")
             return
-        job.output_uri = f"{job.output_prefix}/manifests/output/output.manifest"
+        job.output_uri = job.output.output_manifest
         job.status = status
         job.finished_at = job.last_modified = self.clock.now()
 
     def _write_outputs(self, job: LabelingJob, done: list[ObjectPlan]) -> None:
         attribute = job.request["LabelAttributeName"]
         answered = [o for o in done if not o.expired]
-        consolidated = workforce.consolidate(
+        consolidated = consolidate(
             [(o.index, a.worker.worker_id, a.label) for o in answered for a in o.answers],
             len(job.labels),
         )
@@ -578,14 +547,12 @@ class LabelingJobs:
         stamp = _stamp(job.at(job.simulated_end()))
         kms_key = job.request["OutputConfig"].get("KmsKeyId")
         self._write(
-            f"{job.output_prefix}/annotations/consolidated-annotation/"
-            f"consolidation-response/iteration-1/{stamp}.json",
+            job.output.consolidation_response(stamp),
             json.dumps(responses),
             kms_key,
         )
-        intermediate = f"{job.output_prefix}/manifests/intermediate/1/output.manifest"
-        self._write(intermediate, manifest, kms_key)
-        self._write(f"{job.output_prefix}/manifests/output/output.manifest", manifest, kms_key)
+        self._write(job.output.intermediate_manifest, manifest, kms_key)
+        self._write(job.output.output_manifest, manifest, kms_key)
 
     def _write_worker_responses(self, job: LabelingJob, plan: ObjectPlan) -> None:
         pool = self._team_pool(job)
@@ -608,8 +575,7 @@ class LabelingJobs:
         ]
         stamp = _stamp(job.at(max(a.submitted for a in plan.answers)))
         self._write(
-            f"{job.output_prefix}/annotations/worker-response/iteration-1/"
-            f"{plan.index}/{stamp}.json",
+            job.output.worker_response(plan.index, stamp),
             json.dumps({"answers": answers}),
             job.request["OutputConfig"].get("KmsKeyId"),
         )

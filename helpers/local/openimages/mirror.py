@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from helpers.errors import InputError, LocalAwsError
-from helpers.local import drawing
+from helpers.local.openimages import drawing
 
 MIRROR_VERSION = 1
 BUCKET = "open-images-dataset"
@@ -336,9 +336,7 @@ def build(dest: Path, images_per_class: int = 80) -> Path:
     return dest
 
 
-# --------------------------------------------------------------------------------------------
-# Upload to the local S3
-# --------------------------------------------------------------------------------------------
+# --- Upload to the local S3 -----------------------------------------------------------------------
 
 
 def _objects(dest: Path) -> list[tuple[str, Path, str]]:
@@ -348,7 +346,7 @@ def _objects(dest: Path) -> list[tuple[str, Path, str]]:
             "dest",
             str(dest),
             "is not a built Open Images mirror (no VERSION file)",
-            "call helpers.local.mirror.build(dest) first",
+            "call helpers.local.openimages.mirror.build(dest) first",
         )
     out = [
         (f"{IMAGE_PREFIX}{p.name}", p, "image/jpeg")

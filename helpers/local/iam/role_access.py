@@ -10,8 +10,8 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from helpers.local import iam_policy
-from helpers.local.common import Backend, validation
+from helpers.local.core import Backend, validation
+from helpers.local.iam.policy import Decision, NamedPolicy, evaluate, s3_object_arn
 
 
 def role_name(arn: str) -> str:
@@ -38,11 +38,11 @@ class RoleAccess:
                 "not trust sagemaker.amazonaws.com"
             ) from exc
 
-    def policies(self, arn: str) -> list[iam_policy.NamedPolicy]:
+    def policies(self, arn: str) -> list[NamedPolicy]:
         """Return the role's attached (default versions) and inline policies."""
         iam = self._iam()
         name = role_name(arn)
-        found: list[iam_policy.NamedPolicy] = []
+        found: list[NamedPolicy] = []
         pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
         for page in pages:
             for attached in page["AttachedPolicies"]:
@@ -51,7 +51,7 @@ class RoleAccess:
                     PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
                 )
                 found.append(
-                    iam_policy.NamedPolicy(
+                    NamedPolicy(
                         name=attached["PolicyName"],
                         document=_document(version["PolicyVersion"]["Document"]),
                     )
@@ -60,9 +60,7 @@ class RoleAccess:
             for policy_name in page["PolicyNames"]:
                 inline = iam.get_role_policy(RoleName=name, PolicyName=policy_name)
                 found.append(
-                    iam_policy.NamedPolicy(
-                        name=policy_name, document=_document(inline["PolicyDocument"])
-                    )
+                    NamedPolicy(name=policy_name, document=_document(inline["PolicyDocument"]))
                 )
         return found
 
@@ -72,11 +70,11 @@ class RoleAccess:
         actions: Sequence[str],
         resources: Sequence[str],
         context: Mapping[str, Sequence[str]] | None = None,
-    ) -> list[iam_policy.Decision]:
+    ) -> list[Decision]:
         """Evaluate every action on every resource for the role."""
         policies = self.policies(arn)
         return [
-            iam_policy.evaluate(policies, action, resource, context)
+            evaluate(policies, action, resource, context)
             for action in actions
             for resource in resources
         ]
@@ -106,7 +104,7 @@ class RoleAccess:
             return f"KMS key {key} is {meta.get('KeyState')}: it cannot be used"
         policies = self.policies(arn)
         for action in actions:
-            decision = iam_policy.evaluate(policies, action, meta["Arn"])
+            decision = evaluate(policies, action, meta["Arn"])
             if decision.decision != "allowed":
                 return (
                     f"Access Denied: the role {arn} is not allowed to perform {action} on KMS key "
@@ -123,7 +121,7 @@ class RoleAccess:
         policies = self.policies(arn)
         for uri in uris:
             bucket, _, key = uri[5:].partition("/")
-            decision = iam_policy.evaluate(policies, action, iam_policy.s3_object_arn(bucket, key))
+            decision = evaluate(policies, action, s3_object_arn(bucket, key))
             if decision.decision != "allowed":
                 return (
                     f"Access Denied: the role {arn} is not allowed to perform {action} on "

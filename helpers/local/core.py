@@ -1,4 +1,4 @@
-"""What the local SageMaker operations share: errors, the clock, ARNs and clients to moto."""
+"""What every service of the local AWS shares: AWS-style errors, the clock, clients to moto."""
 
 from __future__ import annotations
 
@@ -77,33 +77,6 @@ class Clock:
 def utc(epoch: float) -> datetime:
     """Turn epoch seconds into an aware UTC datetime."""
     return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def sagemaker_arn(region: str, kind: str, name: str) -> str:
-    """Build a SageMaker ARN such as arn:aws:sagemaker:us-west-2:123456789012:labeling-job/x."""
-    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:{kind}/{name}"
-
-
-def select_jobs(jobs: list[Any], request: dict[str, Any]) -> tuple[list[Any], str | None]:
-    """Filter, sort and page jobs as SageMaker's List*Jobs do; return the page and NextToken.
-
-    Jobs need `name`, `status` and `created`; the request's NameContains, StatusEquals, SortBy
-    (Name, Status, CreationTime), SortOrder, MaxResults and NextToken apply.
-    """
-    contains = request.get("NameContains", "").lower()
-    status = request.get("StatusEquals")
-    chosen = [j for j in jobs if contains in j.name.lower() and status in (None, j.status)]
-    sort_by = request.get("SortBy", "CreationTime")
-    chosen.sort(
-        key=lambda j: (
-            j.name if sort_by == "Name" else j.status if sort_by == "Status" else j.created
-        ),
-        reverse=request.get("SortOrder", "Descending") == "Descending",
-    )
-    start = int(request.get("NextToken") or 0)
-    size = int(request.get("MaxResults") or 10)
-    token = str(start + size) if start + size < len(chosen) else None
-    return chosen[start : start + size], token
 
 
 @dataclass

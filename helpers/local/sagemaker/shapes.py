@@ -28,7 +28,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from helpers.local.common import ServiceError
+from helpers.local.core import ServiceError
 
 #: Shape types whose values are JSON scalars (checked in place, not recursed into).
 SCALARS = frozenset(
@@ -84,7 +84,7 @@ class UnsupportedPattern(ValueError):
     """A Java regular expression construct `translate_pattern` cannot express in Python."""
 
 
-# --- the service model --------------------------------------------------------
+# --- the service model ----------------------------------------------------------------------------
 
 
 @functools.cache
@@ -98,7 +98,7 @@ def operation_model(service: str, operation: str) -> OperationModel:
     return service_model(service).operation_model(operation)
 
 
-# --- Java patterns ------------------------------------------------------------
+# --- Java patterns --------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -269,7 +269,7 @@ def skipped_patterns(service: str) -> list[str]:
     return sorted(p for p in input_patterns(service) if compile_pattern(p) is None)
 
 
-# --- constraints shared by requests and responses -----------------------------
+# --- constraints shared by requests and responses -------------------------------------------------
 
 
 def _number(value: float) -> str:
@@ -279,28 +279,26 @@ def _number(value: float) -> str:
     return str(value)
 
 
-def _length_phrases(metadata: Mapping[str, Any], length: int) -> list[str]:
-    """Return the broken length constraints (strings, lists, maps) for a value of `length`."""
+def _bound_phrases(metadata: Mapping[str, Any], measure: float, noun: str) -> list[str]:
+    """Return the broken min/max constraints of a `noun` ("length" or "value") of `measure`."""
     phrases = []
-    if "max" in metadata and length > metadata["max"]:
-        phrases.append(f"Member must have length less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and length < metadata["min"]:
+    if "max" in metadata and measure > metadata["max"]:
+        phrases.append(f"Member must have {noun} less than or equal to {_number(metadata['max'])}")
+    if "min" in metadata and measure < metadata["min"]:
         phrases.append(
-            f"Member must have length greater than or equal to {_number(metadata['min'])}"
+            f"Member must have {noun} greater than or equal to {_number(metadata['min'])}"
         )
     return phrases
+
+
+def _length_phrases(metadata: Mapping[str, Any], length: int) -> list[str]:
+    """Return the broken length constraints (strings, lists, maps) for a value of `length`."""
+    return _bound_phrases(metadata, length, "length")
 
 
 def _range_phrases(metadata: Mapping[str, Any], value: float) -> list[str]:
     """Return the broken min/max constraints for a number."""
-    phrases = []
-    if "max" in metadata and value > metadata["max"]:
-        phrases.append(f"Member must have value less than or equal to {_number(metadata['max'])}")
-    if "min" in metadata and value < metadata["min"]:
-        phrases.append(
-            f"Member must have value greater than or equal to {_number(metadata['min'])}"
-        )
-    return phrases
+    return _bound_phrases(metadata, value, "value")
 
 
 def _string_phrases(shape: Shape, value: str) -> list[str]:
@@ -326,7 +324,7 @@ def scalar_phrases(shape: Shape, value: Any) -> list[str]:
     return []
 
 
-# --- request validation -------------------------------------------------------
+# --- request validation ---------------------------------------------------------------------------
 
 
 def _java_text(value: Any) -> str:
@@ -521,7 +519,7 @@ def validate_request(service: str, operation: str, body: Mapping[str, Any]) -> N
         raise RequestInvalid(validation_message(errors))
 
 
-# --- responses ----------------------------------------------------------------
+# --- responses ------------------------------------------------------------------------------------
 
 
 def _epoch(value: datetime) -> float:

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from helpers.local.common import ServiceError
-from helpers.local.roles import RoleAccess
+from helpers.local.core import ServiceError
+from helpers.local.iam.role_access import RoleAccess
 
 _MEMBER = re.compile(r"^(ActionNames|ResourceArns)\.member\.(\d+)$")
 _CONTEXT = re.compile(
@@ -87,6 +87,14 @@ def _result(decision: Any) -> str:
         f"<MatchedStatements>{matched}</MatchedStatements>"
         f"<MissingContextValues>{missing}</MissingContextValues></member>"
     )
+
+
+def respond(roles: RoleAccess, body: bytes) -> tuple[int, str]:
+    """Answer a SimulatePrincipalPolicy request: HTTP status and IAM's XML (or error XML)."""
+    try:
+        return 200, simulate_principal_policy(roles, body)
+    except ServiceError as exc:
+        return exc.status, error_xml(exc.code, exc.message)
 
 
 def error_xml(code: str, message: str) -> str:

@@ -1,8 +1,9 @@
 """The child process of a local training job: read the channels, train, log, upload the model.
 
-Run as `python -m helpers.local.training_run` with the job's spec as JSON on stdin. It talks to
-the local AWS like a training container talks to AWS: S3 for data and model, CloudWatch Logs
-for its log. Progress lines (`STATUS <name>`) and the final `RESULT <json>` go to stdout.
+Run as `python -m helpers.local.sagemaker.training_child` with the job's spec as JSON on stdin.
+It talks to the local AWS like a training container talks to AWS: S3 for data and model,
+CloudWatch Logs for its log. Progress lines (`STATUS <name>`) and the final `RESULT <json>` go
+to stdout.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from helpers.local import trainer
 from helpers.local.faults import INTERNAL_AGENT
+from helpers.local.standins import classifier
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -77,7 +78,7 @@ def read_channel(s3: Any, channel: dict[str, Any]) -> list[tuple[str, int]]:
         line = json.loads(raw)
         missing = [a for a in (image_attr, label_attr) if a not in line]
         if missing:
-            raise trainer.TrainingError(
+            raise classifier.TrainingError(
                 f"Line {number} of the {channel['ChannelName']} augmented manifest has no "
                 f"attribute {missing[0]!r} (an object that failed labeling?). Leave such lines "
                 "out of the channel."
@@ -100,14 +101,14 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     s3 = _client(spec, "s3")
     log = CloudWatchLog(spec)
     print("STATUS Downloading", flush=True)
-    hp = trainer.parse_hyperparameters(spec["hyperparameters"])
+    hp = classifier.parse_hyperparameters(spec["hyperparameters"])
     channels = {c["ChannelName"]: read_channel(s3, c) for c in spec["channels"]}
     train_records, validation_records = channels["train"], channels["validation"]
-    trainer.check_data(hp, [r[1] for r in train_records], [r[1] for r in validation_records])
+    classifier.check_data(hp, [r[1] for r in train_records], [r[1] for r in validation_records])
     train_images = _read_images(s3, [r[0] for r in train_records])
     validation_images = _read_images(s3, [r[0] for r in validation_records])
     print("STATUS Training", flush=True)
-    result = trainer.train(
+    result = classifier.train(
         hp,
         list(zip(train_images, [r[1] for r in train_records], strict=True)),
         list(zip(validation_images, [r[1] for r in validation_records], strict=True)),
@@ -117,7 +118,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     bucket, key = _split(spec["model_uri"])
     kms_key = spec.get("output_kms_key")
     encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
-    s3.put_object(Bucket=bucket, Key=key, Body=trainer.model_archive(result, hp), **encryption)
+    s3.put_object(Bucket=bucket, Key=key, Body=classifier.model_archive(result, hp), **encryption)
     return {
         "train_accuracy": result.train_accuracy,
         "validation_accuracy": result.validation_accuracy,
@@ -129,7 +130,7 @@ def main() -> int:
     spec = json.loads(sys.stdin.read())
     try:
         outcome = {"ok": True, **run(spec)}
-    except trainer.TrainingError as exc:
+    except classifier.TrainingError as exc:
         outcome = {"ok": False, "reason": exc.failure_reason}
     except Exception as exc:  # noqa: BLE001 - report any crash as the job's failure
         outcome = {"ok": False, "reason": f"AlgorithmError: {type(exc).__name__}: {exc}"}

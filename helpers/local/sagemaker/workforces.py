@@ -9,16 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers.local.common import (
-    Backend,
-    Clock,
-    ServiceError,
-    in_use,
-    not_found,
-    sagemaker_arn,
-    utc,
-    validation,
-)
+from helpers.local.core import Backend, Clock, ServiceError, in_use, not_found, utc, validation
+from helpers.local.sagemaker.common import sagemaker_arn
 
 DEFAULT_WORKFORCE = "default"
 
@@ -34,7 +26,7 @@ class Workforces:
     _workteams: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)  # arn -> tags
 
-    # tags ---------------------------------------------------------------------------------------
+    # --- tags -------------------------------------------------------------------------------------
 
     def set_tags(self, arn: str, tags: list[dict[str, str]] | None) -> None:
         """Record tags for a resource (creating operations call this)."""
@@ -75,7 +67,7 @@ class Workforces:
             if arn not in self._tags:
                 raise validation(f"Resource {arn} does not exist or is not taggable")
 
-    # workforces ---------------------------------------------------------------------------------
+    # --- workforces -------------------------------------------------------------------------------
 
     def create_workforce(self, request: dict[str, Any], region: str) -> dict[str, Any]:
         """CreateWorkforce (Cognito only: one private workforce per account and region)."""
@@ -146,7 +138,7 @@ class Workforces:
         with self._lock:
             return self._workforces.get(region)
 
-    # workteams ----------------------------------------------------------------------------------
+    # --- workteams --------------------------------------------------------------------------------
 
     def create_workteam(self, request: dict[str, Any], region: str) -> dict[str, Any]:
         """CreateWorkteam: Cognito members must exist and match the private workforce."""
@@ -250,7 +242,7 @@ class Workforces:
             names.update(u["Username"] for page in pages for u in page["Users"])
         return sorted(names)
 
-    # Cognito checks -----------------------------------------------------------------------------
+    # --- Cognito checks ---------------------------------------------------------------------------
 
     def _check_pool_and_client(self, pool: str, client: str) -> None:
         idp = self.backend.client("cognito-idp", _pool_region(pool))

@@ -1,0 +1,68 @@
+"""The client of the local AWS's admin routes (`/_walkthrough/`): health, counts, clock, faults."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+ADMIN_PREFIX = "/_walkthrough/"
+SERVICE_NAME = "walkthrough-local-aws"
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
+    """Call an admin route without any proxy; return its JSON answer."""
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with _NO_PROXY.open(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def health(url: str) -> dict[str, Any] | None:
+    """Return the endpoint's health answer, or None when nothing of ours answers there."""
+    try:
+        answer = http(f"{url}{ADMIN_PREFIX}health")
+    except (OSError, ValueError):
+        return None
+    return answer if answer.get("service") == SERVICE_NAME else None
+
+
+def request_counts(url: str) -> dict[str, int]:
+    """Return the requests the endpoint served, per `service.Operation`."""
+    return {k: int(v) for k, v in http(f"{url}{ADMIN_PREFIX}stats").items()}
+
+
+def reset_request_counts(url: str) -> None:
+    """Set every request count back to zero."""
+    http(f"{url}{ADMIN_PREFIX}stats/reset", method="POST")
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode())
+    try:
+        with _NO_PROXY.open(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        raise ValueError(json.loads(exc.read()).get("error", str(exc))) from exc
+
+
+def drive_clock(url: str, advance: float | None = None, speed: float | None = None) -> float:
+    """Advance the local AWS's clock and/or set its speed; return its time (tests use this)."""
+    change = {k: v for k, v in (("advance", advance), ("speed", speed)) if v is not None}
+    return float(_post(f"{url}{ADMIN_PREFIX}clock", change)["now"])
+
+
+def set_faults(url: str, **config: Any) -> dict[str, Any]:
+    """Replace the faults the local AWS injects (see `helpers.local.faults`); return them."""
+    return _post(f"{url}{ADMIN_PREFIX}faults", config)["config"]
+
+
+def clear_faults(url: str) -> None:
+    """Stop injecting faults."""
+    _post(f"{url}{ADMIN_PREFIX}faults", {})
+
+
+def fault_stats(url: str) -> dict[str, Any]:
+    """The fault configuration and how many faults were injected, per kind."""
+    return http(f"{url}{ADMIN_PREFIX}faults")

@@ -1,0 +1,1 @@
+"""The local IAM additions: policy evaluation, SimulatePrincipalPolicy, acting as a role."""

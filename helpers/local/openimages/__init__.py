@@ -1,0 +1,1 @@
+"""The local Open Images mirror: generated pictures and the dataset's CSV files, for local S3."""

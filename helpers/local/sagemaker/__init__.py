@@ -1,0 +1,1 @@
+"""The local SageMaker: the operations moto lacks or only fakes (Ground Truth, training, UI)."""
