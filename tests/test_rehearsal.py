@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from helpers import local
+from helpers.local.config import LocalConfig
 from helpers.paths import project_root
 from tests.kfp_fake import KfpServer
 from tests.rehearsal.account import (
@@ -226,7 +227,7 @@ def _story(story: dict[str, Any], folder: Path, url: str, cluster: Cluster) -> N
         )
     finally:
         local.clear_faults(url)
-        local.drive_clock(url, speed=float(os.environ.get("WALKTHROUGH_LOCAL_SPEED", "100")))
+        local.drive_clock(url, speed=LocalConfig.from_environment().speed)
     _smoke_runs(story, folder, url)  # a maintainer's smoke runs, on the same set-up
     run("05-dry", "05_clean_up.ipynb")
     run("05", "05_clean_up.ipynb", confirm_delete=True)
