@@ -71,6 +71,8 @@ def choose_images(
     """Pick the images and split them; one row per image with its class, split and S3 URIs."""
     if open_images is not None:
         annotations, descriptions = open_images
+        if settings.mode == "local":  # not around an AWS call: the local image set's limits
+            check_local_classes(settings.classes)
         mids = openimages.resolve_classes(settings.classes, descriptions)
         chosen = openimages.select_images(
             annotations, mids, settings.images_per_class, settings.seed
@@ -85,6 +87,23 @@ def choose_images(
         openimages.image_uri(settings.bucket, settings.prefix, i) for i in chosen["image_id"]
     ]
     return chosen.reset_index(drop=True)
+
+
+def check_local_classes(classes: tuple[str, ...] | list[str]) -> None:
+    """Raise when a class is not one of the five the local (generated) image set draws."""
+    from helpers.local import mirror  # local mode only: a notebook server need not have it
+
+    drawn = {name.strip().casefold() for name in mirror.CLASSES}
+    missing = [c for c in classes if c.strip().casefold() not in drawn]
+    if missing:
+        raise InputError(
+            "classes",
+            list(classes),
+            f"the local image set has pictures of these five classes only: "
+            f"{', '.join(mirror.CLASSES)}; it has none of {missing}",
+            "choose classes from those five, or label other classes with your own images "
+            "(set source to an s3:// prefix of them) or in aws mode (the real Open Images)",
+        )
 
 
 def _own_images(settings: Settings, s3: Any) -> pd.DataFrame:
