@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -203,7 +204,9 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
         if not record or not answer:
             (folder / ENDPOINT_FILE).unlink(missing_ok=True)
             return False
-        with contextlib.suppress(OSError, ValueError):
+        # a reply cut off by the shutdown (IncompleteRead, RemoteDisconnected) still means it
+        # stops: the loop below waits until it no longer answers
+        with contextlib.suppress(OSError, ValueError, http.client.HTTPException):
             _http(f"{record['url']}/_walkthrough/shutdown", method="POST")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and health(record["url"]):
