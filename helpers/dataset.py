@@ -71,9 +71,9 @@ def choose_images(
     """Pick the images and split them; one row per image with its class, split and S3 URIs."""
     if open_images is not None:
         annotations, descriptions = open_images
+        mids = openimages.resolve_classes(settings.classes, descriptions)  # names it knows
         if settings.mode == "local":  # not around an AWS call: the local image set's limits
             check_local_classes(settings.classes)
-        mids = openimages.resolve_classes(settings.classes, descriptions)
         chosen = openimages.select_images(
             annotations, mids, settings.images_per_class, settings.seed
         )
