@@ -19,6 +19,7 @@ import re
 import sys
 import types
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -778,7 +779,7 @@ def prefix_problem(prefix: str) -> str | None:
     """Return which rule the S3 key prefix breaks (segments, characters, length), or None."""
     if any(part in (".", "..") for part in prefix.split("/")):
         return "must not hold '.' or '..' segments (S3 keeps them literally; paths resolve them)"
-    bad = [c for c in prefix if ord(c) < 32 or ord(c) == 127 or c in BIDI_CONTROLS]
+    bad = [c for c in prefix if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS]
     if bad:
         return f"must not hold control or bidirectional-override characters (found {bad[0]!r})"
     size = len(prefix.encode("utf-8"))

@@ -83,6 +83,7 @@ BAD_VALUES = [
     ("prefix", "data/./x", "'.' or '..' segments"),
     ("prefix", "data\nx", "control"),
     ("prefix", "data\x00x", "control"),
+    ("prefix", "data\x85x", "control"),  # a C1 control character
     ("prefix", "data\u202ecod.exe", "bidirectional"),
     ("prefix", "p" * (PREFIX_MAX + 1), "at most 512 bytes"),
     ("prefix", "é" * (PREFIX_MAX // 2 + 1), "at most 512 bytes"),  # bytes, not characters
