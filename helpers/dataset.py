@@ -71,7 +71,8 @@ def choose_images(
     """Pick the images and split them; one row per image with its class, split and S3 URIs."""
     if open_images is not None:
         annotations, descriptions = open_images
-        mids = openimages.resolve_classes(settings.classes, descriptions)
+        mids = openimages.resolve_classes(settings.classes, descriptions)  # names it knows
+        require_pictures(settings, annotations, descriptions, mids)
         chosen = openimages.select_images(
             annotations, mids, settings.images_per_class, settings.seed
         )
@@ -85,6 +86,33 @@ def choose_images(
         openimages.image_uri(settings.bucket, settings.prefix, i) for i in chosen["image_id"]
     ]
     return chosen.reset_index(drop=True)
+
+
+def require_pictures(
+    settings: Settings,
+    annotations: pd.DataFrame,
+    descriptions: pd.DataFrame,
+    mids: dict[str, str],
+) -> None:
+    """In local mode, raise when a chosen class is not one the generated image set draws.
+
+    The local mirror draws a few classes, each image alone; real Open Images images carry many
+    labels, so there `select_images` says how many images each class has instead.
+    """
+    if settings.mode != "local":  # only what is checked differs: no AWS call here
+        return
+    drawn = openimages.classes_pictured_alone(annotations)
+    missing = [name for name, mid in mids.items() if mid not in drawn]
+    if missing:
+        have = sorted(descriptions.loc[descriptions["mid"].isin(drawn), "name"].astype(str))
+        raise InputError(
+            "classes",
+            list(settings.classes),
+            f"the local (generated) image set has pictures of these {len(have)} classes only: "
+            f"{', '.join(have)}; it has none of {missing}",
+            "choose classes from those, or label other classes with your own images (set "
+            "source to an s3:// prefix of them) or in aws mode (the real Open Images)",
+        )
 
 
 def _own_images(settings: Settings, s3: Any) -> pd.DataFrame:

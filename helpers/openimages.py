@@ -265,6 +265,14 @@ def eligible_images(annotations: pd.DataFrame, classes: dict[str, str]) -> pd.Da
     return rows[single].rename(columns={"ImageID": "image_id", "LabelName": "mid"})
 
 
+def classes_pictured_alone(annotations: pd.DataFrame) -> set[str]:
+    """The class ids (mids) of images human-verified to show that one class and no other."""
+    verified = annotations["Source"].isin(HUMAN_SOURCES) & (annotations["Confidence"] == 1)
+    labels = annotations.loc[verified, ["ImageID", "LabelName"]].drop_duplicates()
+    alone = labels["ImageID"].map(labels["ImageID"].value_counts()) == 1
+    return set(labels.loc[alone, "LabelName"].astype(str))
+
+
 def select_images(
     annotations: pd.DataFrame, classes: dict[str, str], images_per_class: int, seed: int
 ) -> pd.DataFrame:

@@ -203,7 +203,7 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "ground_truth_description": settings.ground_truth_description,
         "ground_truth_num_workers_per_object": settings.ground_truth_num_workers_per_object,
         "ground_truth_time_limit": settings.ground_truth_time_limit,
-        "ground_truth_task_availibility": settings.ground_truth_task_availibility,
+        "ground_truth_task_availibility": settings.ground_truth_task_availability,
         "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
         "training_job_name": names.training_job,
         "training_image": regions.image_classification_image(settings.region),

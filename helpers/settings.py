@@ -10,6 +10,7 @@ Precedence, highest first: values given to `load` (notebook parameters) > enviro
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import ipaddress
 import json
@@ -18,6 +19,7 @@ import re
 import sys
 import types
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,42 @@ from helpers.paths import project_root
 
 ENV_PREFIX = "WALKTHROUGH_"
 SETTINGS_FILE_ENV = "WALKTHROUGH_SETTINGS_FILE"
+#: `WALKTHROUGH_*` variables that are not settings, with what each does: the one list of them, so
+#: that any other `WALKTHROUGH_*` variable (a mistyped setting) stops with a did-you-mean.
+OTHER_VARIABLES: Mapping[str, str] = types.MappingProxyType(
+    {
+        SETTINGS_FILE_ENV: "the settings file to read instead of settings.json",
+        "WALKTHROUGH_ROOT": "the project folder (default: the one holding helpers/)",
+        "WALKTHROUGH_STATE_DIR": "where the local AWS keeps its state",
+        "WALKTHROUGH_RUNS_DIR": "where run records are kept (default: runs/)",
+        "WALKTHROUGH_CACHE_DIR": "where downloads and the local image set are cached",
+        "WALKTHROUGH_RUN_DIR": "the run folder notebook 04 reads (set by make demo)",
+        "WALKTHROUGH_PROGRESS": "progress display: plain for a few text lines",
+        "WALKTHROUGH_LOCAL_PORT": "the local AWS's port",
+        "WALKTHROUGH_LOCAL_SPEED": "the local AWS's simulated seconds per real second",
+        "WALKTHROUGH_LOCAL_FAULTS": "faults the local AWS injects (JSON)",
+        "WALKTHROUGH_LOCAL_GPU_QUOTA": "the local AWS's GPU training instance quota",
+        "WALKTHROUGH_LOCAL_WORKER_ACCURACY": "the simulated workers' accuracy range",
+        "WALKTHROUGH_LOCAL_WORKER_SECONDS": "the simulated workers' seconds-per-task range",
+    }
+)
+#: Other spellings accepted for a setting, in every source: the upstream pipeline's flag is
+#: spelled `task_availibility`, so its misspelling is accepted too.
+ALIASES: Mapping[str, str] = types.MappingProxyType(
+    {"ground_truth_task_availibility": "ground_truth_task_availability"}
+)
+#: The spellings of true and false accepted for every boolean setting, case-insensitively.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+#: S3 keys are at most 1024 bytes (UTF-8). What the walkthrough and Ground Truth write under the
+#: prefix (e.g. `labeling-output/<63-char job name>/annotations/consolidated-annotation/
+#: consolidation-response/iteration-1/<timestamp>.json`, or an image key with its class name)
+#: takes up to about 300 bytes; half the key is left for it, with room to spare.
+PREFIX_MAX_BYTES = 512
+#: Bidirectional-control characters (Trojan Source): they make a key read differently than it is.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 LOCAL_ACCOUNT = "123456789012"
 
 SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -105,7 +143,7 @@ class Settings:
     ground_truth_description: str = "Choose the category that best describes the image"
     ground_truth_num_workers_per_object: int = 3
     ground_truth_time_limit: int = 300
-    ground_truth_task_availibility: int = 86400
+    ground_truth_task_availability: int = 86400
     ground_truth_max_concurrent_tasks: int = 100
     # training
     training_instance_type: str = DEFAULT_TRAINING_INSTANCE
@@ -163,6 +201,10 @@ class Settings:
             )
         return value
 
+    def origin(self, name: str) -> str:
+        """Where the value of setting `name` came from: parameter, environment, file or default."""
+        return self.sources.get(name, "default")
+
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as plain JSON-ready values (without `sources`)."""
         out = {
@@ -190,11 +232,13 @@ def load(
     if path is not None:
         for name, value in _read_settings_file(path).items():
             values[name], sources[name] = value, f"file {path.name}"
-    for name in SETTING_NAMES:
-        raw = env.get(ENV_PREFIX + name.upper())
-        if raw is not None and raw != "":
-            values[name], sources[name] = _parse_env(name, raw), "environment"
+    _check_env_names(env)
+    for variable, raw in sorted(env.items()):
+        name = ALIASES.get(variable[len(ENV_PREFIX) :].lower(), variable[len(ENV_PREFIX) :].lower())
+        if variable.startswith(ENV_PREFIX) and name in SETTING_NAMES and raw != "":
+            values[name], sources[name] = _parse_env(name, raw, variable), "environment"
     for name, value in (overrides or {}).items():
+        name = ALIASES.get(name, name)
         if name in SETTING_NAMES and value is not None:
             values[name], sources[name] = value, "parameter"
     coerced = {name: _coerce(name, value) for name, value in values.items()}
@@ -202,6 +246,25 @@ def load(
     settings = _apply_mode_defaults(settings)
     validate(settings)
     return settings
+
+
+def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
+    """Return " (did you mean X?)" for the closest of `choices`, or "" when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _check_env_names(env: Mapping[str, str]) -> None:
+    """Stop on a `WALKTHROUGH_*` variable that is neither a setting nor in OTHER_VARIABLES."""
+    known = {ENV_PREFIX + n.upper() for n in (*SETTING_NAMES, *ALIASES)} | set(OTHER_VARIABLES)
+    for variable in sorted(v for v in env if v.startswith(ENV_PREFIX) and v not in known):
+        hint = _did_you_mean(variable, sorted(known))
+        raise InputError(
+            variable,
+            env[variable],
+            f"is not a setting's environment variable{hint}",
+            "fix its spelling or unset it; `python -m helpers.settings --table` lists the settings",
+        )
 
 
 def _settings_path(env: Mapping[str, str]) -> Path | None:
@@ -242,34 +305,34 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
             "must hold a JSON object",
             'write the settings as {"name": value, ...}',
         )
-    unknown = sorted(set(data) - set(SETTING_NAMES))
+    unknown = sorted(set(data) - set(SETTING_NAMES) - set(ALIASES))
     if unknown:
+        hints = "".join(_did_you_mean(n, SETTING_NAMES) for n in unknown)
         raise InputError(
             f"settings file {path}",
             unknown,
-            "unknown setting names",
-            "remove them or fix their spelling; `python -m helpers.settings` lists the valid names",
+            f"unknown setting names{hints}",
+            "remove them or fix their spelling; `python -m helpers.settings --table` lists the "
+            "valid names",
         )
-    return data
+    return {ALIASES.get(name, name): value for name, value in data.items()}
 
 
 def _field_type(name: str) -> Any:
     return typing.get_type_hints(Settings)[name]
 
 
-def _parse_env(name: str, raw: str) -> Any:
+def _parse_env(name: str, raw: str, variable: str) -> Any:
     kind = _field_type(name)
-    if _base_type(kind) is str:
-        return raw
+    if _base_type(kind) in (str, bool):
+        return raw  # booleans: parse_bool, in _coerce, for every source
     if _base_type(kind) is tuple and not raw.lstrip().startswith("["):
         return raw  # comma-separated, as in a settings file
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
-        if _base_type(kind) is bool and raw.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return raw.lower() in ("true", "yes", "1")
         raise InputError(
-            ENV_PREFIX + name.upper(),
+            variable,
             raw,
             "must be JSON for this setting",
             'write numbers as 3, booleans as true, lists as ["Fruit", "Tiger"]',
@@ -283,8 +346,31 @@ def _base_type(kind: Any) -> Any:
     return typing.get_origin(kind) or kind
 
 
+def parse_bool(value: Any) -> bool | None:
+    """Return the boolean a value spells (true/yes/on/1, false/no/off/0, any case), or None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+    return None
+
+
 def _coerce(name: str, value: Any) -> Any:
     base = _base_type(_field_type(name))
+    if base is bool:
+        parsed = parse_bool(value)
+        if parsed is None:
+            raise InputError(
+                name,
+                value,
+                f"must be true or false (accepted: {', '.join(TRUE_WORDS + FALSE_WORDS)})",
+                f"give {name} as true or false",
+            )
+        return parsed
     ok = {
         str: isinstance(value, str),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -494,6 +580,15 @@ def validate(s: Settings) -> None:
         "must be a non-empty S3 key prefix without leading or trailing '/' or '//'",
         "use something like mini-image-classification/ground-truth-demo",
     )
+    problem = prefix_problem(s.prefix)
+    _check(
+        problem is None,
+        "prefix",
+        s.prefix,
+        f"S3 key prefixes {problem}",
+        "use letters, digits, '-', '_' and '/' between names, e.g. "
+        "mini-image-classification/ground-truth-demo",
+    )
     _check(
         s.source == "openimages" or re.fullmatch(r"s3://[^/]+/.+", s.source) is not None,
         "source",
@@ -524,6 +619,7 @@ def validate(s: Settings) -> None:
         "remove the duplicate name",
     )
     _check_range(s, "images_per_class", 2, 1000, "use at least 2 (one per split); 50 is the demo")
+    _check_range(s, "seed", 0, 2**32 - 1, "use a whole number from 0 (NumPy's seed range), e.g. 42")
     _check(
         0 < s.validation_fraction < 1,
         "validation_fraction",
@@ -616,9 +712,10 @@ def validate(s: Settings) -> None:
         "use 3 (1 worker per object makes every confidence 0.00)",
     )
     _check_range(s, "ground_truth_time_limit", 30, 28800, "use 300 seconds per task")
+    _validate_texts(s)
     _check_range(
         s,
-        "ground_truth_task_availibility",
+        "ground_truth_task_availability",
         60,
         864000,
         "use 86400 (a day) so tasks do not expire before workers see them",
@@ -669,6 +766,51 @@ def validate(s: Settings) -> None:
     )
     _validate_network(s)
     _validate_setup(s)  # last: its local defaults derive from the settings checked above
+
+
+#: Free-text settings with the length SageMaker's API allows (botocore's service model:
+#: CreateWorkteam Description String200, HumanTaskConfig TaskTitle 128 and TaskDescription 255).
+TEXT_LIMITS: Mapping[str, int] = types.MappingProxyType(
+    {"team_description": 200, "ground_truth_title": 128, "ground_truth_description": 255}
+)
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Return which rule the S3 key prefix breaks (segments, characters, length), or None."""
+    if any(part in (".", "..") for part in prefix.split("/")):
+        return "must not hold '.' or '..' segments (S3 keeps them literally; paths resolve them)"
+    bad = [c for c in prefix if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS]
+    if bad:
+        return f"must not hold control or bidirectional-override characters (found {bad[0]!r})"
+    size = len(prefix.encode("utf-8"))
+    if size > PREFIX_MAX_BYTES:
+        return (
+            f"must be at most {PREFIX_MAX_BYTES} bytes (it has {size}): S3 keys are at most "
+            "1024 bytes, and the keys written under the prefix need the rest"
+        )
+    return None
+
+
+def _validate_texts(s: Settings) -> None:
+    """Length rules of the free-text settings (the API limits), and the KFP host's URL shape."""
+    for name, most in TEXT_LIMITS.items():
+        value = getattr(s, name)
+        _check(
+            0 < len(value) <= most,
+            name,
+            value,
+            f"must be 1 to {most} characters long (the SageMaker API limit; it has {len(value)})",
+            "shorten it",
+        )
+    _check(
+        s.kfp_host is None
+        or re.fullmatch(r"https?://[^\s/?#]+(/[^\s]*)?", s.kfp_host, re.IGNORECASE) is not None,
+        "kfp_host",
+        s.kfp_host,
+        "must be an http:// or https:// URL of the KFP API",
+        "use e.g. http://localhost:8080 (after kubectl port-forward) or your cluster's "
+        "https://<host>/pipeline, or leave it unset",
+    )
 
 
 def _validate_network(s: Settings) -> None:
@@ -732,15 +874,108 @@ def _validate_network(s: Settings) -> None:
     )
 
 
+#: What each setting means, for the README's reference table (`python -m helpers.settings
+#: --table`); a test holds it to the settings' fields.
+MEANINGS: Mapping[str, str] = types.MappingProxyType(
+    {
+        "mode": "`local` (embedded local AWS, KFP's local runner) or `aws` (a real account)",
+        "region": "the AWS region of the bucket, the jobs and the workforce",
+        "bucket": "the S3 bucket for the images, manifests and outputs",
+        "prefix": "the key prefix in the bucket under which everything is written",
+        "source": "`openimages` (the Open Images subset) or `s3://bucket/prefix/` of your images",
+        "classes": "the class names to label, in the order workers and results show them",
+        "images_per_class": "images staged per class (Open Images source)",
+        "validation_fraction": "the share of each class put in the validation manifest",
+        "seed": "the seed of the image choice and the split (0 to 2**32-1)",
+        "annotations_url": "where the Open Images annotations CSV is read from",
+        "class_descriptions_url": "where the Open Images class names CSV is read from",
+        "create_bucket": "create the bucket when it is missing",
+        "role_arn": "the SageMaker execution role the labeling and training jobs run as",
+        "kfp_pod_role_arn": "the IAM role the KFP pipeline pods use (IRSA)",
+        "eks_cluster_name": "the EKS cluster KFP runs on (for the IRSA trust check)",
+        "kfp_namespace": "the Kubernetes namespace of the pipeline pods",
+        "kfp_service_account": "the Kubernetes service account of the pipeline pods",
+        "kfp_host": "the KFP API's http(s) URL (unset: kfp.Client's in-cluster default)",
+        "team_name": "the private workteam's name (unset: a unique name per run)",
+        "team_description": "the workteam's description (at most 200 characters)",
+        "user_pool": "the Cognito user pool of the private workforce",
+        "user_groups": "the Cognito groups whose users label (comma-separated)",
+        "client_id": "the Cognito app client of the private workforce",
+        "ground_truth_train_job_name": "the train labeling job's name (unset: unique per run)",
+        "ground_truth_validation_job_name": "the validation labeling job's name (unset: unique)",
+        "ground_truth_label_attribute_name": "the label attribute in the output manifests",
+        "ground_truth_title": "the task title workers see (at most 128 characters)",
+        "ground_truth_description": "the task description workers see (at most 255 characters)",
+        "ground_truth_num_workers_per_object": "workers per image (1 makes confidence 0)",
+        "ground_truth_time_limit": "seconds a worker has for one task",
+        "ground_truth_task_availability": "seconds a task waits for workers before it expires "
+        "(also accepted as the upstream flag's spelling `ground_truth_task_availibility`)",
+        "ground_truth_max_concurrent_tasks": "tasks offered to workers at once",
+        "training_instance_type": "the training instance type (a GPU type)",
+        "training_instance_count": "training instances",
+        "training_volume_size": "GB of storage per training instance",
+        "training_max_run_time": "seconds after which training is stopped",
+        "labeling_output_kms_key": "KMS key for the labeling jobs' output in S3",
+        "training_volume_kms_key": "KMS key for the training instance's storage volume",
+        "training_output_kms_key": "KMS key for the model artifacts",
+        "vpc_subnets": "subnets the training job runs in (with vpc_security_group_ids)",
+        "vpc_security_group_ids": "security groups of the training job (with vpc_subnets)",
+        "component_set": "`python` (boto3 components) or `official` (SageMaker components image)",
+        "kfp_experiment": "the KFP experiment runs are filed under",
+        "kfp_token_file": "a file holding a bearer token for the KFP API",
+        "kfp_aws_secret": "a Kubernetes secret with AWS keys for the pods (unset: IRSA)",
+        "new_run": "submit a new run even when notebook 03 has one on record",
+        "labelers": "users create-missing puts in the Cognito group (comma-separated)",
+        "create_eks_cluster": "create the EKS cluster record (local mode only)",
+        "create_missing": "create missing setup pieces in notebook 02",
+        "confirm_submit": "confirm a submission that creates labeling work and cost (aws mode)",
+        "confirm_delete": "delete what notebook 05 found (unset in aws mode: a dry-run plan)",
+    }
+)
+
+
+def _default_text(name: str) -> str:
+    """The default of a setting as the table shows it, per mode where the modes differ."""
+    local = _apply_mode_defaults(Settings())
+    aws = _apply_mode_defaults(Settings(mode="aws"))
+
+    def show(value: Any) -> str:
+        if value is None:
+            return "unset"
+        if isinstance(value, tuple):
+            value = list(value)
+        return f"`{json.dumps(value)}`" if not isinstance(value, str) else f"`{value}`"
+
+    if name == "mode":
+        return "`local`"
+    a, b = getattr(local, name), getattr(aws, name)
+    if a == b:
+        return show(a)
+    return f"local: {show(a)}; aws: {show(b)}"
+
+
+def reference_table() -> str:
+    """Return the README's Markdown table of every setting: name, variable, default, meaning."""
+    rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
+    for name in SETTING_NAMES:
+        default = _default_text(name).replace("|", "\\|")
+        meaning = MEANINGS[name].replace("|", "\\|")
+        rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the effective settings as JSON; exit 1 with the message when one is invalid."""
-    del argv
+    """Print the effective settings and each one's source as JSON (`--table`: the README table)."""
+    if argv and argv[0] == "--table":
+        print(reference_table(), end="")
+        return 0
     try:
         settings = load()
     except InputError as exc:
         print(f"Invalid setting: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"settings": settings.to_dict(), "sources": dict(settings.sources)}, indent=2))
+    sources = {name: settings.origin(name) for name in SETTING_NAMES}
+    print(json.dumps({"settings": settings.to_dict(), "sources": sources}, indent=2))
     return 0
 
 

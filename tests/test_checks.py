@@ -223,6 +223,12 @@ def _remove_cors(setup: Setup) -> None:
     setup.client("s3").delete_bucket_cors(Bucket=BUCKET)
 
 
+def _cors_without_get(setup: Setup) -> None:
+    """A rule for every origin that does not allow GET: workers could not load the images."""
+    rule = {"AllowedMethods": ["PUT", "HEAD"], "AllowedOrigins": ["*"]}
+    setup.client("s3").put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
+
+
 def _delete_an_image(setup: Setup) -> None:
     s3 = setup.client("s3")
     manifest = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/train.manifest")["Body"].read()
@@ -287,6 +293,7 @@ def _workforce_with_another_pool(setup: Setup) -> None:
 
 BREAKS: list[tuple[str, int, str, Callable[[Setup], None]]] = [
     ("cors-removed", 3, "no CORS rule", _remove_cors),
+    ("cors-every-origin-without-get", 3, "allows GET from any origin", _cors_without_get),
     ("missing-image", 4, "objects named in the manifests are missing", _delete_an_image),
     ("execution-policy-removed", 5, "may not s3:GetObject", _remove_execution_policy),
     ("execution-trust-not-sagemaker", 5, "does not trust sagemaker", _execution_trusts_ec2),

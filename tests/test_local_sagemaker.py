@@ -582,10 +582,10 @@ def test_objects_expire_when_the_team_has_too_few_workers(
             TaskAvailabilityLifetimeInSeconds=3600,
         )
     )
-    time.sleep(1.0)
+    drive_clock(local_aws_url, advance=1800 / 100)  # half the task availability: all answered
     job = sm.describe_labeling_job(LabelingJobName="sm-tests-expired")
     assert job["LabelingJobStatus"] == "InProgress" and job["LabelCounters"]["TotalLabeled"] == 0
-    drive_clock(local_aws_url, advance=3700 / 100 + 1)  # past the task availability
+    drive_clock(local_aws_url, advance=1900 / 100 + 1)  # past the task availability
     job = wait_labeling("sm-tests-expired")
     assert job["LabelingJobStatus"] == "Completed"
     assert job["LabelCounters"]["FailedNonRetryableError"] == 4

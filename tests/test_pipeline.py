@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -586,15 +587,15 @@ def test_a_cancelled_component_stops_its_job(
             text=True,
         )
         sagemaker = boto3.client("sagemaker", region_name=REGION)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                sagemaker.describe_labeling_job(LabelingJobName="component-tests-cancelled")
-                break
-            except sagemaker.exceptions.ResourceNotFound:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-        time.sleep(0.5)
+        waiting = threading.Event()
+
+        def read() -> None:
+            for line in child.stdout or ():
+                if " labeled, " in line:  # its first progress line: the SIGTERM handler is set
+                    waiting.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert waiting.wait(60), "the component never reached its wait loop"
         child.send_signal(signal.SIGTERM)
         child.wait(timeout=30)
     finally:

@@ -181,6 +181,18 @@ def _s3_error(start_response: StartResponse, code: str, path: str) -> list[bytes
     return _respond(start_response, status, body.encode(), "application/xml")
 
 
+class _ThenRun(list[bytes]):
+    """A WSGI body that starts `after` once the server has sent it (WSGI calls close() then)."""
+
+    def __init__(self, body: list[bytes], after: Callable[[], None]) -> None:
+        super().__init__(body)
+        self.after = after
+
+    def close(self) -> None:
+        """Called by the server after the last byte was written: start `after`."""
+        threading.Thread(target=self.after, daemon=True).start()
+
+
 class LocalAws:
     """The WSGI application: admin routes, our SageMaker layer, then moto for the rest."""
 
@@ -265,8 +277,8 @@ class LocalAws:
         if route == "faults":
             return self._faults_route(method, environ, start_response)
         if route == "shutdown" and method == "POST" and self.shutdown is not None:
-            threading.Thread(target=self.shutdown, daemon=True).start()
-            return _json_response(start_response, 200, {"stopping": True})
+            # stop only once the reply is sent, or the client may read a cut-off reply
+            return _ThenRun(_json_response(start_response, 200, {"stopping": True}), self.shutdown)
         return _json_response(start_response, 404, {"error": f"no admin route {route!r}"})
 
     def _faults_route(
