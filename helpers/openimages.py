@@ -26,13 +26,6 @@ from botocore.exceptions import ClientError
 from helpers.errors import InputError, WalkthroughError
 from helpers.progress import progress
 
-ANNOTATIONS_URL = (
-    "https://storage.googleapis.com/openimages/2018_04/test/"
-    "test-annotations-human-imagelabels-boxable.csv"
-)
-CLASS_DESCRIPTIONS_URL = (
-    "https://storage.googleapis.com/openimages/2018_04/class-descriptions-boxable.csv"
-)
 OPEN_IMAGES_BUCKET = "open-images-dataset"
 #: Images never used (one shows personal information).
 EXCLUDED_IMAGES = frozenset({"02a54f6864478101"})
@@ -61,7 +54,7 @@ class CopyReport:
     retries: int = 0
 
 
-# --- downloads ------------------------------------------------------------------------------
+# --- downloads ------------------------------------------------------------------------------------
 
 
 def fetch(url: str, cache_dir: Path, s3: Any = None) -> Path:
@@ -156,7 +149,7 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-# --- reading the CSV files ------------------------------------------------------------------
+# --- reading the CSV files ------------------------------------------------------------------------
 
 
 def read_annotations(path: Path | str) -> pd.DataFrame:
@@ -186,7 +179,7 @@ def read_class_descriptions(path: Path | str) -> pd.DataFrame:
     return pd.read_csv(path, header=None, names=["mid", "name"], dtype=str, keep_default_na=False)
 
 
-# --- choosing classes and images ------------------------------------------------------------
+# --- choosing classes and images ------------------------------------------------------------------
 
 
 def _norm(names: pd.Series | Sequence[str]) -> pd.Series:
@@ -336,7 +329,7 @@ def split(selection: pd.DataFrame, validation_fraction: float, seed: int) -> pd.
     return out
 
 
-# --- S3 ---------------------------------------------------------------------------------------
+# --- S3 -------------------------------------------------------------------------------------------
 
 
 def _images_prefix(prefix: str) -> str:

@@ -113,7 +113,7 @@ def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = 
     return figure
 
 
-# notebook 04: reviewing the labels and the training job -----------------------------------------
+# --- notebook 04: reviewing the labels and the training job ---------------------------------------
 
 
 def labeled_counts_chart(table: pd.DataFrame) -> Picture:

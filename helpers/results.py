@@ -76,7 +76,7 @@ class NothingToReview(WalkthroughError):
     """There are no finished labeling jobs to review; the message says what to run first."""
 
 
-# which jobs -------------------------------------------------------------------------------------
+# --- which jobs -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def output_manifest_uri(job: Mapping[str, Any]) -> str:
     return described or f"{output_prefix(job)}/manifests/output/output.manifest"
 
 
-# the output manifest ----------------------------------------------------------------------------
+# --- the output manifest --------------------------------------------------------------------------
 
 
 def _empty_table() -> pd.DataFrame:
@@ -365,7 +365,7 @@ def labeled(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["label"].notna()]
 
 
-# summaries of the labels ------------------------------------------------------------------------
+# --- summaries of the labels ----------------------------------------------------------------------
 
 
 def label_counts(table: pd.DataFrame) -> pd.DataFrame:
@@ -444,7 +444,7 @@ def disagreement_groups(s3: Any, rows: pd.DataFrame) -> dict[str, list[tuple[str
     return groups
 
 
-# agreement with Open Images ---------------------------------------------------------------------
+# --- agreement with Open Images -------------------------------------------------------------------
 
 
 def open_images_truth(
@@ -490,7 +490,7 @@ def disagreements(reviewed: pd.DataFrame) -> pd.DataFrame:
     return reviewed[reviewed["agrees"].eq(False).fillna(False).astype(bool)]
 
 
-# the workforce ----------------------------------------------------------------------------------
+# --- the workforce --------------------------------------------------------------------------------
 
 
 def parse_worker_responses(files: Mapping[str, str]) -> pd.DataFrame:
@@ -601,7 +601,7 @@ def worker_summary(answers: pd.DataFrame) -> pd.DataFrame:
     return summary.rename(columns={"median_seconds": "median seconds"})
 
 
-# the training job -------------------------------------------------------------------------------
+# --- the training job -----------------------------------------------------------------------------
 
 
 def parse_training_log(lines: Iterable[str]) -> pd.DataFrame:
@@ -700,7 +700,7 @@ def artifact_size(s3: Any, training: Mapping[str, Any]) -> int | None:
         raise
 
 
-# costs and export -------------------------------------------------------------------------------
+# --- costs and export -----------------------------------------------------------------------------
 
 
 def cost_inputs(table: pd.DataFrame, review: Review) -> pd.DataFrame:

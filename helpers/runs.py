@@ -275,7 +275,7 @@ def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
     )
 
 
-# running locally --------------------------------------------------------------------------------
+# --- running locally ------------------------------------------------------------------------------
 
 
 def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
@@ -304,7 +304,7 @@ def local_log(record: RunRecord) -> Path:
     return run_path("pipeline-runs", record.run_id, "pipeline.log")
 
 
-# following --------------------------------------------------------------------------------------
+# --- following ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -457,7 +457,7 @@ def outputs(state: RunState) -> dict[str, str]:
     return found
 
 
-# submitting -------------------------------------------------------------------------------------
+# --- submitting -----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -515,7 +515,7 @@ def submit_or_resume(settings: Settings, aws: Any, claim_wait: float = 300.0) ->
     return Submission(record, finished, resumed=False)
 
 
-# claiming a submission ---------------------------------------------------------------------------
+# --- claiming a submission ------------------------------------------------------------------------
 
 #: S3's answers to a conditional write that lost: the object exists (412), or another
 #: conditional write of the same key is in flight (409; try again).
@@ -645,7 +645,7 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-# aws mode: the kfp Client -----------------------------------------------------------------------
+# --- aws mode: the kfp Client ---------------------------------------------------------------------
 
 
 def kfp_client(settings: Settings) -> Any:

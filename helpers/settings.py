@@ -58,7 +58,7 @@ KMS_KEY = re.compile(
 )
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
-#: Settings of KMS keys (issue 10, section 4), with what each key encrypts.
+#: Settings of KMS keys, with what each key encrypts.
 KMS_SETTINGS = {
     "labeling_output_kms_key": "the labeling jobs' output (OutputConfig.KmsKeyId)",
     "training_volume_kms_key": "the training instance's storage volume "
@@ -112,7 +112,7 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
-    # encryption and networking (issue 10): unset, the jobs' requests are as without them
+    # encryption and networking: unset, the jobs' requests are as without them
     #: KMS key (id, ARN, alias or alias ARN) for the labeling jobs' output in S3
     labeling_output_kms_key: str | None = None
     #: KMS key for the training instance's storage volume (not on types with local NVMe storage)
@@ -123,13 +123,13 @@ class Settings:
     vpc_subnets: tuple[str, ...] = ()
     #: security groups of the training job's network interfaces; needs vpc_subnets
     vpc_security_group_ids: tuple[str, ...] = ()
-    # pipeline (issue 5)
+    # pipeline
     component_set: str | None = None
     kfp_experiment: str = "ground-truth-walkthrough"
     kfp_token_file: str | None = None
     kfp_aws_secret: str | None = None
     new_run: bool = False
-    # setup checks (issue 4)
+    # setup checks
     #: users that create-missing puts in the Cognito group (comma-separated; a name with "@" is
     #: also their e-mail address, for the invitation); local default: one per worker per object
     labelers: str | None = None
@@ -351,7 +351,7 @@ def _apply_mode_defaults(s: Settings) -> Settings:
 
 
 def _setup_defaults(s: Settings) -> dict[str, Any]:
-    """Local-mode defaults of the setup pieces notebook 02 creates (issue 4)."""
+    """Local-mode defaults of the setup pieces notebook 02 creates."""
     updates: dict[str, Any] = {}
     if s.eks_cluster_name is None:
         updates["eks_cluster_name"] = "walkthrough-local"
@@ -435,7 +435,7 @@ def _check_range(s: Settings, name: str, low: float, high: float, fix: str) -> N
 
 
 def _validate_setup(s: Settings) -> None:
-    """Rules of the setup-check settings (issue 4)."""
+    """Rules of the setup-check settings."""
     names = [] if s.labelers is None else s.labelers.split(",")
     _check(
         all(COGNITO_GROUP.fullmatch(n.strip()) for n in names),
@@ -672,7 +672,7 @@ def validate(s: Settings) -> None:
 
 
 def _validate_network(s: Settings) -> None:
-    """Rules of the KMS key and VPC settings (issue 10, section 4)."""
+    """Rules of the KMS key and VPC settings."""
     for name, what in KMS_SETTINGS.items():
         value = getattr(s, name)
         _check(

@@ -85,7 +85,7 @@ def test_connect_points_boto3_at_the_local_aws_and_ignores_user_config(
     assert aws.client("s3") is aws.client("s3")
 
 
-# --- per-service endpoints cannot bypass local mode (issue 10, defect 3) -----------------------
+# --- per-service endpoints cannot bypass local mode -----------------------------------------------
 
 LOCAL_ACCOUNT_ANSWER = OTHER_ACCOUNT_ANSWER.replace(b"999999999999", b"123456789012")
 

@@ -91,7 +91,7 @@ def notebook_03(given: dict[str, Any], env: dict[str, str]) -> None:
     runs.submit_or_resume(settings, aws)
 
 
-# --- edits of the staged inputs ------------------------------------------------------------------
+# --- edits of the staged inputs -------------------------------------------------------------------
 
 
 def _set(name: str, text: str) -> Callable[[Files], None]:

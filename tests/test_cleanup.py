@@ -17,8 +17,7 @@ from helpers.errors import InputError, WalkthroughError
 from helpers.runs import RunRecord
 from helpers.s3 import ensure_bucket
 from helpers.settings import load
-from tests.conftest import workforce_pool
-from tests.support import SAGEMAKER_TRUST, execute_notebook, notebook_outputs
+from tests.support import SAGEMAKER_TRUST, execute_notebook, notebook_outputs, workforce_pool
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"

@@ -1,4 +1,4 @@
-"""Accounts with enforced encryption and networking (issue 10, section 4), and access to Ground
+"""Accounts with enforced encryption and networking, and access to Ground
 Truth (closed to new customers): settings, what reaches the jobs in both component sets, the
 checks, the policies, and how a refusal for the account is explained."""
 
@@ -40,7 +40,7 @@ ENCRYPTION = {
 }
 
 
-# settings ---------------------------------------------------------------------------------------
+# --- settings -------------------------------------------------------------------------------------
 
 
 def test_keys_and_vpc_are_read_as_lists_or_comma_separated_strings() -> None:
@@ -96,7 +96,7 @@ def test_bad_keys_and_networks_stop_before_any_aws_call(
     assert err.value.setting == setting and rule in err.value.rule
 
 
-# what reaches the pipeline ----------------------------------------------------------------------
+# --- what reaches the pipeline --------------------------------------------------------------------
 
 
 def test_unset_keys_and_vpc_add_no_pipeline_argument() -> None:
@@ -141,7 +141,7 @@ def test_the_official_spec_passes_keys_and_vpc_as_flags(tmp_path: Path) -> None:
             assert args[flag + 1] == f"{{{{$.inputs.parameters['{component_input}']}}}}"
 
 
-# the policies -----------------------------------------------------------------------------------
+# --- the policies ---------------------------------------------------------------------------------
 
 
 def _actions(policy: dict[str, Any]) -> set[str]:
@@ -178,7 +178,7 @@ def test_policies_name_the_keys_and_vpc_only_when_set() -> None:
     assert {"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "kms:DescribeKey"} <= own
 
 
-# Ground Truth access: telling a refusal apart ---------------------------------------------------
+# --- Ground Truth access: telling a refusal apart -------------------------------------------------
 
 
 def _error(operation: str, code: str, message: str) -> ClientError:
@@ -262,7 +262,7 @@ def test_a_failed_run_without_labeling_jobs_points_to_the_closure() -> None:
     assert runs.labeling_refusal(record, runs.RunState()) is None
 
 
-# on the local AWS -------------------------------------------------------------------------------
+# --- on the local AWS -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -531,7 +531,7 @@ def test_create_missing_gives_a_new_role_the_keys_and_the_vpc(prepared: dict[str
     assert result.status == PASS, result
 
 
-# Ground Truth refused for the account (local AWS fault) -----------------------------------------
+# --- Ground Truth refused for the account (local AWS fault) ---------------------------------------
 
 
 def test_a_closed_account_is_explained_where_ground_truth_refuses_it(

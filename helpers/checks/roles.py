@@ -151,7 +151,7 @@ def _broad_warning(ctx: Context, arn: str, put: str) -> Outcome | None:
     )
 
 
-# --- 5. the SageMaker execution role ---------------------------------------------------------
+# --- 5. the SageMaker execution role --------------------------------------------------------------
 
 
 def execution_requests(settings: Settings) -> list[Request]:
@@ -222,7 +222,7 @@ def execution_role(ctx: Context) -> Outcome:
     )
 
 
-# --- 6. the pod role's trust: IRSA (or EKS Pod Identity) --------------------------------------
+# --- 6. the pod role's trust: IRSA (or EKS Pod Identity) ------------------------------------------
 
 #: EKS Pod Identity's credentials need boto3/botocore 1.34.41 or later; the official components
 #: image has boto3 1.14 / botocore 1.17, so the official set's pods get credentials by IRSA only.
@@ -449,7 +449,7 @@ def _pod_identity(ctx: Context, arn: str, doc: dict[str, Any]) -> Outcome:
     return combine(parts, f"EKS Pod Identity: {where} is associated with role {name}")
 
 
-# --- 7. what the pod role may do --------------------------------------------------------------
+# --- 7. what the pod role may do ------------------------------------------------------------------
 
 
 def pod_requests(settings: Settings, account: str) -> list[Request]:
