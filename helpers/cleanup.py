@@ -33,14 +33,13 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import policies
-from helpers.awserrors import is_missing, unless_missing
-from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code, tag_map
+from helpers.awserrors import DENIED_CODES, error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_TAG
 from helpers.paths import runs_dir
 from helpers.runs import RunRecord, parse_record
 from helpers.s3 import read_object
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG, SETUP_TAG, SHARED_TAG, tag_map
 
 STOP, DELETE, NARROW, KEEP = "stop", "delete", "narrow", "keep"
 #: Shared pieces a user may name in `also_delete` (comma-separated) to remove them too.
@@ -112,16 +111,6 @@ def object_prefix(settings: Settings) -> str:
 
 def _ours(tags: Mapping[str, str]) -> bool:
     return tags.get(SETUP_TAG) == "true"
-
-
-def _missing(call: Callable[..., Any], **request: Any) -> Any:
-    """Call a read operation; None when the resource does not exist (a denial is raised)."""
-    return unless_missing(call, **request)
-
-
-def _gone(exc: ClientError) -> bool:
-    """True when an error says the resource does not exist (also DescribeTrainingJob's way)."""
-    return is_missing(exc)
 
 
 def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
@@ -209,7 +198,7 @@ def known_runs(
 
 def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item | None:
     describe, key, status_key = _JOB_CALLS[kind]
-    job = _missing(getattr(sm, describe), **{key: name})
+    job = unless_missing(getattr(sm, describe), **{key: name})
     if job is None:
         return None
     arn = job["LabelingJobArn" if kind == "labeling job" else "TrainingJobArn"]
@@ -310,7 +299,7 @@ def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[
     named = {i.resource for i in items}
     for run_id, (record, source) in runs.items():
         team = record.names.get("team")
-        if team and team not in named and _missing(sm.describe_workteam, WorkteamName=team):
+        if team and team not in named and unless_missing(sm.describe_workteam, WorkteamName=team):
             note = f"not tagged {RUN_TAG}={run_id}: never touched"
             items.append(Item(team, "workteam", f"{source} {run_id}", KEEP, note))
     return items
@@ -361,7 +350,7 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
         if not arn or policies.account_of(arn) != account:
             continue
         name = policies.role_name(arn)
-        if _missing(iam.get_role, RoleName=name) is None:
+        if unless_missing(iam.get_role, RoleName=name) is None:
             continue
         tags = tag_map(iam.list_role_tags(RoleName=name).get("Tags"))
         inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
@@ -424,7 +413,7 @@ def _pool_item(aws: Any, pool: str | None, also: frozenset[str], from_settings: 
     if not pool:
         return []
     idp = aws.client("cognito-idp")
-    found = _missing(idp.describe_user_pool, UserPoolId=pool)
+    found = unless_missing(idp.describe_user_pool, UserPoolId=pool)
     if found is None:
         return []
     tags = found["UserPool"].get("UserPoolTags", {})
@@ -440,7 +429,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
     if not name:
         return []
     eks = aws.client("eks")
-    cluster = _missing(eks.describe_cluster, name=name)
+    cluster = unless_missing(eks.describe_cluster, name=name)
     if cluster is None:
         return []
     cluster = cluster["cluster"]
@@ -449,7 +438,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
     if issuer:
         iam = aws.client("iam")
         arn = policies.oidc_provider_arn(aws.account_id(), issuer)
-        provider = _missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
+        provider = unless_missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
         if provider is not None:
             tags = tag_map(provider.get("Tags"))
             found_by = "the EKS cluster's OIDC issuer"
@@ -567,7 +556,7 @@ def _act(aws: Any, plan: Plan, item: Item) -> str:
     try:
         return _ACTIONS[item.kind](aws, plan, item)
     except ClientError as exc:
-        if _gone(exc):
+        if is_missing(exc):
             return "already gone"
         message = exc.response.get("Error", {}).get("Message", "")
         return f"failed: {exc.operation_name}: {error_code(exc)}: {message}"

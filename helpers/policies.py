@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import regions
+from helpers.awserrors import unless_missing
 from helpers.settings import KMS_SETTINGS, Settings, load
 
 VERSION = "2012-10-17"
@@ -162,6 +163,12 @@ def merge_policy(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, 
         merged.append(statement)
     kept = [s for s in before_all if s.get("Sid") not in wanted_sids]
     return {"Version": VERSION, "Statement": merged + kept}
+
+
+def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy of that name, or None when it has none."""
+    found = unless_missing(iam.get_role_policy, RoleName=role, PolicyName=policy_name)
+    return None if found is None else dict(found["PolicyDocument"])
 
 
 def prefix_arn(settings: Settings) -> str:

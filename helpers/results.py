@@ -29,10 +29,11 @@ from botocore.exceptions import ClientError
 from helpers import openimages, runs
 from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_TAG, run_names
+from helpers.names import run_names
 from helpers.paths import run_path
 from helpers.s3 import read_object, read_objects, split_uri
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG
 
 JOB_PREFIX = "labeling-job/"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

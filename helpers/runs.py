@@ -27,11 +27,12 @@ from helpers import dataset, gt_access, gt_inputs, pipeline, regions
 from helpers.aws import without_endpoint_overrides
 from helpers.awserrors import error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_ID, RUN_TAG, RunNames, new_run_id, run_names
+from helpers.names import RUN_ID, RunNames, new_run_id, run_names
 from helpers.paths import run_path, runs_dir
 from helpers.progress import progress
 from helpers.s3 import read_object, split_uri
 from helpers.settings import Settings, sagemaker_name_problem
+from helpers.tags import RUN_TAG
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -234,7 +235,7 @@ def names_taken(aws: Any, names: RunNames) -> list[str]:
     """Return which of the run's names already exist (labeling job names case-insensitively)."""
     sagemaker = aws.client("sagemaker")
     taken = []
-    if _maybe(sagemaker.describe_workteam, WorkteamName=names.team):
+    if unless_missing(sagemaker.describe_workteam, WorkteamName=names.team):
         taken.append(f"workteam {names.team}")
     for job in (names.train_job, names.validation_job):
         found = sagemaker.list_labeling_jobs(NameContains=job, MaxResults=100)
@@ -338,25 +339,18 @@ class RunState:
         return None
 
 
-def _maybe(call: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any] | None:
-    """Call a Describe operation; None when the resource does not exist (yet).
-
-    Any other error (a denied look-up above all) is raised: it says nothing about whether the
-    resource exists, so a name is never called free because the look-up was refused.
-    """
-    return unless_missing(call, **request)
-
-
 def observe(aws: Any, names: RunNames) -> RunState:
     """Describe the run's workteam and jobs (those that exist so far)."""
     sagemaker = aws.client("sagemaker")
-    team = _maybe(sagemaker.describe_workteam, WorkteamName=names.team)
+    team = unless_missing(sagemaker.describe_workteam, WorkteamName=names.team)
     state = RunState(workteam_arn=team["Workteam"]["WorkteamArn"] if team else None)
     for split, job in (("train", names.train_job), ("validation", names.validation_job)):
-        found = _maybe(sagemaker.describe_labeling_job, LabelingJobName=job)
+        found = unless_missing(sagemaker.describe_labeling_job, LabelingJobName=job)
         if found:
             state.labeling[split] = found
-    state.training = _maybe(sagemaker.describe_training_job, TrainingJobName=names.training_job)
+    state.training = unless_missing(
+        sagemaker.describe_training_job, TrainingJobName=names.training_job
+    )
     return state
 
 

@@ -9,10 +9,8 @@ from typing import Any
 from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError
 
 from helpers.errors import InputError
+from helpers.tags import SETUP_TAG, tag_pairs
 
-#: Tag on a bucket the walkthrough created (as `helpers.checks.model.SETUP_TAG`): clean-up
-#: deletes only such a bucket, and only when it is empty.
-CREATED_TAG = {"Key": "walkthrough-setup", "Value": "true"}
 #: The CORS rule Ground Truth needs on the bucket that holds the images, or tasks fail to load.
 GROUND_TRUTH_CORS_RULE: dict[str, list[str]] = {
     "AllowedHeaders": [],
@@ -90,9 +88,12 @@ def _endpoint_option(client: Any) -> str:
 
 
 def _tag_created(s3: Any, bucket: str) -> None:
-    """Tag a bucket just created as the walkthrough's; when that is denied, leave it untagged."""
+    """Tag a bucket just created as a setup piece (clean-up deletes only such a bucket, empty).
+
+    When tagging is denied, the bucket is left untagged.
+    """
     try:
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [CREATED_TAG]})
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_pairs(SETUP_TAG)})
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
             raise

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import cleanup, results, runs
-from helpers.awserrors import is_missing
+from helpers import results, runs
+from helpers.awserrors import is_missing, unless_missing
 from helpers.names import RunNames
 
 DENIED = {"Code": "AccessDeniedException", "Message": "not allowed: sagemaker:DescribeWorkteam"}
@@ -76,16 +76,16 @@ def test_a_denied_look_up_is_not_a_run_without_resources() -> None:
 def test_review_and_clean_up_raise_a_denied_look_up() -> None:
     sm = _SageMaker()
     with pytest.raises(ClientError, match="AccessDenied"):
-        results._describe(sm.describe_labeling_job, LabelingJobName="x")
+        unless_missing(sm.describe_labeling_job, LabelingJobName="x")
     with pytest.raises(ClientError, match="AccessDenied"):
-        cleanup._missing(sm.describe_workteam, WorkteamName="x")
-    assert not cleanup._gone(_error("AccessDenied"))
+        unless_missing(sm.describe_workteam, WorkteamName="x")
+    assert not is_missing(_error("AccessDenied"))
 
     def invalid(**_: Any) -> Any:
         raise _error("ValidationException", "1 validation error detected: TrainingJobName")
 
     with pytest.raises(ClientError, match="validation error"):
-        results._describe(invalid, TrainingJobName="x")
+        unless_missing(invalid, TrainingJobName="x")
 
 
 def test_reading_a_denied_object_is_an_error_not_an_absent_one() -> None:

@@ -11,8 +11,6 @@ from helpers import openimages, policies
 from helpers.checks import trust
 from helpers.checks.context import Context
 from helpers.checks.model import (
-    SETUP_TAG,
-    SHARED_TAG,
     Outcome,
     cli,
     combine,
@@ -21,12 +19,12 @@ from helpers.checks.model import (
     is_denied,
     passed,
     skipped,
-    tag_option,
     warned,
 )
 from helpers.dataset import input_uris
 from helpers.names import run_names
 from helpers.settings import Settings
+from helpers.tags import SETUP_TAG, SHARED_TAG, tag_option
 
 #: Managed policies that grant far more than the walkthrough needs.
 BROAD_POLICIES = ("AdministratorAccess",)
@@ -98,23 +96,13 @@ def put_policy_command(settings: Settings, arn: str, policy_name: str, doc: dict
     )
 
 
-def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | None:
-    """The role's inline policy of that name, or None when it has none."""
-    try:
-        return dict(iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
-        return None
-
-
 def keeping_current(iam: Any, role: str, policy_name: str, wanted: dict[str, Any]) -> dict:
     """`wanted`, merged with the role's current inline policy of that name (if it has one).
 
     So the printed fix widens the policy to these settings without taking away what it already
     allows (another prefix of an earlier run).
     """
-    current = inline_policy(iam, role, policy_name)
+    current = policies.inline_policy(iam, role, policy_name)
     return wanted if current is None else policies.merge_policy(current, wanted)
 
 
