@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from helpers import policies
 from helpers.awserrors import DENIED_CODES, error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
+from helpers.layout import PREFIX_MARKERS
 from helpers.paths import runs_dir
 from helpers.runs import RunRecord, parse_record
 from helpers.s3 import read_object
@@ -101,12 +102,11 @@ def parse_also_delete(value: str | None) -> frozenset[str]:
 
 def object_prefix(settings: Settings) -> str:
     """The key prefix clean-up works under (`<prefix>/`); refuses the bucket's root."""
-    prefix = settings.prefix.strip("/")
-    if not prefix:
+    if not settings.prefix.strip("/"):
         raise WalkthroughError(
             "clean-up refuses to work at the bucket's root: set prefix to the walkthrough's prefix"
         )
-    return prefix + "/"
+    return settings.layout.keys
 
 
 def _ours(tags: Mapping[str, str]) -> bool:
@@ -114,7 +114,8 @@ def _ours(tags: Mapping[str, str]) -> bool:
 
 
 def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
-    runs = object_prefix(settings) + "runs/"
+    object_prefix(settings)  # refuses the bucket's root
+    runs = settings.layout.run_keys
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=runs)
     try:
         keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
@@ -135,11 +136,6 @@ def _record(body: bytes | str, settings: Settings, where: str) -> RunRecord | No
         return parse_record(body, settings, where)
     except InputError:
         return None
-
-
-#: Files only a walkthrough prefix holds at its top (notebook 01's label list and template, and
-#: notebook 03's latest run record): a folder under our prefix holding one is another prefix's.
-PREFIX_MARKERS = ("class_labels.json", "instructions.template", "runs/latest.json")
 
 
 def nested_prefixes(keys: Iterable[str], prefix: str) -> list[str]:
@@ -359,7 +355,7 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
             items.append(Item(name, "IAM role", found_by, KEEP, NOT_OURS))
             continue
         found_by += f" + tag {SETUP_TAG}"
-        items.append(_role_item(iam, name, inline, found_by, policies.prefix_arn(settings)))
+        items.append(_role_item(iam, name, inline, found_by, settings.layout.object_arn))
     return items
 
 

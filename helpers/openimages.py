@@ -24,6 +24,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from helpers.errors import InputError, WalkthroughError
+from helpers.layout import Layout
 from helpers.progress import progress
 
 OPEN_IMAGES_BUCKET = "open-images-dataset"
@@ -332,21 +333,14 @@ def split(selection: pd.DataFrame, validation_fraction: float, seed: int) -> pd.
 # --- S3 -------------------------------------------------------------------------------------------
 
 
-def _images_prefix(prefix: str) -> str:
-    """The key prefix (ending in '/') that holds the staged images."""
-    base = prefix.strip("/")
-    return f"{base}/images/" if base else "images/"
-
-
-def _image_key(prefix: str, image_id: str) -> str:
-    """The destination key of one image; Open Images ids get `.jpg`, own files keep their name."""
-    name = image_id if image_id.lower().endswith(IMAGE_EXTENSIONS) else f"{image_id}.jpg"
-    return _images_prefix(prefix) + name
+def image_file(image_id: str) -> str:
+    """The staged file name of an image: Open Images ids get `.jpg`, own files keep their name."""
+    return image_id if image_id.lower().endswith(IMAGE_EXTENSIONS) else f"{image_id}.jpg"
 
 
 def image_uri(bucket: str, prefix: str, image_id: str) -> str:
     """Return the S3 URI where `copy_images` puts an image."""
-    return f"s3://{bucket}/{_image_key(prefix, image_id)}"
+    return Layout(bucket, prefix.strip("/")).image_uri(image_file(image_id))
 
 
 def _split_s3_uri(uri: str, setting: str) -> tuple[str, str]:
@@ -378,8 +372,9 @@ def copy_images(
     source_bucket: str = OPEN_IMAGES_BUCKET,
 ) -> CopyReport:
     """Copy the selected images server-side to `<dest_prefix>/images/`, skipping ones present."""
-    keys = [_image_key(dest_prefix, str(i)) for i in selection["image_id"]]
-    present = set(_list_keys(s3, dest_bucket, _images_prefix(dest_prefix)))
+    images = Layout(dest_bucket, dest_prefix.strip("/")).image_keys
+    keys = [images + image_file(str(i)) for i in selection["image_id"]]
+    present = set(_list_keys(s3, dest_bucket, images))
     jobs = {
         key: (str(image_id), source)
         for key, image_id, source in zip(

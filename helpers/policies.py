@@ -171,11 +171,6 @@ def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | Non
     return None if found is None else dict(found["PolicyDocument"])
 
 
-def prefix_arn(settings: Settings) -> str:
-    """The ARN of every object under the settings' bucket and prefix."""
-    return f"arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
-
-
 def object_arns(policy: dict[str, Any]) -> set[str]:
     """The S3 object ARNs (`arn:aws:s3:::bucket/prefix/*`) a policy's statements name."""
     statements = _statements(policy)
@@ -284,13 +279,13 @@ def execution_policy(
             "Sid": "ReadInputsWriteOutputs",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": prefix_arn(settings),
+            "Resource": settings.layout.object_arn,
         },
         {
             "Sid": "FindTheBucket",
             "Effect": "Allow",
             "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-            "Resource": f"arn:aws:s3:::{settings.bucket}",
+            "Resource": settings.layout.bucket_arn,
         },
         {
             "Sid": "JobLogs",
@@ -422,7 +417,7 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
                 "Sid": "LabeledDataAndTrainingInputs",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
         ],
     }
@@ -441,7 +436,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "StageAndReadTheData",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
             {
                 "Sid": "TheBucket",
@@ -454,7 +449,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "s3:CreateBucket",
                     "s3:PutBucketTagging",
                 ],
-                "Resource": f"arn:aws:s3:::{settings.bucket}",
+                "Resource": settings.layout.bucket_arn,
             },
             {
                 "Sid": "OpenImages",
@@ -539,7 +534,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "CleanUpThePrefix",
                 "Effect": "Allow",
                 "Action": ["s3:DeleteObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
             *_check_statements(settings),
         ],

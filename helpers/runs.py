@@ -108,7 +108,7 @@ def parse_record(body: bytes | str, settings: Settings, where: str) -> RunRecord
             raise bad(f"names.{key}", name, problem)
     if not isinstance(data["arguments"], dict):
         raise bad("arguments", data["arguments"], "must be a JSON object")
-    under = settings.s3_prefix_uri + "/"
+    under = settings.layout.root + "/"
     for key, value in data["arguments"].items():
         if isinstance(value, str) and value.startswith("s3://") and not value.startswith(under):
             raise bad(f"arguments.{key}", value, f"must be under {under}")
@@ -132,7 +132,7 @@ def parse_record(body: bytes | str, settings: Settings, where: str) -> RunRecord
 
 def record_uri(settings: Settings, run_id: str) -> str:
     """Where a run's record lives in the bucket."""
-    return f"{settings.s3_prefix_uri}/runs/{run_id}.json"
+    return settings.layout.run_record(run_id)
 
 
 def save_record(s3: Any, settings: Settings, record: RunRecord) -> str:
@@ -182,7 +182,6 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
     groups = settings.require("user_groups", "to make the workteam")
     pool, client_id = workforce_cognito(aws, settings)
     staged = dataset.input_uris(settings)
-    base = settings.s3_prefix_uri
     return {
         "region": settings.region,
         "tags": {RUN_TAG: names.run_id},
@@ -197,7 +196,7 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "ground_truth_label_attribute_name": settings.ground_truth_label_attribute_name,
         "ground_truth_train_manifest_location": staged.train_manifest,
         "ground_truth_validation_manifest_location": staged.validation_manifest,
-        "ground_truth_output_location": f"{base}/output",
+        "ground_truth_output_location": settings.layout.labeling_output,
         "ground_truth_label_category_config": staged.label_config,
         "ground_truth_ui_template": staged.ui_template,
         "ground_truth_title": settings.ground_truth_title,
@@ -209,8 +208,8 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "training_job_name": names.training_job,
         "training_image": regions.image_classification_image(settings.region),
         "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),
-        "training_input_location": f"{base}/training-input/{names.run_id}",
-        "training_output_location": f"{base}/training-output",
+        "training_input_location": settings.layout.training_input(names.run_id),
+        "training_output_location": settings.layout.training_output,
         "training_instance_type": settings.training_instance_type,
         "training_instance_count": settings.training_instance_count,
         "training_volume_size": settings.training_volume_size,
@@ -520,7 +519,7 @@ _CONFLICT = ("ConditionalRequestConflict", "409")
 def claim_uri(settings: Settings, latest: RunRecord | None) -> str:
     """The key every execution that would submit after the latest run contends for."""
     after = latest.run_id if latest is not None else "none"
-    return f"{settings.s3_prefix_uri}/runs/claims/after-{after}.json"
+    return settings.layout.run_claim(after)
 
 
 def claim(

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.errors import InputError
+from helpers.layout import Layout
 from helpers.paths import project_root
 
 ENV_PREFIX = "WALKTHROUGH_"
@@ -146,9 +147,14 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def layout(self) -> Layout:
+        """Where everything lives under the bucket and prefix."""
+        return Layout(self.bucket, self.prefix)
+
+    @property
     def s3_prefix_uri(self) -> str:
         """The S3 URI of the walkthrough's prefix in the bucket."""
-        return f"s3://{self.bucket}/{self.prefix}"
+        return self.layout.root
 
     def require(self, name: str, why: str) -> Any:
         """Return a setting that this step needs, or raise a clear error when it is unset."""

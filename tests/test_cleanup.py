@@ -340,7 +340,7 @@ def test_a_role_that_also_serves_another_prefix_only_loses_this_one(local_aws_ur
     done = {d.resource: d.outcome for d in cleanup.carry_out(aws, plan)}
     assert done[name].startswith("narrowed")
     left = iam.get_role_policy(RoleName=name, PolicyName=policies.EXECUTION_POLICY_NAME)
-    assert policies.object_arns(left["PolicyDocument"]) == {policies.prefix_arn(b)}
+    assert policies.object_arns(left["PolicyDocument"]) == {b.layout.object_arn}
     assert role_item(a).action == "keep"  # a second clean-up of the first prefix leaves it
     assert role_item(b).action == "delete"  # the last prefix's clean-up removes the role
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import openimages, policies
+from helpers import policies
 from helpers.checks import trust
 from helpers.checks.context import Context
 from helpers.checks.model import (
@@ -144,10 +144,9 @@ def _broad_warning(ctx: Context, arn: str, put: str) -> Outcome | None:
 
 def execution_requests(settings: Settings) -> list[Request]:
     """What Ground Truth and training do with the execution role: read inputs, write outputs."""
-    staged = input_uris(settings)
-    reads = [*vars(staged).values(), openimages.image_uri(settings.bucket, settings.prefix, "x")]
-    base = settings.s3_prefix_uri
-    writes = [f"{base}/output/x", f"{base}/training-output/x"]
+    layout = settings.layout
+    reads = [*vars(input_uris(settings)).values(), layout.image_uri("x")]
+    writes = [f"{layout.labeling_output}/x", f"{layout.training_output}/x"]
     return [("s3:GetObject", s3_arn(u)) for u in reads] + [
         ("s3:PutObject", s3_arn(u)) for u in writes
     ]
