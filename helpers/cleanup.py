@@ -37,7 +37,7 @@ from helpers.awserrors import DENIED_CODES, error_code, is_missing, unless_missi
 from helpers.errors import InputError, WalkthroughError
 from helpers.layout import PREFIX_MARKERS
 from helpers.paths import runs_dir
-from helpers.runs import RunRecord, parse_record
+from helpers.records import RunRecord, parse_record
 from helpers.s3 import read_object
 from helpers.settings import Settings
 from helpers.tags import RUN_TAG, SETUP_TAG, SHARED_TAG, tag_map

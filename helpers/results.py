@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import openimages, runs
+from helpers import openimages, records
 from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import run_names
@@ -102,7 +102,7 @@ def find_target(settings: Settings, s3: Any) -> Target:
     }
     if named:
         return Target(named, None, None, "the settings")
-    record = runs.latest_record(s3, settings)
+    record = records.latest_record(s3, settings)
     if record is None:
         raise NothingToReview(
             f"Nothing to review: no pipeline run is recorded under {settings.s3_prefix_uri}. "

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import results, runs
+from helpers import following, planning, results
 from helpers.awserrors import is_missing, unless_missing
 from helpers.names import RunNames
 
@@ -65,12 +65,12 @@ def test_only_listed_codes_mean_missing(code: str, message: str, missing: bool) 
 
 def test_a_denied_look_up_never_calls_a_taken_name_free() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
-        runs.names_taken(_Aws(), NAMES)
+        planning.names_taken(_Aws(), NAMES)
 
 
 def test_a_denied_look_up_is_not_a_run_without_resources() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
-        runs.observe(_Aws(), NAMES)
+        following.observe(_Aws(), NAMES)
 
 
 def test_review_and_clean_up_raise_a_denied_look_up() -> None:
