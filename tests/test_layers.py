@@ -38,6 +38,13 @@ BOTTOM = {
     "helpers.settings": {"helpers.errors", "helpers.layout", "helpers.paths"},
 }
 
+#: The two lower layers of the README's picture: they import nothing of the steps above them.
+LOWER = {
+    *BOTTOM,
+    *("helpers.names", "helpers.regions"),
+    *("helpers.aws", "helpers.s3", "helpers.policies", "helpers.cognito", "helpers.gt_access"),
+}
+
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(project_root()).with_suffix("").parts
@@ -114,3 +121,14 @@ def test_the_bottom_layer_stands_on_nothing_above_it() -> None:
     for module, allowed in BOTTOM.items():
         used = {u for u in edges[module] if u != "helpers"}
         assert used <= allowed, (module, used - allowed)
+
+
+def test_settings_layout_and_aws_access_import_none_of_the_steps() -> None:
+    wrong = {
+        (module, used)
+        for module, imported in graph().items()
+        if module in LOWER
+        for used in imported
+        if used != "helpers" and used not in LOWER and not within(used, "helpers.local")
+    }
+    assert not wrong, sorted(wrong)
