@@ -120,7 +120,7 @@ def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
     try:
         keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return
         raise
     for key in keys:
@@ -308,7 +308,7 @@ def _listing(s3: Any, settings: Settings) -> list[tuple[str, int]]:
     try:
         return [(o["Key"], o["Size"]) for page in pages for o in page.get("Contents", [])]
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return []
         raise
 
@@ -456,7 +456,7 @@ def _bucket_item(
     try:
         tags = tag_map(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return []
         if error_code(exc) != "NoSuchTagSet":
             raise

@@ -23,6 +23,7 @@ import pandas as pd
 import requests
 from botocore.exceptions import ClientError
 
+from helpers.awserrors import error_code, is_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.layout import Layout
 from helpers.progress import progress
@@ -40,7 +41,6 @@ _ANNOTATION_DTYPES = {
     "LabelName": "category",
     "Confidence": "int8",
 }
-_MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 _CHUNK = 1 << 20
 
 
@@ -124,7 +124,7 @@ def _download_s3(s3: Any, bucket: str, key: str, part: Path, name: str) -> None:
         with progress(total=size, desc=name, unit="B") as bar:
             s3.download_file(bucket, key, str(part), Callback=_locked(bar.update))
     except ClientError as exc:
-        if _error_code(exc) in _MISSING_CODES + ("NoSuchBucket",):
+        if is_missing(exc):
             raise InputError(
                 "download URL",
                 uri,
@@ -144,10 +144,6 @@ def _locked(function: Callable[[int], Any]) -> Callable[[int], None]:
             function(amount)
 
     return call
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 # --- reading the CSV files ------------------------------------------------------------------------
@@ -423,7 +419,7 @@ def _copy_one(s3: Any, image_id: str, source: tuple[str, str], bucket: str, key:
         )
         return int(answer.get("ResponseMetadata", {}).get("RetryAttempts", 0))
     except ClientError as exc:
-        if _error_code(exc) in _MISSING_CODES:
+        if is_missing(exc) and error_code(exc) != "NoSuchBucket":  # either bucket may be it
             raise WalkthroughError(
                 f"image {image_id}: the source object s3://{source[0]}/{source[1]} does not "
                 "exist, so it cannot be copied. Check the source bucket (in local mode, restart "
@@ -443,7 +439,7 @@ def list_own_images(s3: Any, s3_uri: str) -> pd.DataFrame:
         raise InputError(
             "source",
             s3_uri,
-            f"cannot list it ({_error_code(exc)})",
+            f"cannot list it ({error_code(exc)})",
             "check the bucket name and your permission to list it",
         ) from exc
     images = sorted(k for k in keys if k.lower().endswith(IMAGE_EXTENSIONS))

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import cognito, gt_access, policies
-from helpers.awserrors import error_code
+from helpers.awserrors import error_code, is_missing
 from helpers.errors import InputError
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings
@@ -116,7 +116,7 @@ def _role(
         iam.get_role(RoleName=name)
         return _widen(iam, name, policy_name, policy, piece)
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
     iam.create_role(
         RoleName=name,
@@ -165,7 +165,7 @@ def _workforce(settings: Settings, aws: Any) -> tuple[list[Step], Settings]:
         try:
             idp.describe_user_pool(UserPoolId=pool)
         except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
+            if not is_missing(exc):
                 raise
             return [Step("Cognito user pool", SKIPPED, f"{pool} ({source}) does not exist")], (
                 settings
@@ -203,7 +203,7 @@ def _client(idp: Any, pool: str, client: str | None) -> tuple[Step, str | None]:
             idp.describe_user_pool_client(UserPoolId=pool, ClientId=client)
             return Step("Cognito app client", EXISTS, client), client
         except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
+            if not is_missing(exc):
                 raise
             return Step("Cognito app client", SKIPPED, f"{client} does not exist"), client
     created = idp.create_user_pool_client(
@@ -217,7 +217,7 @@ def _group(idp: Any, pool: str, group: str) -> Step:
         idp.get_group(UserPoolId=pool, GroupName=group)
         return Step("Cognito group", EXISTS, group)
     except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if not is_missing(exc):
             raise
     idp.create_group(
         UserPoolId=pool, GroupName=group, Description="Labelers of the Ground Truth walkthrough"
@@ -280,7 +280,7 @@ def _cluster(settings: Settings, aws: Any) -> Step:
         eks.describe_cluster(name=name)
         return Step("EKS cluster", EXISTS, name)
     except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if not is_missing(exc):
             raise
     if not settings.create_eks_cluster:
         return Step("EKS cluster", SKIPPED, f"{name} does not exist; create it with eksctl")
@@ -313,7 +313,7 @@ def _oidc_provider(aws: Any, account: str, issuer: str | None) -> Step:
         iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
         return Step("IAM OIDC provider", EXISTS, policies.issuer_host(issuer))
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
     iam.create_open_id_connect_provider(
         Url=issuer,

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError
 
+from helpers.awserrors import is_denied, is_missing
 from helpers.errors import InputError
 from helpers.tags import SETUP_TAG, tag_pairs
 
@@ -33,10 +34,9 @@ def bucket_region(s3: Any, bucket: str) -> str | None:
     try:
         answer = s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchBucket", "NotFound"):
+        if is_missing(exc):
             return None
-        if code in ("403", "AccessDenied", "Forbidden"):
+        if is_denied(exc):
             raise InputError(
                 "bucket",
                 bucket,
@@ -95,7 +95,7 @@ def _tag_created(s3: Any, bucket: str) -> None:
     try:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_pairs(SETUP_TAG)})
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+        if not is_denied(exc):
             raise
 
 
@@ -126,7 +126,7 @@ def object_exists(s3: Any, uri: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if is_missing(exc):
             return False
         raise
     return True

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import policies
+from helpers.awserrors import is_missing
 from helpers.checks import trust
 from helpers.checks.context import Context
 from helpers.checks.model import (
@@ -323,7 +324,7 @@ def _provider(ctx: Context, issuer: str, provider: str) -> Outcome:
     try:
         found = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
         return failed(
             f"no IAM OIDC provider for the cluster's issuer {policies.issuer_host(issuer)}",

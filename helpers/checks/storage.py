@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import gt_inputs, openimages
+from helpers.awserrors import is_missing
 from helpers.checks.context import Context
 from helpers.checks.model import Outcome, cli, combine, error_code, failed, passed, warned
 from helpers.dataset import input_uris, read_exists
@@ -89,7 +90,7 @@ def _read(s3: Any, uri: str) -> str | None:
     try:
         return read_object(s3, bucket_name, key).decode("utf-8")
     except ClientError as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+        if is_missing(exc):
             return None
         raise
 
