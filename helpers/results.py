@@ -31,7 +31,7 @@ from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import run_names
 from helpers.paths import run_path
-from helpers.s3 import read_object, read_objects, split_uri
+from helpers.s3 import read_objects, read_text, split_uri
 from helpers.settings import Settings
 from helpers.tags import RUN_TAG
 
@@ -309,17 +309,6 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
         image=table["image"].astype("string"),
         image_id=table["image_id"].astype("string"),
     )[list(TABLE_COLUMNS)]
-
-
-def read_text(s3: Any, uri: str) -> str | None:
-    """Read an S3 object as text; None when it does not exist."""
-    bucket, key = split_uri(uri)
-    try:
-        return read_object(s3, bucket, key).decode("utf-8")
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
 
 
 def load_labels(s3: Any, review: Review) -> pd.DataFrame:

@@ -130,3 +130,14 @@ def object_exists(s3: Any, uri: str) -> bool:
             return False
         raise
     return True
+
+
+def read_text(s3: Any, uri: str) -> str | None:
+    """Read an S3 object as text; None when it does not exist (a denied read is raised)."""
+    bucket, key = split_uri(uri)
+    try:
+        return read_object(s3, bucket, key).decode("utf-8")
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from helpers import following, planning, results
 from helpers.awserrors import is_missing, unless_missing
 from helpers.names import RunNames
+from helpers.s3 import read_text
 
 DENIED = {"Code": "AccessDeniedException", "Message": "not allowed: sagemaker:DescribeWorkteam"}
 NAMES = RunNames("0123abcd", "team-0123abcd", "train-0123abcd", "val-0123abcd", "fit-0123abcd")
@@ -97,6 +98,6 @@ def test_reading_a_denied_object_is_an_error_not_an_absent_one() -> None:
             raise _error("403", "Forbidden", "HeadObject")
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        results.read_text(S3(), "s3://b/k")
+        read_text(S3(), "s3://b/k")
     with pytest.raises(ClientError, match="403"):
         results.artifact_size(S3(), {"ModelArtifacts": {"S3ModelArtifacts": "s3://b/m.tar.gz"}})
