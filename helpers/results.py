@@ -59,6 +59,9 @@ ANSWER_COLUMNS = (
     "accepted",
     "submitted",
 )
+#: Ground Truth's documented output layout under `<S3OutputPath>/<job name>/`, read here in one
+#: place (the walkthrough reads exactly what real Ground Truth writes, in both modes).
+OUTPUT_MANIFEST = "manifests/output/output.manifest"
 WORKER_RESPONSE = re.compile(
     r"(?:^|/)(?P<job>[^/]+)/annotations/worker-response/iteration-(?P<iteration>\d+)/"
     r"(?P<object>\d+)/[^/]+\.json$"
@@ -248,7 +251,7 @@ def output_prefix(job: Mapping[str, Any]) -> str:
 def output_manifest_uri(job: Mapping[str, Any]) -> str:
     """The job's output manifest (as described, else where Ground Truth writes it)."""
     described = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
-    return described or f"{output_prefix(job)}/manifests/output/output.manifest"
+    return described or f"{output_prefix(job)}/{OUTPUT_MANIFEST}"
 
 
 # --- the output manifest --------------------------------------------------------------------------
