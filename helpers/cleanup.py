@@ -33,14 +33,14 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from helpers import policies
-from helpers.awserrors import is_missing, unless_missing
-from helpers.checks.model import DENIED_CODES, SETUP_TAG, SHARED_TAG, error_code, tag_map
+from helpers.awserrors import DENIED_CODES, error_code, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_TAG
+from helpers.layout import PREFIX_MARKERS
 from helpers.paths import runs_dir
-from helpers.runs import RunRecord, parse_record
+from helpers.records import RunRecord, parse_record
 from helpers.s3 import read_object
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG, SETUP_TAG, SHARED_TAG, tag_map
 
 STOP, DELETE, NARROW, KEEP = "stop", "delete", "narrow", "keep"
 #: Shared pieces a user may name in `also_delete` (comma-separated) to remove them too.
@@ -83,7 +83,7 @@ class Done:
     outcome: str
 
 
-# finding ----------------------------------------------------------------------------------------
+# --- finding --------------------------------------------------------------------------------------
 
 
 def parse_also_delete(value: str | None) -> frozenset[str]:
@@ -102,35 +102,25 @@ def parse_also_delete(value: str | None) -> frozenset[str]:
 
 def object_prefix(settings: Settings) -> str:
     """The key prefix clean-up works under (`<prefix>/`); refuses the bucket's root."""
-    prefix = settings.prefix.strip("/")
-    if not prefix:
+    if not settings.prefix.strip("/"):
         raise WalkthroughError(
             "clean-up refuses to work at the bucket's root: set prefix to the walkthrough's prefix"
         )
-    return prefix + "/"
+    return settings.layout.keys
 
 
 def _ours(tags: Mapping[str, str]) -> bool:
     return tags.get(SETUP_TAG) == "true"
 
 
-def _missing(call: Callable[..., Any], **request: Any) -> Any:
-    """Call a read operation; None when the resource does not exist (a denial is raised)."""
-    return unless_missing(call, **request)
-
-
-def _gone(exc: ClientError) -> bool:
-    """True when an error says the resource does not exist (also DescribeTrainingJob's way)."""
-    return is_missing(exc)
-
-
 def _bucket_records(s3: Any, settings: Settings) -> Iterator[RunRecord]:
-    runs = object_prefix(settings) + "runs/"
+    object_prefix(settings)  # refuses the bucket's root
+    runs = settings.layout.run_keys
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=runs)
     try:
         keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return
         raise
     for key in keys:
@@ -146,11 +136,6 @@ def _record(body: bytes | str, settings: Settings, where: str) -> RunRecord | No
         return parse_record(body, settings, where)
     except InputError:
         return None
-
-
-#: Files only a walkthrough prefix holds at its top (notebook 01's label list and template, and
-#: notebook 03's latest run record): a folder under our prefix holding one is another prefix's.
-PREFIX_MARKERS = ("class_labels.json", "instructions.template", "runs/latest.json")
 
 
 def nested_prefixes(keys: Iterable[str], prefix: str) -> list[str]:
@@ -209,7 +194,7 @@ def known_runs(
 
 def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item | None:
     describe, key, status_key = _JOB_CALLS[kind]
-    job = _missing(getattr(sm, describe), **{key: name})
+    job = unless_missing(getattr(sm, describe), **{key: name})
     if job is None:
         return None
     arn = job["LabelingJobArn" if kind == "labeling job" else "TrainingJobArn"]
@@ -310,7 +295,7 @@ def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[
     named = {i.resource for i in items}
     for run_id, (record, source) in runs.items():
         team = record.names.get("team")
-        if team and team not in named and _missing(sm.describe_workteam, WorkteamName=team):
+        if team and team not in named and unless_missing(sm.describe_workteam, WorkteamName=team):
             note = f"not tagged {RUN_TAG}={run_id}: never touched"
             items.append(Item(team, "workteam", f"{source} {run_id}", KEEP, note))
     return items
@@ -323,7 +308,7 @@ def _listing(s3: Any, settings: Settings) -> list[tuple[str, int]]:
     try:
         return [(o["Key"], o["Size"]) for page in pages for o in page.get("Contents", [])]
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return []
         raise
 
@@ -361,7 +346,7 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
         if not arn or policies.account_of(arn) != account:
             continue
         name = policies.role_name(arn)
-        if _missing(iam.get_role, RoleName=name) is None:
+        if unless_missing(iam.get_role, RoleName=name) is None:
             continue
         tags = tag_map(iam.list_role_tags(RoleName=name).get("Tags"))
         inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
@@ -370,7 +355,7 @@ def _role_items(aws: Any, settings: Settings) -> list[Item]:
             items.append(Item(name, "IAM role", found_by, KEEP, NOT_OURS))
             continue
         found_by += f" + tag {SETUP_TAG}"
-        items.append(_role_item(iam, name, inline, found_by, policies.prefix_arn(settings)))
+        items.append(_role_item(iam, name, inline, found_by, settings.layout.object_arn))
     return items
 
 
@@ -424,7 +409,7 @@ def _pool_item(aws: Any, pool: str | None, also: frozenset[str], from_settings: 
     if not pool:
         return []
     idp = aws.client("cognito-idp")
-    found = _missing(idp.describe_user_pool, UserPoolId=pool)
+    found = unless_missing(idp.describe_user_pool, UserPoolId=pool)
     if found is None:
         return []
     tags = found["UserPool"].get("UserPoolTags", {})
@@ -440,7 +425,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
     if not name:
         return []
     eks = aws.client("eks")
-    cluster = _missing(eks.describe_cluster, name=name)
+    cluster = unless_missing(eks.describe_cluster, name=name)
     if cluster is None:
         return []
     cluster = cluster["cluster"]
@@ -449,7 +434,7 @@ def _cluster_items(aws: Any, settings: Settings, also: frozenset[str]) -> list[I
     if issuer:
         iam = aws.client("iam")
         arn = policies.oidc_provider_arn(aws.account_id(), issuer)
-        provider = _missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
+        provider = unless_missing(iam.get_open_id_connect_provider, OpenIDConnectProviderArn=arn)
         if provider is not None:
             tags = tag_map(provider.get("Tags"))
             found_by = "the EKS cluster's OIDC issuer"
@@ -471,7 +456,7 @@ def _bucket_item(
     try:
         tags = tag_map(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
     except ClientError as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if is_missing(exc):
             return []
         if error_code(exc) != "NoSuchTagSet":
             raise
@@ -537,7 +522,7 @@ def leftovers(plan: Plan) -> list[Item]:
     return [item for item in plan.items if item.action in (STOP, DELETE, NARROW)]
 
 
-# acting -----------------------------------------------------------------------------------------
+# --- acting ---------------------------------------------------------------------------------------
 
 
 def carry_out(
@@ -567,7 +552,7 @@ def _act(aws: Any, plan: Plan, item: Item) -> str:
     try:
         return _ACTIONS[item.kind](aws, plan, item)
     except ClientError as exc:
-        if _gone(exc):
+        if is_missing(exc):
             return "already gone"
         message = exc.response.get("Error", {}).get("Message", "")
         return f"failed: {exc.operation_name}: {error_code(exc)}: {message}"
@@ -718,7 +703,7 @@ _ACTIONS: dict[str, Callable[[Any, Plan, Item], str]] = {
 }
 
 
-# showing ----------------------------------------------------------------------------------------
+# --- showing --------------------------------------------------------------------------------------
 
 
 def plan_table(plan: Plan) -> pd.DataFrame:

@@ -11,16 +11,10 @@ import pandas as pd
 
 from helpers import gt_inputs, openimages
 from helpers.errors import InputError
+from helpers.layout import INPUT_FILES
 from helpers.paths import cache_dir
 from helpers.s3 import object_exists, read_object, read_objects, split_uri
 from helpers.settings import Settings
-
-INPUT_FILES = (
-    "train.manifest",
-    "validation.manifest",
-    "class_labels.json",
-    "instructions.template",
-)
 
 
 @dataclass(frozen=True)
@@ -35,13 +29,7 @@ class StagedInputs:
 
 def input_uris(settings: Settings) -> StagedInputs:
     """Return the S3 URIs of the Ground Truth inputs under the settings' prefix."""
-    base = settings.s3_prefix_uri
-    return StagedInputs(
-        f"{base}/train.manifest",
-        f"{base}/validation.manifest",
-        f"{base}/class_labels.json",
-        f"{base}/instructions.template",
-    )
+    return StagedInputs(*(settings.layout.input(name) for name in INPUT_FILES))
 
 
 def _cached(settings: Settings, name: str, s3: Any) -> Any:
@@ -83,7 +71,7 @@ def choose_images(
     else:
         chosen = _own_images(settings, s3)
     chosen["uri"] = [
-        openimages.image_uri(settings.bucket, settings.prefix, i) for i in chosen["image_id"]
+        settings.layout.image_uri(openimages.image_file(i)) for i in chosen["image_id"]
     ]
     return chosen.reset_index(drop=True)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from helpers.errors import InputError
+from helpers.layout import Layout
 
 CROWD_ELEMENTS_SCRIPT = "https://assets.crowd.aws/crowd-html-elements.js"
 DEFAULT_HEADER = "Which class does this picture belong to?"
@@ -108,13 +109,14 @@ def upload_inputs(
     s3: Any, bucket: str, prefix: str, files: Mapping[str, str | bytes]
 ) -> dict[str, str]:
     """Put each file at `<prefix>/<name>` in the bucket; return name -> S3 URI."""
-    base = prefix.strip("/")
+    layout = Layout(bucket, prefix.strip("/"))
     uris = {}
     for name, content in files.items():
-        key = f"{base}/{name}" if base else name
         body = content.encode() if isinstance(content, str) else content
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=_content_type(name))
-        uris[name] = f"s3://{bucket}/{key}"
+        s3.put_object(
+            Bucket=bucket, Key=layout.key(name), Body=body, ContentType=_content_type(name)
+        )
+        uris[name] = layout.uri(name)
     return uris
 
 

@@ -2,7 +2,8 @@
 
 The Python component set runs in this Python (SubprocessRunner without a venv: no per-task
 installs), with AWS reached as the environment says (`AWS_ENDPOINT_URL` in local mode). Each
-task's log goes to stdout; the exit code says whether the pipeline succeeded.
+task's log goes to stdout. How the pipeline ended is written to `state.json` beside the arguments
+file (and is the exit code): a run resumed from another kernel reads its end from there.
 
 kfp.local runs the pipeline's exit handler (which stops the run's still-running jobs) after a
 failed task from kfp 2.17 on; kfp 2.16's local runner stops at the first failed task and skips
@@ -15,6 +16,29 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from helpers.paths import run_path
+
+#: How the pipeline ended, as `state.json` records it (absent while it runs).
+SUCCEEDED, FAILED = "SUCCEEDED", "FAILED"
+
+
+def folder(run_id: str) -> Path:
+    """The folder of a local run: its arguments, log, end state and pipeline root."""
+    return run_path("pipeline-runs", run_id)
+
+
+def log_path(run_id: str) -> Path:
+    """The log of a local pipeline run."""
+    return folder(run_id) / "pipeline.log"
+
+
+def ended(run_id: str) -> bool | None:
+    """How a local run ended: True (succeeded), False (failed), None while it runs (or unknown)."""
+    state = folder(run_id) / "state.json"
+    if not state.exists():
+        return None
+    return json.loads(state.read_text()).get("state") == SUCCEEDED
 
 
 def run(arguments: dict[str, Any], pipeline_root: Path) -> None:
@@ -57,14 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m helpers.local_runner ARGUMENTS.json PIPELINE_ROOT", file=sys.stderr)
         return 2
-    arguments = json.loads(Path(args[0]).read_text())
+    arguments_file = Path(args[0])
+    arguments = json.loads(arguments_file.read_text())
     try:
         run(arguments, Path(args[1]))
     except Exception as exc:  # noqa: BLE001 - the message is the pipeline's failure
-        print(f"PIPELINE FAILED: {type(exc).__name__}: {exc}", flush=True)
+        error = f"{type(exc).__name__}: {exc}"
+        _write_state(arguments_file.parent, FAILED, error)
+        print(f"PIPELINE FAILED: {error}", flush=True)
         return 1
+    _write_state(arguments_file.parent, SUCCEEDED)
     print("PIPELINE SUCCEEDED", flush=True)
     return 0
+
+
+def _write_state(run_folder: Path, state: str, error: str = "") -> None:
+    """Record how the pipeline ended (written whole, then renamed: never read half-written)."""
+    partial = run_folder / "state.json.partial"
+    partial.write_text(json.dumps({"state": state, "error": error}))
+    partial.replace(run_folder / "state.json")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG
 
-RUN_TAG = "walkthrough-run"
 #: What `new_run_id` makes; a run id read from a record must match it (it becomes a file name).
 RUN_ID = re.compile(r"^[0-9a-f]{8}$")
 BASE_NAMES = {

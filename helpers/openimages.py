@@ -23,16 +23,11 @@ import pandas as pd
 import requests
 from botocore.exceptions import ClientError
 
+from helpers.awserrors import error_code, is_missing
 from helpers.errors import InputError, WalkthroughError
+from helpers.layout import Layout
 from helpers.progress import progress
 
-ANNOTATIONS_URL = (
-    "https://storage.googleapis.com/openimages/2018_04/test/"
-    "test-annotations-human-imagelabels-boxable.csv"
-)
-CLASS_DESCRIPTIONS_URL = (
-    "https://storage.googleapis.com/openimages/2018_04/class-descriptions-boxable.csv"
-)
 OPEN_IMAGES_BUCKET = "open-images-dataset"
 #: Images never used (one shows personal information).
 EXCLUDED_IMAGES = frozenset({"02a54f6864478101"})
@@ -46,7 +41,6 @@ _ANNOTATION_DTYPES = {
     "LabelName": "category",
     "Confidence": "int8",
 }
-_MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 _CHUNK = 1 << 20
 
 
@@ -61,7 +55,7 @@ class CopyReport:
     retries: int = 0
 
 
-# --- downloads ------------------------------------------------------------------------------
+# --- downloads ------------------------------------------------------------------------------------
 
 
 def fetch(url: str, cache_dir: Path, s3: Any = None) -> Path:
@@ -130,7 +124,7 @@ def _download_s3(s3: Any, bucket: str, key: str, part: Path, name: str) -> None:
         with progress(total=size, desc=name, unit="B") as bar:
             s3.download_file(bucket, key, str(part), Callback=_locked(bar.update))
     except ClientError as exc:
-        if _error_code(exc) in _MISSING_CODES + ("NoSuchBucket",):
+        if is_missing(exc):
             raise InputError(
                 "download URL",
                 uri,
@@ -152,11 +146,7 @@ def _locked(function: Callable[[int], Any]) -> Callable[[int], None]:
     return call
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-# --- reading the CSV files ------------------------------------------------------------------
+# --- reading the CSV files ------------------------------------------------------------------------
 
 
 def read_annotations(path: Path | str) -> pd.DataFrame:
@@ -186,7 +176,7 @@ def read_class_descriptions(path: Path | str) -> pd.DataFrame:
     return pd.read_csv(path, header=None, names=["mid", "name"], dtype=str, keep_default_na=False)
 
 
-# --- choosing classes and images ------------------------------------------------------------
+# --- choosing classes and images ------------------------------------------------------------------
 
 
 def _norm(names: pd.Series | Sequence[str]) -> pd.Series:
@@ -344,24 +334,17 @@ def split(selection: pd.DataFrame, validation_fraction: float, seed: int) -> pd.
     return out
 
 
-# --- S3 ---------------------------------------------------------------------------------------
+# --- S3 -------------------------------------------------------------------------------------------
 
 
-def _images_prefix(prefix: str) -> str:
-    """The key prefix (ending in '/') that holds the staged images."""
-    base = prefix.strip("/")
-    return f"{base}/images/" if base else "images/"
-
-
-def _image_key(prefix: str, image_id: str) -> str:
-    """The destination key of one image; Open Images ids get `.jpg`, own files keep their name."""
-    name = image_id if image_id.lower().endswith(IMAGE_EXTENSIONS) else f"{image_id}.jpg"
-    return _images_prefix(prefix) + name
+def image_file(image_id: str) -> str:
+    """The staged file name of an image: Open Images ids get `.jpg`, own files keep their name."""
+    return image_id if image_id.lower().endswith(IMAGE_EXTENSIONS) else f"{image_id}.jpg"
 
 
 def image_uri(bucket: str, prefix: str, image_id: str) -> str:
     """Return the S3 URI where `copy_images` puts an image."""
-    return f"s3://{bucket}/{_image_key(prefix, image_id)}"
+    return Layout(bucket, prefix.strip("/")).image_uri(image_file(image_id))
 
 
 def _split_s3_uri(uri: str, setting: str) -> tuple[str, str]:
@@ -393,8 +376,9 @@ def copy_images(
     source_bucket: str = OPEN_IMAGES_BUCKET,
 ) -> CopyReport:
     """Copy the selected images server-side to `<dest_prefix>/images/`, skipping ones present."""
-    keys = [_image_key(dest_prefix, str(i)) for i in selection["image_id"]]
-    present = set(_list_keys(s3, dest_bucket, _images_prefix(dest_prefix)))
+    images = Layout(dest_bucket, dest_prefix.strip("/")).image_keys
+    keys = [images + image_file(str(i)) for i in selection["image_id"]]
+    present = set(_list_keys(s3, dest_bucket, images))
     jobs = {
         key: (str(image_id), source)
         for key, image_id, source in zip(
@@ -443,7 +427,7 @@ def _copy_one(s3: Any, image_id: str, source: tuple[str, str], bucket: str, key:
         )
         return int(answer.get("ResponseMetadata", {}).get("RetryAttempts", 0))
     except ClientError as exc:
-        if _error_code(exc) in _MISSING_CODES:
+        if is_missing(exc) and error_code(exc) != "NoSuchBucket":  # either bucket may be it
             raise WalkthroughError(
                 f"image {image_id}: the source object s3://{source[0]}/{source[1]} does not "
                 "exist, so it cannot be copied. Check the source bucket (in local mode, restart "
@@ -463,7 +447,7 @@ def list_own_images(s3: Any, s3_uri: str) -> pd.DataFrame:
         raise InputError(
             "source",
             s3_uri,
-            f"cannot list it ({_error_code(exc)})",
+            f"cannot list it ({error_code(exc)})",
             "check the bucket name and your permission to list it",
         ) from exc
     images = sorted(k for k in keys if k.lower().endswith(IMAGE_EXTENSIONS))

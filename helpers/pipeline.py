@@ -39,15 +39,6 @@ DEFAULT_HYPERPARAMETERS = {
     "optimizer": "sgd",
     "early_stopping": "False",
 }
-#: Steps that create or change AWS resources: never replayed from KFP's cache.
-SIDE_EFFECTING = (
-    "create-workteam",
-    "label-train",
-    "label-validation",
-    "prepare-training",
-    "train",
-    "stop-run-jobs",
-)
 #: The exit handler's step: it runs when the run ends, after the others.
 EXIT_TASK = "stop-run-jobs"
 

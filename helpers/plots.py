@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -113,7 +115,7 @@ def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = 
     return figure
 
 
-# notebook 04: reviewing the labels and the training job -----------------------------------------
+# --- notebook 04: reviewing the labels and the training job ---------------------------------------
 
 
 def labeled_counts_chart(table: pd.DataFrame) -> Picture:
@@ -260,3 +262,10 @@ def learning_curves(curves: pd.DataFrame, job_name: str) -> Picture:
     ax.legend(loc="lower right")
     figure.tight_layout()
     return figure
+
+
+def source(obj: object) -> Any:
+    """The source of a function or class from its module, shown as a Python code block."""
+    from IPython.display import Markdown
+
+    return Markdown(f"```python\n{inspect.getsource(obj)}```")

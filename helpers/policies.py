@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import regions
+from helpers.awserrors import unless_missing
 from helpers.settings import KMS_SETTINGS, Settings, load
 
 VERSION = "2012-10-17"
@@ -164,9 +165,10 @@ def merge_policy(existing: dict[str, Any], wanted: dict[str, Any]) -> dict[str, 
     return {"Version": VERSION, "Statement": merged + kept}
 
 
-def prefix_arn(settings: Settings) -> str:
-    """The ARN of every object under the settings' bucket and prefix."""
-    return f"arn:aws:s3:::{settings.bucket}/{settings.prefix}/*"
+def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy of that name, or None when it has none."""
+    found = unless_missing(iam.get_role_policy, RoleName=role, PolicyName=policy_name)
+    return None if found is None else dict(found["PolicyDocument"])
 
 
 def object_arns(policy: dict[str, Any]) -> set[str]:
@@ -277,13 +279,13 @@ def execution_policy(
             "Sid": "ReadInputsWriteOutputs",
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-            "Resource": prefix_arn(settings),
+            "Resource": settings.layout.object_arn,
         },
         {
             "Sid": "FindTheBucket",
             "Effect": "Allow",
             "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-            "Resource": f"arn:aws:s3:::{settings.bucket}",
+            "Resource": settings.layout.bucket_arn,
         },
         {
             "Sid": "JobLogs",
@@ -415,7 +417,7 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
                 "Sid": "LabeledDataAndTrainingInputs",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
         ],
     }
@@ -434,7 +436,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "StageAndReadTheData",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
             {
                 "Sid": "TheBucket",
@@ -447,7 +449,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "s3:CreateBucket",
                     "s3:PutBucketTagging",
                 ],
-                "Resource": f"arn:aws:s3:::{settings.bucket}",
+                "Resource": settings.layout.bucket_arn,
             },
             {
                 "Sid": "OpenImages",
@@ -532,7 +534,7 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Sid": "CleanUpThePrefix",
                 "Effect": "Allow",
                 "Action": ["s3:DeleteObject"],
-                "Resource": prefix_arn(settings),
+                "Resource": settings.layout.object_arn,
             },
             *_check_statements(settings),
         ],

@@ -23,12 +23,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import cognito, gt_access, policies
-from helpers.checks.model import SETUP_TAG, SHARED_TAG, error_code, tag_map
-from helpers.checks.roles import inline_policy
-from helpers.checks.workforce import WORKFORCE_NAME
+from helpers.awserrors import error_code, is_missing
 from helpers.errors import InputError
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings
+from helpers.tags import SETUP_TAG, SHARED_TAG, WORKFORCE_NAME, tag_map, tag_pairs
 
 CREATED, EXISTS, WIDENED, SKIPPED, FAILED = "created", "exists", "widened", "skipped", "failed"
 POOL_NAME = "gt-walkthrough-labelers"
@@ -42,10 +41,6 @@ class Step:
     piece: str
     outcome: str
     detail: str
-
-
-def _tags(*keys: str) -> list[dict[str, str]]:
-    return [{"Key": key, "Value": "true"} for key in keys]
 
 
 def _guard(piece: str, make: Callable[[], Step]) -> Step:
@@ -121,14 +116,14 @@ def _role(
         iam.get_role(RoleName=name)
         return _widen(iam, name, policy_name, policy, piece)
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
     iam.create_role(
         RoleName=name,
         Path=policies.role_path(arn),
         AssumeRolePolicyDocument=json.dumps(trust),
         Description="Ground Truth -> Kubeflow Pipelines walkthrough",
-        Tags=_tags(SETUP_TAG),
+        Tags=tag_pairs(SETUP_TAG),
     )
     iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(policy))
     return Step(piece, CREATED, f"{name}, with the inline policy {policy_name}")
@@ -141,7 +136,7 @@ def _widen(iam: Any, name: str, policy_name: str, policy: dict[str, Any], piece:
     """
     if tag_map(iam.list_role_tags(RoleName=name).get("Tags")).get(SETUP_TAG) != "true":
         return Step(piece, EXISTS, f"{name} (not made by the walkthrough: left as it is)")
-    current = inline_policy(iam, name, policy_name) or {"Statement": []}
+    current = policies.inline_policy(iam, name, policy_name) or {"Statement": []}
     merged = policies.merge_policy(current, policy)
     if merged == current:
         return Step(piece, EXISTS, name)
@@ -170,7 +165,7 @@ def _workforce(settings: Settings, aws: Any) -> tuple[list[Step], Settings]:
         try:
             idp.describe_user_pool(UserPoolId=pool)
         except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
+            if not is_missing(exc):
                 raise
             return [Step("Cognito user pool", SKIPPED, f"{pool} ({source}) does not exist")], (
                 settings
@@ -208,7 +203,7 @@ def _client(idp: Any, pool: str, client: str | None) -> tuple[Step, str | None]:
             idp.describe_user_pool_client(UserPoolId=pool, ClientId=client)
             return Step("Cognito app client", EXISTS, client), client
         except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
+            if not is_missing(exc):
                 raise
             return Step("Cognito app client", SKIPPED, f"{client} does not exist"), client
     created = idp.create_user_pool_client(
@@ -222,7 +217,7 @@ def _group(idp: Any, pool: str, group: str) -> Step:
         idp.get_group(UserPoolId=pool, GroupName=group)
         return Step("Cognito group", EXISTS, group)
     except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if not is_missing(exc):
             raise
     idp.create_group(
         UserPoolId=pool, GroupName=group, Description="Labelers of the Ground Truth walkthrough"
@@ -270,7 +265,7 @@ def _private_workforce(settings: Settings, aws: Any, workforce: dict[str, Any] |
     sm.create_workforce(
         WorkforceName=WORKFORCE_NAME,
         CognitoConfig={"UserPool": settings.user_pool, "ClientId": settings.client_id},
-        Tags=_tags(SETUP_TAG, SHARED_TAG),
+        Tags=tag_pairs(SETUP_TAG, SHARED_TAG),
     )
     created = sm.describe_workforce(WorkforceName=WORKFORCE_NAME)["Workforce"]
     return Step("private workforce", CREATED, f"{WORKFORCE_NAME}: {cognito.sign_in_url(created)}")
@@ -285,7 +280,7 @@ def _cluster(settings: Settings, aws: Any) -> Step:
         eks.describe_cluster(name=name)
         return Step("EKS cluster", EXISTS, name)
     except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if not is_missing(exc):
             raise
     if not settings.create_eks_cluster:
         return Step("EKS cluster", SKIPPED, f"{name} does not exist; create it with eksctl")
@@ -318,13 +313,13 @@ def _oidc_provider(aws: Any, account: str, issuer: str | None) -> Step:
         iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
         return Step("IAM OIDC provider", EXISTS, policies.issuer_host(issuer))
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
     iam.create_open_id_connect_provider(
         Url=issuer,
         ClientIDList=[policies.STS_AUDIENCE],
         ThumbprintList=[policies.EKS_OIDC_THUMBPRINT],
-        Tags=_tags(SETUP_TAG, SHARED_TAG),
+        Tags=tag_pairs(SETUP_TAG, SHARED_TAG),
     )
     return Step("IAM OIDC provider", CREATED, policies.issuer_host(issuer))
 

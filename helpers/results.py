@@ -26,13 +26,14 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import openimages, runs
+from helpers import openimages, records
 from helpers.awserrors import is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
-from helpers.names import RUN_TAG, run_names
+from helpers.names import run_names
 from helpers.paths import run_path
-from helpers.s3 import read_object, read_objects, split_uri
+from helpers.s3 import read_objects, read_text, split_uri
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG
 
 JOB_PREFIX = "labeling-job/"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -58,6 +59,9 @@ ANSWER_COLUMNS = (
     "accepted",
     "submitted",
 )
+#: Ground Truth's documented output layout under `<S3OutputPath>/<job name>/`, read here in one
+#: place (the walkthrough reads exactly what real Ground Truth writes, in both modes).
+OUTPUT_MANIFEST = "manifests/output/output.manifest"
 WORKER_RESPONSE = re.compile(
     r"(?:^|/)(?P<job>[^/]+)/annotations/worker-response/iteration-(?P<iteration>\d+)/"
     r"(?P<object>\d+)/[^/]+\.json$"
@@ -76,7 +80,7 @@ class NothingToReview(WalkthroughError):
     """There are no finished labeling jobs to review; the message says what to run first."""
 
 
-# which jobs -------------------------------------------------------------------------------------
+# --- which jobs -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def find_target(settings: Settings, s3: Any) -> Target:
     }
     if named:
         return Target(named, None, None, "the settings")
-    record = runs.latest_record(s3, settings)
+    record = records.latest_record(s3, settings)
     if record is None:
         raise NothingToReview(
             f"Nothing to review: no pipeline run is recorded under {settings.s3_prefix_uri}. "
@@ -247,10 +251,10 @@ def output_prefix(job: Mapping[str, Any]) -> str:
 def output_manifest_uri(job: Mapping[str, Any]) -> str:
     """The job's output manifest (as described, else where Ground Truth writes it)."""
     described = job.get("LabelingJobOutput", {}).get("OutputDatasetS3Uri")
-    return described or f"{output_prefix(job)}/manifests/output/output.manifest"
+    return described or f"{output_prefix(job)}/{OUTPUT_MANIFEST}"
 
 
-# the output manifest ----------------------------------------------------------------------------
+# --- the output manifest --------------------------------------------------------------------------
 
 
 def _empty_table() -> pd.DataFrame:
@@ -310,17 +314,6 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     )[list(TABLE_COLUMNS)]
 
 
-def read_text(s3: Any, uri: str) -> str | None:
-    """Read an S3 object as text; None when it does not exist."""
-    bucket, key = split_uri(uri)
-    try:
-        return read_object(s3, bucket, key).decode("utf-8")
-    except ClientError as exc:
-        if is_missing(exc):
-            return None
-        raise
-
-
 def load_labels(s3: Any, review: Review) -> pd.DataFrame:
     """Both jobs' output manifests in one review table (jobs without output add a note)."""
     tables = []
@@ -365,7 +358,7 @@ def labeled(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["label"].notna()]
 
 
-# summaries of the labels ------------------------------------------------------------------------
+# --- summaries of the labels ----------------------------------------------------------------------
 
 
 def label_counts(table: pd.DataFrame) -> pd.DataFrame:
@@ -444,7 +437,7 @@ def disagreement_groups(s3: Any, rows: pd.DataFrame) -> dict[str, list[tuple[str
     return groups
 
 
-# agreement with Open Images ---------------------------------------------------------------------
+# --- agreement with Open Images -------------------------------------------------------------------
 
 
 def open_images_truth(
@@ -490,7 +483,7 @@ def disagreements(reviewed: pd.DataFrame) -> pd.DataFrame:
     return reviewed[reviewed["agrees"].eq(False).fillna(False).astype(bool)]
 
 
-# the workforce ----------------------------------------------------------------------------------
+# --- the workforce --------------------------------------------------------------------------------
 
 
 def parse_worker_responses(files: Mapping[str, str]) -> pd.DataFrame:
@@ -601,7 +594,7 @@ def worker_summary(answers: pd.DataFrame) -> pd.DataFrame:
     return summary.rename(columns={"median_seconds": "median seconds"})
 
 
-# the training job -------------------------------------------------------------------------------
+# --- the training job -----------------------------------------------------------------------------
 
 
 def parse_training_log(lines: Iterable[str]) -> pd.DataFrame:
@@ -700,7 +693,7 @@ def artifact_size(s3: Any, training: Mapping[str, Any]) -> int | None:
         raise
 
 
-# costs and export -------------------------------------------------------------------------------
+# --- costs and export -----------------------------------------------------------------------------
 
 
 def cost_inputs(table: pd.DataFrame, review: Review) -> pd.DataFrame:

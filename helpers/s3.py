@@ -8,11 +8,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError
 
+from helpers.awserrors import is_denied, is_missing
 from helpers.errors import InputError
+from helpers.tags import SETUP_TAG, tag_pairs
 
-#: Tag on a bucket the walkthrough created (as `helpers.checks.model.SETUP_TAG`): clean-up
-#: deletes only such a bucket, and only when it is empty.
-CREATED_TAG = {"Key": "walkthrough-setup", "Value": "true"}
 #: The CORS rule Ground Truth needs on the bucket that holds the images, or tasks fail to load.
 GROUND_TRUTH_CORS_RULE: dict[str, list[str]] = {
     "AllowedHeaders": [],
@@ -35,10 +34,9 @@ def bucket_region(s3: Any, bucket: str) -> str | None:
     try:
         answer = s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchBucket", "NotFound"):
+        if is_missing(exc):
             return None
-        if code in ("403", "AccessDenied", "Forbidden"):
+        if is_denied(exc):
             raise InputError(
                 "bucket",
                 bucket,
@@ -90,11 +88,14 @@ def _endpoint_option(client: Any) -> str:
 
 
 def _tag_created(s3: Any, bucket: str) -> None:
-    """Tag a bucket just created as the walkthrough's; when that is denied, leave it untagged."""
+    """Tag a bucket just created as a setup piece (clean-up deletes only such a bucket, empty).
+
+    When tagging is denied, the bucket is left untagged.
+    """
     try:
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [CREATED_TAG]})
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_pairs(SETUP_TAG)})
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "403"):
+        if not is_denied(exc):
             raise
 
 
@@ -125,7 +126,18 @@ def object_exists(s3: Any, uri: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if is_missing(exc):
             return False
         raise
     return True
+
+
+def read_text(s3: Any, uri: str) -> str | None:
+    """Read an S3 object as text; None when it does not exist (a denied read is raised)."""
+    bucket, key = split_uri(uri)
+    try:
+        return read_object(s3, bucket, key).decode("utf-8")
+    except ClientError as exc:
+        if is_missing(exc):
+            return None
+        raise

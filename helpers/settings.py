@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.errors import InputError
+from helpers.layout import Layout
 from helpers.paths import project_root
 
 ENV_PREFIX = "WALKTHROUGH_"
@@ -96,7 +97,7 @@ KMS_KEY = re.compile(
 )
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
-#: Settings of KMS keys (issue 10, section 4), with what each key encrypts.
+#: Settings of KMS keys, with what each key encrypts.
 KMS_SETTINGS = {
     "labeling_output_kms_key": "the labeling jobs' output (OutputConfig.KmsKeyId)",
     "training_volume_kms_key": "the training instance's storage volume "
@@ -150,7 +151,7 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
-    # encryption and networking (issue 10): unset, the jobs' requests are as without them
+    # encryption and networking: unset, the jobs' requests are as without them
     #: KMS key (id, ARN, alias or alias ARN) for the labeling jobs' output in S3
     labeling_output_kms_key: str | None = None
     #: KMS key for the training instance's storage volume (not on types with local NVMe storage)
@@ -161,13 +162,13 @@ class Settings:
     vpc_subnets: tuple[str, ...] = ()
     #: security groups of the training job's network interfaces; needs vpc_subnets
     vpc_security_group_ids: tuple[str, ...] = ()
-    # pipeline (issue 5)
+    # pipeline
     component_set: str | None = None
     kfp_experiment: str = "ground-truth-walkthrough"
     kfp_token_file: str | None = None
     kfp_aws_secret: str | None = None
     new_run: bool = False
-    # setup checks (issue 4)
+    # setup checks
     #: users that create-missing puts in the Cognito group (comma-separated; a name with "@" is
     #: also their e-mail address, for the invitation); local default: one per worker per object
     labelers: str | None = None
@@ -184,9 +185,14 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def layout(self) -> Layout:
+        """Where everything lives under the bucket and prefix."""
+        return Layout(self.bucket, self.prefix)
+
+    @property
     def s3_prefix_uri(self) -> str:
         """The S3 URI of the walkthrough's prefix in the bucket."""
-        return f"s3://{self.bucket}/{self.prefix}"
+        return self.layout.root
 
     def require(self, name: str, why: str) -> Any:
         """Return a setting that this step needs, or raise a clear error when it is unset."""
@@ -437,7 +443,7 @@ def _apply_mode_defaults(s: Settings) -> Settings:
 
 
 def _setup_defaults(s: Settings) -> dict[str, Any]:
-    """Local-mode defaults of the setup pieces notebook 02 creates (issue 4)."""
+    """Local-mode defaults of the setup pieces notebook 02 creates."""
     updates: dict[str, Any] = {}
     if s.eks_cluster_name is None:
         updates["eks_cluster_name"] = "walkthrough-local"
@@ -521,7 +527,7 @@ def _check_range(s: Settings, name: str, low: float, high: float, fix: str) -> N
 
 
 def _validate_setup(s: Settings) -> None:
-    """Rules of the setup-check settings (issue 4)."""
+    """Rules of the setup-check settings."""
     names = [] if s.labelers is None else s.labelers.split(",")
     _check(
         all(COGNITO_GROUP.fullmatch(n.strip()) for n in names),
@@ -814,7 +820,7 @@ def _validate_texts(s: Settings) -> None:
 
 
 def _validate_network(s: Settings) -> None:
-    """Rules of the KMS key and VPC settings (issue 10, section 4)."""
+    """Rules of the KMS key and VPC settings."""
     for name, what in KMS_SETTINGS.items():
         value = getattr(s, name)
         _check(

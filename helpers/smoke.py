@@ -157,12 +157,12 @@ def run(smoke: Smoke, out: Path, confirm: Callable[[str], bool]) -> int:
 
 def _kfp_run(smoke: Smoke) -> dict[str, Any] | None:
     """The KFP run and pipeline version of the smoke run (from its record), if it got that far."""
-    from helpers import runs
+    from helpers import records
     from helpers.aws import connect
 
     settings = load(smoke.parameters)
     try:
-        record = runs.latest_record(connect(settings).client("s3"), settings)
+        record = records.latest_record(connect(settings).client("s3"), settings)
     except Exception as exc:  # noqa: BLE001 - clean-up goes on; say why the KFP run stays
         print(f"Could not read the smoke run's record ({exc}): its KFP run, if any, is kept.")
         return None
@@ -173,13 +173,13 @@ def _kfp_run(smoke: Smoke) -> dict[str, Any] | None:
 
 def _delete_kfp_run(found: dict[str, Any]) -> str:
     """Delete the smoke run's KFP run and the pipeline version it uploaded."""
-    from helpers import pipeline, runs
+    from helpers import pipeline, submission
 
     settings, record = found["settings"], found["record"]
     try:
-        client = runs.kfp_client(settings)
+        client = submission.kfp_client(settings)
         client.delete_run(found["run_id"])
-        pipeline_id = runs.find_pipeline(client, runs.kfp_namespace(settings))
+        pipeline_id = submission.find_pipeline(client, submission.kfp_namespace(settings))
         name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"
         versions = client.list_pipeline_versions(pipeline_id, page_size=200).pipeline_versions
         for version in versions or []:

@@ -46,26 +46,3 @@ def local_aws_url(tmp_path_factory: pytest.TempPathFactory) -> object:
         local.stop(folder)
         os.environ.clear()
         os.environ.update(saved)
-
-
-def workforce_pool(region: str = "us-west-2") -> tuple[str, str]:
-    """The Cognito pool and client of the region's private workforce (made when there is none).
-
-    One private workforce exists per account and region, so test modules share it.
-    """
-    import boto3
-
-    sagemaker = boto3.client("sagemaker", region_name=region)
-    idp = boto3.client("cognito-idp", region_name=region)
-    workforces = sagemaker.list_workforces()["Workforces"]
-    if workforces:
-        cognito = workforces[0]["CognitoConfig"]
-        return cognito["UserPool"], cognito["ClientId"]
-    pool = idp.create_user_pool(PoolName="test-workforce-pool")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="labeling-portal")[
-        "UserPoolClient"
-    ]["ClientId"]
-    sagemaker.create_workforce(
-        WorkforceName="default", CognitoConfig={"UserPool": pool, "ClientId": client_id}
-    )
-    return pool, client_id

@@ -85,7 +85,7 @@ def test_connect_points_boto3_at_the_local_aws_and_ignores_user_config(
     assert aws.client("s3") is aws.client("s3")
 
 
-# --- per-service endpoints cannot bypass local mode (issue 10, defect 3) -----------------------
+# --- per-service endpoints cannot bypass local mode -----------------------------------------------
 
 LOCAL_ACCOUNT_ANSWER = OTHER_ACCOUNT_ANSWER.replace(b"999999999999", b"123456789012")
 
@@ -179,7 +179,7 @@ def test_a_client_configured_elsewhere_after_connecting_is_refused(
 def test_the_local_pipeline_runner_gets_no_per_service_endpoint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:
-    from helpers import runs
+    from helpers import records, submission
 
     seen: dict[str, dict[str, str]] = {}
 
@@ -190,9 +190,9 @@ def test_the_local_pipeline_runner_gets_no_per_service_endpoint(
     monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path))
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.us-west-2.amazonaws.com")
     monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
-    monkeypatch.setattr(runs.subprocess, "Popen", popen)
-    record = runs.RunRecord("0a0b0c0d", "local", "python", {}, {}, "2026-11-30T00:00:00")
-    runs.start_local(record)
+    monkeypatch.setattr(submission.subprocess, "Popen", popen)
+    record = records.RunRecord("0a0b0c0d", "local", "python", {}, {}, "2026-11-30T00:00:00")
+    submission.start_local(record)
     assert "AWS_ENDPOINT_URL_S3" not in seen["env"]
     assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" not in seen["env"]
     assert seen["env"]["PATH"] == os.environ["PATH"]

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import cleanup, results, runs
+from helpers import following, planning, results
 from helpers.awserrors import is_missing, unless_missing
 from helpers.names import RunNames
+from helpers.s3 import read_text
 
 DENIED = {"Code": "AccessDeniedException", "Message": "not allowed: sagemaker:DescribeWorkteam"}
 NAMES = RunNames("0123abcd", "team-0123abcd", "train-0123abcd", "val-0123abcd", "fit-0123abcd")
@@ -65,12 +66,12 @@ def test_only_listed_codes_mean_missing(code: str, message: str, missing: bool) 
 
 def test_a_denied_look_up_never_calls_a_taken_name_free() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
-        runs.names_taken(_Aws(), NAMES)
+        planning.names_taken(_Aws(), NAMES)
 
 
 def test_a_denied_look_up_is_not_a_run_without_resources() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
-        runs.observe(_Aws(), NAMES)
+        following.observe(_Aws(), NAMES)
 
 
 def test_review_and_clean_up_raise_a_denied_look_up() -> None:
@@ -78,8 +79,8 @@ def test_review_and_clean_up_raise_a_denied_look_up() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
         unless_missing(sm.describe_labeling_job, LabelingJobName="x")
     with pytest.raises(ClientError, match="AccessDenied"):
-        cleanup._missing(sm.describe_workteam, WorkteamName="x")
-    assert not cleanup._gone(_error("AccessDenied"))
+        unless_missing(sm.describe_workteam, WorkteamName="x")
+    assert not is_missing(_error("AccessDenied"))
 
     def invalid(**_: Any) -> Any:
         raise _error("ValidationException", "1 validation error detected: TrainingJobName")
@@ -97,6 +98,6 @@ def test_reading_a_denied_object_is_an_error_not_an_absent_one() -> None:
             raise _error("403", "Forbidden", "HeadObject")
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        results.read_text(S3(), "s3://b/k")
+        read_text(S3(), "s3://b/k")
     with pytest.raises(ClientError, match="403"):
         results.artifact_size(S3(), {"ModelArtifacts": {"S3ModelArtifacts": "s3://b/m.tar.gz"}})

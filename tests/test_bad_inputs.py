@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from helpers import dataset, gt_inputs, local, runs
+from helpers import dataset, gt_inputs, local, planning, submission
 from helpers.aws import connect
 from helpers.errors import InputError, WalkthroughError
 from helpers.paths import runs_dir
@@ -87,11 +87,11 @@ def notebook_03(given: dict[str, Any], env: dict[str, str]) -> None:
     """Notebook 03's steps up to the submission (compiling for display writes no AWS resource)."""
     settings = load(given, env=env)
     aws = connect(settings)
-    runs.require_inputs(settings, aws.client("s3"))
-    runs.submit_or_resume(settings, aws)
+    planning.require_inputs(settings, aws.client("s3"))
+    submission.submit_or_resume(settings, aws)
 
 
-# --- edits of the staged inputs ------------------------------------------------------------------
+# --- edits of the staged inputs -------------------------------------------------------------------
 
 
 def _set(name: str, text: str) -> Callable[[Files], None]:
@@ -308,7 +308,7 @@ def staged(local_aws_url: str) -> Files:
 
 def test_the_staged_inputs_pass_so_each_case_fails_for_its_own_reason(staged: Files) -> None:
     settings = load({"bucket": BUCKET, "prefix": BASE}, env={})
-    found = runs.require_inputs(settings, connect(settings).client("s3"))
+    found = planning.require_inputs(settings, connect(settings).client("s3"))
     assert found["objects"] == {"train": 4, "validation": 2}
     assert found["labels"] == ["Musical Instrument", "Fruit"]
     assert gt_inputs.parse_label_config(staged["class_labels.json"]) == found["labels"]

@@ -193,7 +193,7 @@ def test_create_missing_leaves_a_role_it_did_not_make(setup: Setup) -> None:
     assert setup.check(5, theirs).status == FAIL  # the check says what it lacks instead
 
 
-# --- each piece broken, then repaired by the printed fix ---------------------------------------
+# --- each piece broken, then repaired by the printed fix ------------------------------------------
 
 
 def _trust(setup: Setup, **changes: str) -> dict[str, Any]:
@@ -511,7 +511,7 @@ def test_a_labeling_job_name_is_taken_ignoring_case(setup: Setup) -> None:
     assert "ground_truth_train_job_name" in result.fix
 
 
-# --- checks that need Kubernetes or the KFP API (aws mode), with stand-ins --------------------
+# --- checks that need Kubernetes or the KFP API (aws mode), with stand-ins ------------------------
 
 
 class FakeServiceAccounts:
@@ -650,7 +650,7 @@ def test_local_mode_fixes_target_the_local_aws_only(setup: Setup, local_aws_url:
     assert "--endpoint-url" not in text_table([text])  # nothing to fix, nothing printed
 
 
-# --- how results are shown --------------------------------------------------------------------
+# --- how results are shown ------------------------------------------------------------------------
 
 
 def test_tables_show_status_found_fix_and_commands(setup: Setup) -> None:
@@ -715,7 +715,7 @@ def test_the_documented_walkthrough_policy_allows_what_the_notebooks_call(setup:
     assert not evaluate(policy, "iam:PassRole", POD_ROLE, context).allowed
 
 
-# --- the command line -------------------------------------------------------------------------
+# --- the command line -----------------------------------------------------------------------------
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,14 +11,23 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import cleanup, dataset, local, policies, provision, runs
+from helpers import (
+    cleanup,
+    dataset,
+    following,
+    local,
+    planning,
+    policies,
+    provision,
+    records,
+    submission,
+)
 from helpers.aws import connect
 from helpers.errors import InputError, WalkthroughError
-from helpers.runs import RunRecord
+from helpers.records import RunRecord
 from helpers.s3 import ensure_bucket
 from helpers.settings import load
-from tests.conftest import workforce_pool
-from tests.support import SAGEMAKER_TRUST, execute_notebook, notebook_outputs
+from tests.support import SAGEMAKER_TRUST, execute_notebook, notebook_outputs, workforce_pool
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
@@ -91,22 +100,22 @@ def run(local_aws_url: str) -> Iterator[dict[str, Any]]:
     dataset.write_inputs(settings, s3, chosen)
     steps = provision.create_missing(settings, aws)
     assert not [s for s in steps if s.outcome == provision.FAILED], steps
-    submission = runs.submit_or_resume(settings, aws)
-    runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
+    submitted = submission.submit_or_resume(settings, aws)
+    following.follow(aws, submitted.record, submitted.finished, poll_seconds=0.3)
     for key in DECOY_KEYS:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"not the walkthrough's")
     iam.create_role(RoleName=DECOY_ROLE, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     iam.attach_role_policy(
         RoleName=DECOY_ROLE, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
     )
-    pool, client_id = runs.workforce_cognito(aws, settings)
+    pool, client_id = planning.workforce_cognito(aws, settings)
     member = {
         "CognitoMemberDefinition": {"UserPool": pool, "UserGroup": GROUP, "ClientId": client_id}
     }
     decoy_team = sm.create_workteam(
         WorkteamName=DECOY_TEAM, MemberDefinitions=[member], Description="not ours"
     )["WorkteamArn"]
-    yield {"settings": settings, "aws": aws, "record": submission.record, "decoy_team": decoy_team}
+    yield {"settings": settings, "aws": aws, "record": submitted.record, "decoy_team": decoy_team}
     if CLUSTER in aws.client("eks").list_clusters()["clusters"]:  # other modules expect none
         aws.client("eks").delete_cluster(name=CLUSTER)
 
@@ -272,8 +281,8 @@ def test_the_helper_deletes_the_workteam_before_a_named_pool_and_an_empty_create
         arguments={"ground_truth_output_location": f"s3://{bucket}/{prefix}/output"},
         submitted_at="2026-01-01T00:00:00+00:00",
     )
-    runs.save_record(s3, settings, record)
-    workforce = runs.workforce_cognito(aws, settings_for())
+    records.save_record(s3, settings, record)
+    workforce = planning.workforce_cognito(aws, settings_for())
     member = {
         "CognitoMemberDefinition": {
             "UserPool": workforce[0],
@@ -341,7 +350,7 @@ def test_a_role_that_also_serves_another_prefix_only_loses_this_one(local_aws_ur
     done = {d.resource: d.outcome for d in cleanup.carry_out(aws, plan)}
     assert done[name].startswith("narrowed")
     left = iam.get_role_policy(RoleName=name, PolicyName=policies.EXECUTION_POLICY_NAME)
-    assert policies.object_arns(left["PolicyDocument"]) == {policies.prefix_arn(b)}
+    assert policies.object_arns(left["PolicyDocument"]) == {b.layout.object_arn}
     assert role_item(a).action == "keep"  # a second clean-up of the first prefix leaves it
     assert role_item(b).action == "delete"  # the last prefix's clean-up removes the role
 
@@ -375,8 +384,8 @@ def test_a_walkthrough_prefix_nested_under_the_cleaned_one_is_kept_and_listed(
         arguments={"ground_truth_output_location": f"s3://{bucket}/{child}/output"},
         submitted_at="2026-01-01T00:00:00+00:00",
     )
-    runs.save_record(s3, child_settings, record)  # in the bucket and under runs/records/
-    pool, client_id = runs.workforce_cognito(aws, parent_settings)
+    records.save_record(s3, child_settings, record)  # in the bucket and under runs/records/
+    pool, client_id = planning.workforce_cognito(aws, parent_settings)
     member = {
         "CognitoMemberDefinition": {"UserPool": pool, "UserGroup": GROUP, "ClientId": client_id}
     }

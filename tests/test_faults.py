@@ -130,7 +130,7 @@ def test_a_failed_labeling_job_fails_the_run_and_notebook_03_shows_why(
     assert job["LabelingJobStatus"] == "Failed" and job["FailureReason"] == reason
     # kfp.local runs the labeling tasks one after the other, in either order: the validation job
     # completed before the train job was created, or its task found the train job failed and
-    # stopped it (defect 9)
+    # stopped it
     other = sm.describe_labeling_job(LabelingJobName="fault-tests-validation-job")
     if other["LabelingJobStatus"] == "Completed":
         assert other["LastModifiedTime"] <= job["CreationTime"]
@@ -211,7 +211,7 @@ def test_a_body_cut_mid_read_is_read_again_then_the_error_shows() -> None:
         read_object(_CuttingS3(cuts=3), "b", "k")
 
 
-# --- the worker preview's image downloads (issue 10, defect 8) ---------------------------------
+# --- the worker preview's image downloads ---------------------------------------------------------
 
 
 def _presigning_s3() -> Any:

@@ -29,7 +29,7 @@ def render(template: str, labels: list[str]) -> str:
     return env.from_string(template).render(task=task)
 
 
-# --- manifest ---------------------------------------------------------------------------------
+# --- manifest -------------------------------------------------------------------------------------
 
 
 def test_manifest_has_one_json_line_per_uri() -> None:
@@ -78,7 +78,7 @@ def test_parse_manifest_names_the_bad_line(text: str, line: int) -> None:
     assert caught.value.setting == "manifest"
 
 
-# --- label configuration ----------------------------------------------------------------------
+# --- label configuration --------------------------------------------------------------------------
 
 
 def test_label_config_keeps_class_order() -> None:
@@ -131,7 +131,7 @@ def test_require_labels_wants_the_classes_in_their_order() -> None:
     assert "classes=['A', 'B']" in caught.value.fix
 
 
-# --- worker template --------------------------------------------------------------------------
+# --- worker template ------------------------------------------------------------------------------
 
 
 def test_has_classifier_finds_the_element_not_the_word() -> None:
@@ -194,7 +194,7 @@ def test_template_rejects_unsafe_example_uri() -> None:
         gt_inputs.ui_template({"Fruit": 's3://b/a".jpg'})
 
 
-# --- upload -----------------------------------------------------------------------------------
+# --- upload ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture

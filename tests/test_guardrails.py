@@ -1,4 +1,4 @@
-"""Accounts with enforced encryption and networking (issue 10, section 4), and access to Ground
+"""Accounts with enforced encryption and networking, and access to Ground
 Truth (closed to new customers): settings, what reaches the jobs in both component sets, the
 checks, the policies, and how a refusal for the account is explained."""
 
@@ -13,7 +13,18 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from helpers import components, gt_access, local, pipeline, policies, provision, runs
+from helpers import (
+    components,
+    following,
+    gt_access,
+    local,
+    pipeline,
+    planning,
+    policies,
+    provision,
+    records,
+    submission,
+)
 from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, WARN, run_checks
 from helpers.checks import account as account_checks
@@ -40,7 +51,7 @@ ENCRYPTION = {
 }
 
 
-# settings ---------------------------------------------------------------------------------------
+# --- settings -------------------------------------------------------------------------------------
 
 
 def test_keys_and_vpc_are_read_as_lists_or_comma_separated_strings() -> None:
@@ -96,12 +107,12 @@ def test_bad_keys_and_networks_stop_before_any_aws_call(
     assert err.value.setting == setting and rule in err.value.rule
 
 
-# what reaches the pipeline ----------------------------------------------------------------------
+# --- what reaches the pipeline --------------------------------------------------------------------
 
 
 def test_unset_keys_and_vpc_add_no_pipeline_argument() -> None:
-    assert runs.encryption_and_network(load({}, env={})) == {}
-    given = runs.encryption_and_network(load(ENCRYPTION, env={}))
+    assert planning.encryption_and_network(load({}, env={})) == {}
+    given = planning.encryption_and_network(load(ENCRYPTION, env={}))
     assert given == {
         "ground_truth_output_encryption_key": KEY_ARN,
         "training_resource_encryption_key": "alias/training-volume",
@@ -141,7 +152,7 @@ def test_the_official_spec_passes_keys_and_vpc_as_flags(tmp_path: Path) -> None:
             assert args[flag + 1] == f"{{{{$.inputs.parameters['{component_input}']}}}}"
 
 
-# the policies -----------------------------------------------------------------------------------
+# --- the policies ---------------------------------------------------------------------------------
 
 
 def _actions(policy: dict[str, Any]) -> set[str]:
@@ -178,7 +189,7 @@ def test_policies_name_the_keys_and_vpc_only_when_set() -> None:
     assert {"ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "kms:DescribeKey"} <= own
 
 
-# Ground Truth access: telling a refusal apart ---------------------------------------------------
+# --- Ground Truth access: telling a refusal apart -------------------------------------------------
 
 
 def _error(operation: str, code: str, message: str) -> ClientError:
@@ -255,14 +266,16 @@ def test_the_access_check_says_what_it_could_and_could_not_verify() -> None:
 
 
 def test_a_failed_run_without_labeling_jobs_points_to_the_closure() -> None:
-    record = runs.RunRecord("r1", "aws", "official", {}, {}, "now")
-    state = runs.RunState(workteam_arn="arn:aws:sagemaker:us-west-2:1:workteam/private-crowd/t")
-    note = runs.labeling_refusal(record, state) or ""
+    record = records.RunRecord("r1", "aws", "official", {}, {}, "now")
+    state = following.RunState(
+        workteam_arn="arn:aws:sagemaker:us-west-2:1:workteam/private-crowd/t"
+    )
+    note = following.labeling_refusal(record, state) or ""
     assert "no longer open to new customers" in note and "local mode" in note
-    assert runs.labeling_refusal(record, runs.RunState()) is None
+    assert following.labeling_refusal(record, following.RunState()) is None
 
 
-# on the local AWS -------------------------------------------------------------------------------
+# --- on the local AWS -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +295,7 @@ def prepared(local_aws_url: str) -> dict[str, Any]:
 
 
 def _team(prepared: dict[str, Any]) -> str:
-    pool, client_id = runs.workforce_cognito(prepared["aws"], prepared["settings"])
+    pool, client_id = planning.workforce_cognito(prepared["aws"], prepared["settings"])
     return python_set.create_workteam(
         region=REGION,
         team_name="guardrails-tests-team",
@@ -426,9 +439,9 @@ def test_a_local_pipeline_run_carries_the_keys_and_the_vpc_to_every_job(
     }
     iam.put_role_policy(RoleName=role, PolicyName="use-key", PolicyDocument=json.dumps(use_key))
     try:
-        submission = runs.submit_or_resume(settings, prepared["aws"])
-        state = runs.follow(
-            prepared["aws"], submission.record, submission.finished, poll_seconds=0.3
+        submitted = submission.submit_or_resume(settings, prepared["aws"])
+        state = following.follow(
+            prepared["aws"], submitted.record, submitted.finished, poll_seconds=0.3
         )
     finally:
         iam.delete_role_policy(RoleName=role, PolicyName="use-key")
@@ -531,7 +544,7 @@ def test_create_missing_gives_a_new_role_the_keys_and_the_vpc(prepared: dict[str
     assert result.status == PASS, result
 
 
-# Ground Truth refused for the account (local AWS fault) -----------------------------------------
+# --- Ground Truth refused for the account (local AWS fault) ---------------------------------------
 
 
 def test_a_closed_account_is_explained_where_ground_truth_refuses_it(
@@ -571,9 +584,11 @@ def test_a_local_run_refused_by_ground_truth_fails_with_the_closure(
     settings = load({**prepared["settings"].to_dict(), "new_run": True}, env={})
     local.set_faults(local_aws_url, ground_truth_closed=True)
     try:
-        submission = runs.submit_or_resume(settings, prepared["aws"])
+        submitted = submission.submit_or_resume(settings, prepared["aws"])
         with pytest.raises(WalkthroughError) as err:
-            runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
+            following.follow(
+                prepared["aws"], submitted.record, submitted.finished, poll_seconds=0.3
+            )
     finally:
         local.clear_faults(local_aws_url)
     assert "no longer open to new customers" in str(err.value)

@@ -85,7 +85,7 @@ def object_arn(key: str) -> str:
     return s3_object_arn("walkthrough-bucket", key)
 
 
-# --- the real cases -------------------------------------------------------------------------
+# --- the real cases -------------------------------------------------------------------------------
 
 
 def test_s3_full_access_allows_any_object_write() -> None:
@@ -267,7 +267,7 @@ def test_statement_without_matching_effect_or_action_is_ignored() -> None:
     assert evaluate([], "s3:GetObject", object_arn("a")).decision == IMPLICIT_DENY
 
 
-# --- condition operators --------------------------------------------------------------------
+# --- condition operators --------------------------------------------------------------------------
 
 
 def conditioned(condition: Mapping[str, Any], effect: str = "Allow") -> list[NamedPolicy]:
@@ -442,7 +442,7 @@ def test_unknown_operator_does_not_apply_and_is_reported() -> None:
     )
 
 
-# --- policy variables -----------------------------------------------------------------------
+# --- policy variables -----------------------------------------------------------------------------
 
 
 def test_policy_variables_in_resource() -> None:
@@ -495,7 +495,7 @@ def test_variables_are_literal_in_old_policy_language() -> None:
     assert allows(policy(document), "s3:GetObject", object_arn("${aws:username}/a"), alice)
 
 
-# --- documents and helpers ------------------------------------------------------------------
+# --- documents and helpers ------------------------------------------------------------------------
 
 
 def test_parse_document_accepts_json_and_url_encoded_json() -> None:
@@ -515,7 +515,7 @@ def test_s3_arn_helpers() -> None:
     assert s3_object_arn("b", "k", partition="aws-cn") == "arn:aws-cn:s3:::b/k"
 
 
-# --- a real AWS managed policy (moto's bundled copy) ----------------------------------------
+# --- a real AWS managed policy (moto's bundled copy) ----------------------------------------------
 
 
 @pytest.fixture(scope="module")

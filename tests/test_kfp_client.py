@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from helpers import pipeline, runs
+from helpers import pipeline, planning, records, submission
 from helpers.errors import InputError
 from helpers.names import run_names
 from helpers.settings import load
@@ -46,9 +46,9 @@ def aws_settings(url: str, **extra: Any) -> Any:
     )
 
 
-def record_for(settings: Any, run_id: str) -> runs.RunRecord:
+def record_for(settings: Any, run_id: str) -> records.RunRecord:
     names = run_names(settings, run_id)
-    return runs.RunRecord(
+    return records.RunRecord(
         run_id=run_id,
         mode="aws",
         component_set=settings.component_set,
@@ -78,7 +78,7 @@ def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(
         kfp_api.url, kfp_namespace="team-a", kfp_service_account="default-editor"
     )
     record = record_for(settings, "run00001")
-    finished = runs.submit_kfp(settings, record)
+    finished = submission.KfpRunner(settings).start(record)
     fake = kfp_api.fake
     assert fake.errors == []
     (pipeline_entry,) = fake.pipelines.values()
@@ -107,9 +107,9 @@ def test_submission_uploads_the_pipeline_creates_the_run_and_follows_it(
 
 def test_a_second_submission_adds_a_version_and_reuses_the_experiment(kfp_api: KfpServer) -> None:
     settings = aws_settings(kfp_api.url)
-    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    submission.KfpRunner(settings).start(record_for(settings, "run00001"))
     second = record_for(settings, "run00002")
-    finished = runs.submit_kfp(settings, second)
+    finished = submission.KfpRunner(settings).start(second)
     fake = kfp_api.fake
     assert fake.errors == []
     assert len(fake.pipelines) == 1 and len(fake.experiments) == 1 and len(fake.runs) == 2
@@ -128,9 +128,9 @@ def test_a_second_submission_in_a_profile_namespace_finds_the_first_upload(
     settings = aws_settings(
         multi_user_kfp.url, kfp_namespace="team-a", kfp_service_account="default-editor"
     )
-    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    submission.KfpRunner(settings).start(record_for(settings, "run00001"))
     second = record_for(settings, "run00002")
-    runs.submit_kfp(settings, second)
+    submission.KfpRunner(settings).start(second)
     fake = multi_user_kfp.fake
     assert fake.errors == []
     (entry,) = fake.pipelines.values()  # no second upload, no "already exists"
@@ -145,14 +145,14 @@ def test_a_shared_pipeline_of_the_same_name_is_not_the_profiles(multi_user_kfp: 
 
     other = kfp.Client(host=multi_user_kfp.url)
     shared = other.upload_pipeline(
-        str(runs.compile_for(aws_settings(multi_user_kfp.url))),
+        str(submission.compile_package(aws_settings(multi_user_kfp.url))),
         pipeline_name=pipeline.PIPELINE_NAME,
     )
     settings = aws_settings(
         multi_user_kfp.url, kfp_namespace="team-a", kfp_service_account="default-editor"
     )
     record = record_for(settings, "run00001")
-    runs.submit_kfp(settings, record)
+    submission.KfpRunner(settings).start(record)
     fake = multi_user_kfp.fake
     assert fake.errors == []
     ours = [p for p in fake.pipelines.values() if p["namespace"] == "team-a"]
@@ -163,7 +163,7 @@ def test_a_shared_pipeline_of_the_same_name_is_not_the_profiles(multi_user_kfp: 
 
 def test_the_official_components_are_what_a_cluster_gets_by_default(kfp_api: KfpServer) -> None:
     settings = aws_settings(kfp_api.url)
-    runs.submit_kfp(settings, record_for(settings, "run00001"))
+    submission.KfpRunner(settings).start(record_for(settings, "run00001"))
     spec = next(iter(kfp_api.fake.versions.values()))["spec"]
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert "public.ecr.aws/kubeflow-on-aws/aws-sagemaker-kfp-components:1.1.2" in images
@@ -172,8 +172,8 @@ def test_the_official_components_are_what_a_cluster_gets_by_default(kfp_api: Kfp
 def test_aws_mode_needs_confirmation_before_it_creates_labeling_work() -> None:
     settings = load({"mode": "aws", "bucket": "my-team-gt-bucket"}, env={})
     with pytest.raises(InputError) as err:
-        runs.confirm_cost(settings)
+        planning.confirm_cost(settings)
     assert err.value.setting == "confirm_submit" and "cost" in str(err.value)
-    runs.confirm_cost(
+    planning.confirm_cost(
         load({"mode": "aws", "bucket": "my-team-gt-bucket", "confirm_submit": True}, env={})
     )

@@ -18,8 +18,7 @@ from helpers import dataset, local, regions
 from helpers.local import drive_clock
 from helpers.local.sagemaker.shapes import check_response
 from helpers.settings import load
-from tests.conftest import workforce_pool
-from tests.support import SAGEMAKER_TRUST
+from tests.support import SAGEMAKER_TRUST, workforce_pool
 
 REGION = "us-west-2"
 BUCKET = "gt-local-sagemaker-tests"

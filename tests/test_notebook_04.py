@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from helpers import results, runs
+from helpers import following, results, submission
 from helpers.settings import load
 from tests.support import execute_notebook, notebook_outputs, prepare_run_inputs
 
@@ -24,8 +24,8 @@ def finished_run(local_aws_url: str) -> dict[str, Any]:
     """Notebook 01's inputs, a workforce group of 3, and a pipeline run followed to its end."""
     found = prepare_run_inputs(BUCKET, PREFIX, ROLE, GROUP, ["review-a", "review-b", "review-c"])
     settings, aws, chosen = found["settings"], found["aws"], found["chosen"]
-    submission = runs.submit_or_resume(settings, aws)
-    state = runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
+    submitted = submission.submit_or_resume(settings, aws)
+    state = following.follow(aws, submitted.record, submitted.finished, poll_seconds=0.3)
     return {"settings": settings, "aws": aws, "chosen": chosen, "state": state}
 
 

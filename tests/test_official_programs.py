@@ -59,7 +59,7 @@ def needs_python37() -> None:
         )
 
 
-# everywhere ------------------------------------------------------------------------------------
+# --- everywhere -----------------------------------------------------------------------------------
 
 
 def test_the_python_37_check_catches_newer_syntax() -> None:
@@ -127,7 +127,7 @@ def test_the_model_extract_matches_botocore_117() -> None:
     )
 
 
-# under Python 3.7 with boto3 1.14, against the local AWS ---------------------------------------
+# --- under Python 3.7 with boto3 1.14, against the local AWS --------------------------------------
 
 
 def run37(name: str, url: str, flags: dict[str, Any], outputs: list[str], folder: Path) -> Any:

@@ -99,7 +99,7 @@ def force_small_pages(s3: Any) -> None:
     )
 
 
-# --- reading ----------------------------------------------------------------------------------
+# --- reading --------------------------------------------------------------------------------------
 
 
 def test_read_annotations_is_compact(annotations: pd.DataFrame) -> None:
@@ -126,7 +126,7 @@ def test_read_class_descriptions(descriptions: pd.DataFrame) -> None:
     assert "Ball, sports" in descriptions["name"].tolist()
 
 
-# --- classes ----------------------------------------------------------------------------------
+# --- classes --------------------------------------------------------------------------------------
 
 
 def test_resolve_classes_ignores_case_and_spaces(descriptions: pd.DataFrame) -> None:
@@ -153,7 +153,7 @@ def test_duplicate_or_too_few_classes(descriptions: pd.DataFrame, names: list[st
     assert caught.value.setting == "classes"
 
 
-# --- selection --------------------------------------------------------------------------------
+# --- selection ------------------------------------------------------------------------------------
 
 
 def test_selection_keeps_only_unambiguous_human_positives(annotations: pd.DataFrame) -> None:
@@ -214,7 +214,7 @@ def test_class_without_images_is_reported(annotations: pd.DataFrame) -> None:
     assert "lower" not in caught.value.fix
 
 
-# --- split ------------------------------------------------------------------------------------
+# --- split ----------------------------------------------------------------------------------------
 
 
 def selection(per_class: int) -> pd.DataFrame:
@@ -283,7 +283,7 @@ def test_split_impossible_with_one_image_per_class() -> None:
     assert caught.value.setting == "validation_fraction"
 
 
-# --- downloads --------------------------------------------------------------------------------
+# --- downloads ------------------------------------------------------------------------------------
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
@@ -386,7 +386,7 @@ def test_fetch_s3_missing_object(s3: Any, tmp_path: Path) -> None:
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-# --- staging ----------------------------------------------------------------------------------
+# --- staging --------------------------------------------------------------------------------------
 
 
 def put_sources(s3: Any, ids: list[str]) -> None:

@@ -16,7 +16,17 @@ import boto3
 import pytest
 import yaml
 
-from helpers import components, dataset, local, pipeline, runs
+from helpers import (
+    components,
+    dataset,
+    following,
+    local,
+    local_runner,
+    pipeline,
+    planning,
+    records,
+    submission,
+)
 from helpers.components import python_set
 from helpers.errors import WalkthroughError
 from helpers.paths import project_root
@@ -35,6 +45,8 @@ EXPECTED_DAG = {
     "train": ["prepare-training"],
     "stop-run-jobs": ["train"],  # the exit handler's step, drawn after the last step
 }
+#: Every step creates or changes AWS resources: none may be replayed from KFP's cache.
+SIDE_EFFECTING = set(EXPECTED_DAG)
 
 
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
@@ -49,7 +61,7 @@ def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
     )
 
 
-# compiling --------------------------------------------------------------------------------------
+# --- compiling ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -72,7 +84,7 @@ def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_
     package = pipeline.compile_pipeline(parts(), tmp_path / "p.yaml")
     dag, tasks = compiled_dag(package)
     assert dag == EXPECTED_DAG
-    assert set(tasks) == set(pipeline.SIDE_EFFECTING)
+    assert set(tasks) == SIDE_EFFECTING
     for name, task in tasks.items():
         assert not task.get("cachingOptions", {}).get("enableCache"), name
     root = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
@@ -222,7 +234,7 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
     assert "AWS_SECRET_ACCESS_KEY" in platform
 
 
-# on the local AWS -------------------------------------------------------------------------------
+# --- on the local AWS -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +260,11 @@ def prepared(local_aws_url: str) -> dict[str, Any]:
 
 def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any]) -> None:
     settings, aws = prepared["settings"], prepared["aws"]
-    submission = runs.submit_or_resume(settings, aws)
-    assert not submission.resumed
-    state = runs.follow(aws, submission.record, submission.finished, poll_seconds=0.3)
-    produced = runs.outputs(state)
-    assert produced["workteam ARN"].endswith(f"/private-crowd/{submission.record.names['team']}")
+    submitted = submission.submit_or_resume(settings, aws)
+    assert not submitted.resumed
+    state = following.follow(aws, submitted.record, submitted.finished, poll_seconds=0.3)
+    produced = following.outputs(state)
+    assert produced["workteam ARN"].endswith(f"/private-crowd/{submitted.record.names['team']}")
     assert state.training["TrainingJobStatus"] == "Completed"
     bucket, key = produced["model artifact"][5:].split("/", 1)
     assert aws.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
@@ -262,10 +274,13 @@ def test_the_pipeline_runs_end_to_end_on_the_local_aws(prepared: dict[str, Any])
         (prepared["chosen"]["split"] == "train").sum()
     )
     tags = aws.client("sagemaker").list_tags(ResourceArn=state.training["TrainingJobArn"])["Tags"]
-    assert {"Key": "walkthrough-run", "Value": submission.record.run_id} in tags
-    assert runs.latest_record(aws.client("s3"), settings).run_id == submission.record.run_id
+    assert {"Key": "walkthrough-run", "Value": submitted.record.run_id} in tags
+    assert records.latest_record(aws.client("s3"), settings).run_id == submitted.record.run_id
     # the exit handler ran, and after a successful run found nothing to stop
-    assert "Nothing of this run was still running." in runs.local_log(submission.record).read_text()
+    assert (
+        "Nothing of this run was still running."
+        in local_runner.log_path(submitted.record.run_id).read_text()
+    )
 
 
 def test_running_again_follows_the_recorded_run(
@@ -273,9 +288,9 @@ def test_running_again_follows_the_recorded_run(
 ) -> None:
     settings, aws = prepared["settings"], prepared["aws"]
     local.reset_request_counts(local_aws_url)
-    again = runs.submit_or_resume(settings, aws)
+    again = submission.submit_or_resume(settings, aws)
     assert again.resumed
-    runs.follow(aws, again.record, again.finished, poll_seconds=0.1)
+    following.follow(aws, again.record, again.finished, poll_seconds=0.1)
     counts = local.request_counts(local_aws_url)
     assert not [k for k in counts if k.startswith("sagemaker.Create")]
 
@@ -289,9 +304,9 @@ def test_a_failed_labeling_job_fails_the_run_with_its_reason(prepared: dict[str,
         },
         env={},
     )
-    submission = runs.submit_or_resume(settings, prepared["aws"])
+    submitted = submission.submit_or_resume(settings, prepared["aws"])
     with pytest.raises(WalkthroughError) as err:
-        runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
+        following.follow(prepared["aws"], submitted.record, submitted.finished, poll_seconds=0.3)
     assert "failed" in str(err.value) and "s3:PutObject" in str(err.value)
 
 
@@ -351,18 +366,20 @@ def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
     local.set_faults(local_aws_url, fail_jobs=["sibling-tests-*"])  # the first job created
     local.drive_clock(local_aws_url, speed=10)
     try:
-        submission = runs.submit_or_resume(settings, prepared["aws"])
+        submitted = submission.submit_or_resume(settings, prepared["aws"])
         deadline = time.monotonic() + 120
         created: list[str] = []
         while not created:
-            assert time.monotonic() < deadline and submission.finished() is None
+            assert time.monotonic() < deadline and submitted.finished() is None
             found = sagemaker.list_labeling_jobs(NameContains="sibling-tests-")
             created = [j["LabelingJobName"] for j in found["LabelingJobSummaryList"]]
             time.sleep(0.1)
         local.clear_faults(local_aws_url)  # the second is created once the first has failed
         with pytest.raises(WalkthroughError) as err:
-            runs.follow(prepared["aws"], submission.record, submission.finished, poll_seconds=0.3)
-        assert submission.finished() is False
+            following.follow(
+                prepared["aws"], submitted.record, submitted.finished, poll_seconds=0.3
+            )
+        assert submitted.finished() is False
     finally:
         local.clear_faults(local_aws_url)
         local.drive_clock(local_aws_url, speed=100)
@@ -372,17 +389,17 @@ def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
     assert f"labeling job {first} ({split}) failed: InternalServerError" in str(err.value)
     assert sagemaker.describe_labeling_job(LabelingJobName=first)["LabelingJobStatus"] == "Failed"
     assert _wait_until_ended(sagemaker, second)["LabelingJobStatus"] == "Stopped"
-    log = runs.local_log(submission.record).read_text()
+    log = local_runner.log_path(submitted.record.run_id).read_text()
     assert (
         f"Labeling job {second} stopped because the run's other labeling job {first} failed: "
         "InternalServerError"
     ) in log
-    training = submission.record.names["training_job"]
+    training = submitted.record.names["training_job"]
     assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
 
 
 def test_a_run_s_failure_names_the_failed_job_before_the_one_stopped_for_it() -> None:
-    state = runs.RunState(
+    state = following.RunState(
         labeling={
             "train": {
                 "LabelingJobName": "a-train",
@@ -418,12 +435,12 @@ def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     local.drive_clock(local_aws_url, speed=10)  # slow enough to find the second job running
     try:
-        submission = runs.submit_or_resume(settings, prepared["aws"])
-        runner = submission.record.extra["pid"]
+        submitted = submission.submit_or_resume(settings, prepared["aws"])
+        runner = submitted.record.extra["pid"]
         deadline = time.monotonic() + 120
         created: list[str] = []
         while True:
-            assert time.monotonic() < deadline and submission.finished() is None
+            assert time.monotonic() < deadline and submitted.finished() is None
             found = sagemaker.list_labeling_jobs(NameContains="exit-tests-")
             for job in sorted(found["LabelingJobSummaryList"], key=lambda j: j["CreationTime"]):
                 if job["LabelingJobName"] not in created:
@@ -437,10 +454,10 @@ def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
             time.sleep(0.2)
         for pid in tasks:  # the task's pod goes away; its job would go on
             os.kill(pid, signal.SIGKILL)
-        while submission.finished() is None:
+        while submitted.finished() is None:
             assert time.monotonic() < deadline + 120
             time.sleep(0.3)
-        assert submission.finished() is False
+        assert submitted.finished() is False
     finally:
         local.drive_clock(local_aws_url, speed=100)
     first = created[0]
@@ -448,9 +465,9 @@ def test_when_a_labeling_task_is_killed_the_exit_handler_stops_its_job(
         "Completed"
     )
     assert _wait_until_ended(sagemaker, second)["LabelingJobStatus"] == "Stopped"
-    log = runs.local_log(submission.record).read_text()
+    log = local_runner.log_path(submitted.record.run_id).read_text()
     assert f"Stopped what was still running: labeling job {second}" in log
-    training = submission.record.names["training_job"]
+    training = submitted.record.names["training_job"]
     assert not sagemaker.list_training_jobs(NameContains=training)["TrainingJobSummaries"]
 
 
@@ -528,7 +545,7 @@ def ground_truth_arguments(prepared: dict[str, Any], job: str, team_arn: str) ->
 
 @pytest.fixture(scope="module")
 def team_arn(prepared: dict[str, Any]) -> str:
-    pool, client_id = runs.workforce_cognito(prepared["aws"], prepared["settings"])
+    pool, client_id = planning.workforce_cognito(prepared["aws"], prepared["settings"])
     return python_set.create_workteam(
         region=REGION,
         team_name="component-tests-team",
@@ -541,7 +558,7 @@ def team_arn(prepared: dict[str, Any]) -> str:
 
 
 def test_a_retried_create_attaches_to_the_same_job(prepared: dict[str, Any], team_arn: str) -> None:
-    pool, client_id = runs.workforce_cognito(prepared["aws"], prepared["settings"])
+    pool, client_id = planning.workforce_cognito(prepared["aws"], prepared["settings"])
     again = python_set.create_workteam(
         region=REGION,
         team_name="component-tests-team",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpers import cleanup, results, runs
+from helpers import cleanup, records, results
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import run_names
 from helpers.settings import load
@@ -58,7 +58,7 @@ def _runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_valid_record_is_read() -> None:
-    record = runs.latest_record(_Bucket(_record()), SETTINGS)
+    record = records.latest_record(_Bucket(_record()), SETTINGS)
     assert record is not None and record.run_id == "0a1b2c3d"
 
 
@@ -96,7 +96,7 @@ def test_a_valid_record_is_read() -> None:
 )
 def test_a_bad_field_stops_before_it_is_used(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InputError, match="Fix:") as caught:
-        runs.latest_record(_Bucket(_record(**changes)), SETTINGS)
+        records.latest_record(_Bucket(_record(**changes)), SETTINGS)
     assert caught.value.setting.endswith(f": {field}")
     assert "runs/latest.json" in caught.value.setting
 

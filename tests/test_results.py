@@ -51,7 +51,7 @@ def manifest(*lines: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-# the output manifest ----------------------------------------------------------------------------
+# --- the output manifest --------------------------------------------------------------------------
 
 
 def test_a_normal_three_worker_job() -> None:
@@ -184,7 +184,7 @@ def test_a_failed_line_has_its_reason_and_no_label() -> None:
     assert results.label_counts(table).loc["(failed)", "train"] == 1
 
 
-# agreement with Open Images ---------------------------------------------------------------------
+# --- agreement with Open Images -------------------------------------------------------------------
 
 
 def open_images() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -234,7 +234,7 @@ def test_no_open_images_means_no_agreement() -> None:
     assert other_classes.isna().all()
 
 
-# the workforce ----------------------------------------------------------------------------------
+# --- the workforce --------------------------------------------------------------------------------
 
 
 def worker_file(job: str, index: int, stamp: str = "2026-01-01_10:00:00") -> str:
@@ -323,7 +323,7 @@ def test_no_worker_responses_give_an_empty_summary() -> None:
     assert list(results.worker_summary(answers).columns)[:2] == ["worker", "tasks"]
 
 
-# the training job -------------------------------------------------------------------------------
+# --- the training job -----------------------------------------------------------------------------
 
 
 def test_learning_curves_from_log_lines() -> None:
@@ -409,7 +409,7 @@ def test_training_summary() -> None:
     assert "failure reason" not in summary
 
 
-# costs ------------------------------------------------------------------------------------------
+# --- costs ----------------------------------------------------------------------------------------
 
 
 def test_cost_arithmetic() -> None:
@@ -439,7 +439,7 @@ def test_cost_arithmetic() -> None:
         costs.prices(workers_per_object=10)
 
 
-# finding the jobs (fake AWS) --------------------------------------------------------------------
+# --- finding the jobs (fake AWS) ------------------------------------------------------------------
 
 
 def no_such_key() -> ClientError:
@@ -615,7 +615,7 @@ def test_nothing_ready_stops_with_a_clear_message(
         results.open_review(named_settings(), fake_aws(jobs, {}))
 
 
-# export and figures -----------------------------------------------------------------------------
+# --- export and figures ---------------------------------------------------------------------------
 
 
 def jpeg(color: str) -> bytes:

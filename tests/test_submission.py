@@ -7,23 +7,25 @@ replaced by a stand-in that counts its starts (the claim is what is tested, not 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import runs
+from helpers import following, local_runner, planning, records, submission
 from helpers.aws import connect
 from helpers.settings import load
 from tests.support import prepare_run_inputs
 
 BUCKET = "gt-submission-tests"
-CONFIRM_COST = runs.confirm_cost
+CONFIRM_COST = planning.confirm_cost
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +40,15 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace the local runner: record each run started, and start a process that ends at once."""
     started: list[str] = []
 
-    def start_local(record: runs.RunRecord) -> subprocess.Popen[bytes]:
+    def start_local(record: records.RunRecord) -> subprocess.Popen[bytes]:
         started.append(record.run_id)
         return subprocess.Popen([sys.executable, "-c", "pass"])
 
-    monkeypatch.setattr(runs, "start_local", start_local)
+    monkeypatch.setattr(submission, "start_local", start_local)
     return started
 
 
-def _together(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[runs.Submission]:
+def _together(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[submission.Submission]:
     """Two executions that both find no run to follow, then both go on to submit."""
     arrived = threading.Barrier(2, timeout=60)
     confirm = CONFIRM_COST
@@ -58,12 +60,12 @@ def _together(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[runs.Submi
     sessions = [connect(settings) for _ in range(2)]
     for aws in sessions:
         aws.client("s3"), aws.client("sagemaker")  # noqa: B018 - made before the threads start
-    monkeypatch.setattr(runs, "confirm_cost", both_past_the_checks)
+    monkeypatch.setattr(planning, "confirm_cost", both_past_the_checks)
     try:
         with ThreadPoolExecutor(2) as pool:
-            return list(pool.map(lambda aws: runs.submit_or_resume(settings, aws), sessions))
+            return list(pool.map(lambda aws: submission.submit_or_resume(settings, aws), sessions))
     finally:
-        monkeypatch.setattr(runs, "confirm_cost", confirm)
+        monkeypatch.setattr(planning, "confirm_cost", confirm)
 
 
 def test_two_executions_at_once_submit_exactly_one_run(
@@ -74,7 +76,7 @@ def test_two_executions_at_once_submit_exactly_one_run(
     assert len(starts) == 1, starts
     assert sorted([first.resumed, second.resumed]) == [False, True]
     assert first.record.run_id == second.record.run_id == starts[0]
-    assert runs.latest_record(prepared["aws"].client("s3"), settings).run_id == starts[0]
+    assert records.latest_record(prepared["aws"].client("s3"), settings).run_id == starts[0]
 
     # asked for a new run, both at once again: one more run, followed by the other execution
     renewed = load({**settings.to_dict(), "new_run": True}, env={})
@@ -83,7 +85,7 @@ def test_two_executions_at_once_submit_exactly_one_run(
     assert third.record.run_id == fourth.record.run_id == starts[1]
 
     # and one execution asking for a new run alone still makes one
-    fifth = runs.submit_or_resume(renewed, prepared["aws"])
+    fifth = submission.submit_or_resume(renewed, prepared["aws"])
     assert not fifth.resumed and len(starts) == 3 and fifth.record.run_id == starts[2]
 
 
@@ -139,11 +141,11 @@ class _Flaky:
         return {"Body": io.BytesIO(self.holder)}
 
 
-def _record(settings: Any, run_id: str) -> runs.RunRecord:
+def _record(settings: Any, run_id: str) -> records.RunRecord:
     from helpers.names import run_names
 
     names = run_names(settings, run_id)
-    return runs.RunRecord(
+    return records.RunRecord(
         run_id,
         "local",
         "python",
@@ -165,10 +167,30 @@ def test_a_409_is_tried_again_and_a_412_names_the_run_that_holds_the_claim() -> 
     settings = load({"bucket": BUCKET, "prefix": "submission-tests/unit"}, env={})
     ours, theirs = _record(settings, "0000aaaa"), _record(settings, "0000bbbb")
     waits: list[float] = []
-    assert runs.claim(_Flaky("ok"), settings, ours, None, sleep=waits.append) is None
+    assert records.claim(_Flaky("ok"), settings, ours, None, sleep=waits.append) is None
     assert len(waits) == 1
     held = _Flaky("412", json.dumps(asdict(theirs)).encode())
-    assert runs.claim(held, settings, ours, None, sleep=waits.append).run_id == "0000bbbb"
+    assert records.claim(held, settings, ours, None, sleep=waits.append).run_id == "0000bbbb"
     # our own earlier write went through and only its answer was lost: the claim is ours
     mine = _Flaky("412", json.dumps(asdict(ours)).encode())
-    assert runs.claim(mine, settings, ours, None, sleep=waits.append) is None
+    assert records.claim(mine, settings, ours, None, sleep=waits.append) is None
+
+
+def test_a_resumed_local_run_ends_when_its_runner_says_so_not_when_its_log_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WALKTHROUGH_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(submission, "observe", lambda aws, names: following.RunState())
+    names = {"team": "t", "train_job": "a", "validation_job": "b", "training_job": "c"}
+    record = records.RunRecord(
+        "0a0b0c0d", "local", "python", names, {}, "now", extra={"pid": os.getpid()}
+    )
+    log = local_runner.log_path(record.run_id)
+    log.parent.mkdir(parents=True)
+    log.write_text("a task printed: PIPELINE SUCCEEDED\n")  # words in a log are not the end
+    finished = submission.resume(load({}, env={}), object(), record)
+    assert finished() is None
+    local_runner._write_state(log.parent, local_runner.FAILED, "RuntimeError: a task failed")
+    assert finished() is False
+    local_runner._write_state(log.parent, local_runner.SUCCEEDED)
+    assert finished() is True

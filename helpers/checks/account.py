@@ -127,7 +127,7 @@ def _quota_code(quotas: Any, name: str) -> tuple[str | None, float]:
     return None, 0.0
 
 
-# --- 14. access to Ground Truth ----------------------------------------------------------------
+# --- 14. access to Ground Truth -------------------------------------------------------------------
 
 
 def ground_truth_access(ctx: Context) -> Outcome:

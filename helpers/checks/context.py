@@ -10,8 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from helpers import cognito, policies
+from helpers.awserrors import is_missing
 from helpers.checks import probes
-from helpers.checks.model import error_code
 from helpers.settings import Settings
 
 
@@ -53,7 +53,7 @@ class Context:
         try:
             return dict(self.client("eks").describe_cluster(name=name)["cluster"])
         except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
+            if is_missing(exc):
                 return None
             raise
 
@@ -77,7 +77,7 @@ class Context:
                 role = self.client("iam").get_role(RoleName=policies.role_name(arn))["Role"]
                 self._roles[arn] = dict(role)
             except ClientError as exc:
-                if error_code(exc) != "NoSuchEntity":
+                if not is_missing(exc):
                     raise
                 self._roles[arn] = None
         return self._roles[arn]

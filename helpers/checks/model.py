@@ -14,9 +14,6 @@ from helpers.awserrors import DENIED_CODES, error_code, is_denied, is_missing  #
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Statuses from worst to best (a combined outcome takes the worst).
 SEVERITY = (FAIL, WARN, SKIP, PASS)
-#: Tag on every setup piece `--create-missing` makes; shared pieces carry SHARED_TAG too.
-SETUP_TAG = "walkthrough-setup"
-SHARED_TAG = "walkthrough-shared"
 
 
 @dataclass(frozen=True)
@@ -115,13 +112,3 @@ def aimed_at(outcome: Outcome, endpoint_url: str | None) -> Outcome:
     )
     fix = outcome.fix.replace("`aws ", f"`aws {option} ")
     return Outcome(outcome.status, outcome.found, fix, commands)
-
-
-def tag_map(pairs: list[dict[str, str]] | None) -> dict[str, str]:
-    """AWS's `[{"Key": k, "Value": v}, ...]` tags as a `{k: v}` mapping."""
-    return {t["Key"]: t["Value"] for t in pairs or []}
-
-
-def tag_option(*keys: str) -> tuple[str, ...]:
-    """The AWS CLI shorthand for `key=true` tags (`Key=k,Value=true` ...)."""
-    return tuple(f"Key={key},Value=true" for key in keys)

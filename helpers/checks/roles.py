@@ -7,12 +7,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import openimages, policies
+from helpers import policies
+from helpers.awserrors import is_missing
 from helpers.checks import trust
 from helpers.checks.context import Context
 from helpers.checks.model import (
-    SETUP_TAG,
-    SHARED_TAG,
     Outcome,
     cli,
     combine,
@@ -21,12 +20,12 @@ from helpers.checks.model import (
     is_denied,
     passed,
     skipped,
-    tag_option,
     warned,
 )
 from helpers.dataset import input_uris
 from helpers.names import run_names
 from helpers.settings import Settings
+from helpers.tags import SETUP_TAG, SHARED_TAG, tag_option
 
 #: Managed policies that grant far more than the walkthrough needs.
 BROAD_POLICIES = ("AdministratorAccess",)
@@ -98,23 +97,13 @@ def put_policy_command(settings: Settings, arn: str, policy_name: str, doc: dict
     )
 
 
-def inline_policy(iam: Any, role: str, policy_name: str) -> dict[str, Any] | None:
-    """The role's inline policy of that name, or None when it has none."""
-    try:
-        return dict(iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"])
-    except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
-            raise
-        return None
-
-
 def keeping_current(iam: Any, role: str, policy_name: str, wanted: dict[str, Any]) -> dict:
     """`wanted`, merged with the role's current inline policy of that name (if it has one).
 
     So the printed fix widens the policy to these settings without taking away what it already
     allows (another prefix of an earlier run).
     """
-    current = inline_policy(iam, role, policy_name)
+    current = policies.inline_policy(iam, role, policy_name)
     return wanted if current is None else policies.merge_policy(current, wanted)
 
 
@@ -151,15 +140,14 @@ def _broad_warning(ctx: Context, arn: str, put: str) -> Outcome | None:
     )
 
 
-# --- 5. the SageMaker execution role ---------------------------------------------------------
+# --- 5. the SageMaker execution role --------------------------------------------------------------
 
 
 def execution_requests(settings: Settings) -> list[Request]:
     """What Ground Truth and training do with the execution role: read inputs, write outputs."""
-    staged = input_uris(settings)
-    reads = [*vars(staged).values(), openimages.image_uri(settings.bucket, settings.prefix, "x")]
-    base = settings.s3_prefix_uri
-    writes = [f"{base}/output/x", f"{base}/training-output/x"]
+    layout = settings.layout
+    reads = [*vars(input_uris(settings)).values(), layout.image_uri("x")]
+    writes = [f"{layout.labeling_output}/x", f"{layout.training_output}/x"]
     return [("s3:GetObject", s3_arn(u)) for u in reads] + [
         ("s3:PutObject", s3_arn(u)) for u in writes
     ]
@@ -222,7 +210,7 @@ def execution_role(ctx: Context) -> Outcome:
     )
 
 
-# --- 6. the pod role's trust: IRSA (or EKS Pod Identity) --------------------------------------
+# --- 6. the pod role's trust: IRSA (or EKS Pod Identity) ------------------------------------------
 
 #: EKS Pod Identity's credentials need boto3/botocore 1.34.41 or later; the official components
 #: image has boto3 1.14 / botocore 1.17, so the official set's pods get credentials by IRSA only.
@@ -336,7 +324,7 @@ def _provider(ctx: Context, issuer: str, provider: str) -> Outcome:
     try:
         found = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)
     except ClientError as exc:
-        if error_code(exc) != "NoSuchEntity":
+        if not is_missing(exc):
             raise
         return failed(
             f"no IAM OIDC provider for the cluster's issuer {policies.issuer_host(issuer)}",
@@ -449,7 +437,7 @@ def _pod_identity(ctx: Context, arn: str, doc: dict[str, Any]) -> Outcome:
     return combine(parts, f"EKS Pod Identity: {where} is associated with role {name}")
 
 
-# --- 7. what the pod role may do --------------------------------------------------------------
+# --- 7. what the pod role may do ------------------------------------------------------------------
 
 
 def pod_requests(settings: Settings, account: str) -> list[Request]:

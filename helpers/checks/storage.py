@@ -11,7 +11,7 @@ from helpers.checks.context import Context
 from helpers.checks.model import Outcome, cli, combine, error_code, failed, passed, warned
 from helpers.dataset import input_uris, read_exists
 from helpers.errors import InputError
-from helpers.s3 import GROUND_TRUTH_CORS_RULE, bucket_region, read_object, split_uri
+from helpers.s3 import GROUND_TRUTH_CORS_RULE, bucket_region, read_text
 from helpers.settings import Settings
 
 #: How many copy commands a missing-images fix lists at most.
@@ -84,22 +84,12 @@ def bucket(ctx: Context) -> Outcome:
     return passed(f"s3://{s.bucket} is in {s.region}; its CORS rule allows GET from any origin")
 
 
-def _read(s3: Any, uri: str) -> str | None:
-    bucket_name, key = split_uri(uri)
-    try:
-        return read_object(s3, bucket_name, key).decode("utf-8")
-    except ClientError as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-            return None
-        raise
-
-
 def inputs(ctx: Context) -> Outcome:
     """Notebook 01's inputs exist and agree with each other and with the settings."""
     s = ctx.settings
     s3 = ctx.client("s3")
     staged = vars(input_uris(s))
-    texts = {name: _read(s3, uri) for name, uri in staged.items()}
+    texts = {name: read_text(s3, uri) for name, uri in staged.items()}
     missing = [staged[name].rsplit("/", 1)[1] for name, text in texts.items() if text is None]
     if missing:
         return failed(

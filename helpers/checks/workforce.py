@@ -4,38 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from helpers import cognito
+from helpers.awserrors import unless_missing
 from helpers.checks.context import Context
 from helpers.checks.model import (
-    SETUP_TAG,
-    SHARED_TAG,
     Outcome,
     cli,
     combine,
-    error_code,
     failed,
     passed,
-    tag_option,
     warned,
 )
-from helpers.names import RUN_TAG
 from helpers.settings import Settings
+from helpers.tags import RUN_TAG, SETUP_TAG, SHARED_TAG, WORKFORCE_NAME, tag_option
 
 CREATE_MISSING = "python -m helpers.checks --create-missing"
-#: Name of the private workforce `--create-missing` makes when a region has none.
-WORKFORCE_NAME = "gt-walkthrough"
-
-
-def _describe(call: Any, **request: Any) -> dict[str, Any] | None:
-    """Call a Cognito describe/get operation; None when the thing does not exist."""
-    try:
-        return dict(call(**request))
-    except ClientError as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise
 
 
 def add_users_commands(
@@ -82,7 +65,7 @@ def workforce(ctx: Context) -> Outcome:
             "an administrator creates the pool, domain, group, app client and workforce with "
             f"`{CREATE_MISSING}`; or set user_pool, client_id and user_groups.",
         )
-    pool = _describe(idp.describe_user_pool, UserPoolId=s.user_pool)
+    pool = unless_missing(idp.describe_user_pool, UserPoolId=s.user_pool)
     if pool is None:
         return failed(
             f"Cognito user pool {s.user_pool} does not exist in {s.region}",
@@ -119,7 +102,9 @@ def _client(ctx: Context, idp: Any) -> Outcome:
             "client_id is unset",
             f"set client_id to the pool's app client for the labeling portal (`{listing}`).",
         )
-    found = _describe(idp.describe_user_pool_client, UserPoolId=s.user_pool, ClientId=s.client_id)
+    found = unless_missing(
+        idp.describe_user_pool_client, UserPoolId=s.user_pool, ClientId=s.client_id
+    )
     if found is None:
         return failed(
             f"app client {s.client_id} does not exist in pool {s.user_pool}",
@@ -162,7 +147,7 @@ def _groups(ctx: Context, idp: Any) -> list[Outcome]:
     parts: list[Outcome] = []
     members: set[str] = set()
     for group in names:
-        if _describe(idp.get_group, UserPoolId=pool, GroupName=group) is None:
+        if unless_missing(idp.get_group, UserPoolId=pool, GroupName=group) is None:
             create = cli(
                 "cognito-idp", "create-group", s.region, user_pool_id=pool, group_name=group
             )
@@ -235,7 +220,7 @@ def _matches_workforce(ctx: Context) -> Outcome:
     )
 
 
-# --- 10. names --------------------------------------------------------------------------------
+# --- 10. names ------------------------------------------------------------------------------------
 
 
 def names(ctx: Context) -> Outcome:
