@@ -1,4 +1,4 @@
-"""Stopping the local AWS cannot race its own reply (issue 11, section 6: IncompleteRead)."""
+"""Stopping the local AWS cannot race its own reply (the stop answer cut off: IncompleteRead)."""
 
 from __future__ import annotations
 
@@ -44,12 +44,12 @@ def test_stop_tolerates_a_reply_cut_off_by_the_shutdown(
     url = "http://127.0.0.1:9"
     (tmp_path / ENDPOINT_FILE).write_text(f'{{"url": "{url}", "pid": 1, "port": 9}}')
     answers = iter([{"service": "walkthrough-local-aws", "pid": 1}, None, None, None])
-    monkeypatch.setattr(process, "health", lambda _url: next(answers))
+    monkeypatch.setattr(process.admin, "health", lambda _url: next(answers))
 
     def cut_off(_url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
         raise http.client.IncompleteRead(b'{"stop')
 
-    monkeypatch.setattr(process, "_http", cut_off)
+    monkeypatch.setattr(process.admin, "http", cut_off)
     monkeypatch.setattr(process.os, "kill", lambda *_: pytest.fail("it stopped by itself"))
     assert process.stop(tmp_path, timeout=5) is True
     assert not (tmp_path / ENDPOINT_FILE).exists()
