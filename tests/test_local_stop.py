@@ -26,8 +26,9 @@ def test_the_shutdown_route_stops_only_after_its_reply_is_sent() -> None:
     environ = {
         "PATH_INFO": "/_walkthrough/shutdown",
         "REQUEST_METHOD": "POST",
-        "wsgi.input": io.BytesIO(b""),
-        "CONTENT_LENGTH": "0",
+        "wsgi.input": io.BytesIO(b"{}"),
+        "CONTENT_LENGTH": "2",
+        "CONTENT_TYPE": "application/json",
     }
     statuses: list[str] = []
     body = app(environ, lambda status, headers: statuses.append(status))
@@ -44,12 +45,12 @@ def test_stop_tolerates_a_reply_cut_off_by_the_shutdown(
     url = "http://127.0.0.1:9"
     (tmp_path / ENDPOINT_FILE).write_text(f'{{"url": "{url}", "pid": 1, "port": 9}}')
     answers = iter([{"service": "walkthrough-local-aws", "pid": 1}, None, None, None])
-    monkeypatch.setattr(process, "health", lambda _url: next(answers))
+    monkeypatch.setattr(process.admin, "health", lambda _url: next(answers))
 
     def cut_off(_url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
         raise http.client.IncompleteRead(b'{"stop')
 
-    monkeypatch.setattr(process, "_http", cut_off)
+    monkeypatch.setattr(process.admin, "http", cut_off)
     monkeypatch.setattr(process.os, "kill", lambda *_: pytest.fail("it stopped by itself"))
     assert process.stop(tmp_path, timeout=5) is True
     assert not (tmp_path / ENDPOINT_FILE).exists()
