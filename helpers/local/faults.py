@@ -9,7 +9,8 @@ other settings in `helpers.local.config`, or at any time with `helpers.local.set
 - `s3_error_rate` (0 to 1): the share of S3 requests answered with an error instead;
 - `s3_error_codes` (default `["SlowDown", "InternalError"]`): the errors to answer with
   (`SlowDown` is a 503, `InternalError` a 500, `ServiceUnavailable` a 503), as S3 sends them;
-- `latency_ms`: time added to every S3 request (the round trip to S3 from a notebook);
+- `latency_ms` (0 to 60000): time added to every S3 request (the round trip to S3 from a
+  notebook);
 - `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling and training jobs that
   fail instead of running, with `fail_reason` as their `FailureReason`;
 - `ground_truth_closed` (default false): answer `CreateWorkforce` and `CreateLabelingJob` as

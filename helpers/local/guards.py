@@ -23,9 +23,10 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from typing import Any
 
-from botocore.exceptions import UnknownServiceError
+from botocore.exceptions import DataNotFoundError
 from botocore.model import ServiceModel
 
 from helpers.local.sagemaker import shapes
@@ -35,6 +36,7 @@ MAX_S3_BODY = 100 * 2**20
 MAX_ADMIN_BODY = 64 * 2**10
 READ_TIMEOUT = 30.0
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
 def body_limit(service: str, admin: bool = False) -> int:
@@ -59,11 +61,14 @@ def too_large_message(length: int, limit: int) -> str:
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _model(service: str) -> ServiceModel | None:
+    """botocore's model of a signing name (a client's word: checked before it names a file)."""
+    if not _SERVICE_NAME.fullmatch(service):
+        return None
     try:
         return shapes.service_model(service)
-    except UnknownServiceError:
+    except DataNotFoundError:
         return None
 
 
@@ -156,11 +161,16 @@ def _check_number(key: str, value: Any, kind: str) -> None:
         raise ValueError(f"{key} must be 0 or more (the clock only moves forward), not {value}")
 
 
-@functools.cache
 def moto_has(service: str, operation: str) -> bool:
-    """True when moto answers this operation (only SageMaker is asked: its model is larger)."""
-    if service != "sagemaker":
-        return True
+    """True when moto answers this operation (only SageMaker is asked: its model is larger).
+
+    Ask only about operations `unknown_operation` let through (the model's names).
+    """
+    return service != "sagemaker" or _moto_sagemaker_has(operation)
+
+
+@functools.cache
+def _moto_sagemaker_has(operation: str) -> bool:
     from moto.core.utils import camelcase_to_underscores
     from moto.sagemaker.responses import SageMakerResponse
 
