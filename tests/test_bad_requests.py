@@ -306,6 +306,7 @@ def timed_endpoint() -> Iterator[tuple[int, Any]]:
         sagemaker=types.SimpleNamespace(faults=None),  # type: ignore[arg-type]
     )
     server = make_endpoint(app, 0, read_timeout=1.0)
+    assert server.server_address[0] == "127.0.0.1"  # loopback only, as the local AWS
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
