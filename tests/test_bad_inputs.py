@@ -4,6 +4,10 @@ Every case runs what a user runs: notebook 01's steps (settings, choose, bucket,
 notebook 03's (settings, check the inputs, submit). The error must name the setting or file and
 the value, say how to fix it, and come before any AWS write: the local AWS's request counts show
 no Create/Put/Copy/Delete/... operation, and nothing appears under the runs folder.
+
+The tour goes on in `tests/test_bad_requests.py`, with what a client sends the local AWS itself
+(unknown operations, malformed JSON, forged NextTokens, bodies too large, stalled connections,
+admin requests a web page could send).
 """
 
 from __future__ import annotations

@@ -76,6 +76,12 @@ def test_unset_variables_give_the_defaults_and_set_ones_are_read() -> None:
         ("WALKTHROUGH_LOCAL_PORT", "70000"),
         ("WALKTHROUGH_LOCAL_FAULTS", '{"s3_error_rate": 2}'),
         ("WALKTHROUGH_LOCAL_FAULTS", "not json"),
+        ("WALKTHROUGH_LOCAL_SPEED", "nan"),
+        ("WALKTHROUGH_LOCAL_FAULTS", '{"latency_ms": NaN}'),
+        ("WALKTHROUGH_LOCAL_FAULTS", '{"latency_ms": 1e12}'),
+        ("WALKTHROUGH_LOCAL_FAULTS", '{"ground_truth_closed": "false"}'),
+        ("WALKTHROUGH_LOCAL_FAULTS", '{"fail_jobs": "demo-*"}'),
+        ("WALKTHROUGH_LOCAL_FAULTS", "[1, 2]"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_fix(name: str, value: str) -> None:

@@ -26,8 +26,9 @@ def test_the_shutdown_route_stops_only_after_its_reply_is_sent() -> None:
     environ = {
         "PATH_INFO": "/_walkthrough/shutdown",
         "REQUEST_METHOD": "POST",
-        "wsgi.input": io.BytesIO(b""),
-        "CONTENT_LENGTH": "0",
+        "wsgi.input": io.BytesIO(b"{}"),
+        "CONTENT_LENGTH": "2",
+        "CONTENT_TYPE": "application/json",
     }
     statuses: list[str] = []
     body = app(environ, lambda status, headers: statuses.append(status))

@@ -10,12 +10,18 @@ from typing import Any
 ADMIN_PREFIX = "/_walkthrough/"
 SERVICE_NAME = "walkthrough-local-aws"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+#: Admin routes take JSON only (a web page cannot send it cross-site without a CORS preflight).
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _request(url: str, method: str, body: dict[str, Any] | None = None) -> urllib.request.Request:
+    data = json.dumps(body or {}).encode() if method == "POST" else None
+    return urllib.request.Request(url, method=method, data=data, headers=JSON_HEADERS)
 
 
 def http(url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
     """Call an admin route without any proxy; return its JSON answer."""
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with _NO_PROXY.open(request, timeout=timeout) as response:
+    with _NO_PROXY.open(_request(url, method), timeout=timeout) as response:
         return json.loads(response.read() or b"{}")
 
 
@@ -39,9 +45,8 @@ def reset_request_counts(url: str) -> None:
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode())
     try:
-        with _NO_PROXY.open(request, timeout=10) as response:
+        with _NO_PROXY.open(_request(url, "POST", body), timeout=10) as response:
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
         raise ValueError(json.loads(exc.read()).get("error", str(exc))) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,8 +46,11 @@ def in_use(message: str) -> ServiceError:
 class Clock:
     """Wall-clock time plus an offset tests can advance, and a speed for simulated durations.
 
-    A simulated duration of `s` seconds takes `s / speed` real seconds.
+    A simulated duration of `s` seconds takes `s / speed` real seconds. The clock only moves
+    forward, by at most `MAX_OFFSET` seconds in all (time stays a date Python can show).
     """
+
+    MAX_OFFSET = 100 * 365.25 * 86400
 
     def __init__(self, speed: float = 100.0) -> None:
         self._lock = threading.Lock()
@@ -60,13 +64,20 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward (tests use this to reach expiry without waiting)."""
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"advance must be a finite number of seconds, 0 or more: {seconds}")
         with self._lock:
+            if self._offset + seconds > self.MAX_OFFSET:
+                raise ValueError(
+                    f"advance {seconds} would move the clock more than {self.MAX_OFFSET:.0f} "
+                    "seconds (100 years) ahead"
+                )
             self._offset += seconds
 
     def set_speed(self, speed: float) -> None:
         """Set how many simulated seconds pass per real second."""
-        if speed <= 0:
-            raise ValueError("speed must be positive")
+        if not 0 < speed < math.inf:
+            raise ValueError(f"speed must be a finite number above 0, not {speed}")
         self.speed = speed
 
     def due(self, start: float, simulated_seconds: float) -> float:

@@ -9,7 +9,8 @@ other settings in `helpers.local.config`, or at any time with `helpers.local.set
 - `s3_error_rate` (0 to 1): the share of S3 requests answered with an error instead;
 - `s3_error_codes` (default `["SlowDown", "InternalError"]`): the errors to answer with
   (`SlowDown` is a 503, `InternalError` a 500, `ServiceUnavailable` a 503), as S3 sends them;
-- `latency_ms`: time added to every S3 request (the round trip to S3 from a notebook);
+- `latency_ms` (0 to 60000): time added to every S3 request (the round trip to S3 from a
+  notebook);
 - `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling and training jobs that
   fail instead of running, with `fail_reason` as their `FailureReason`;
 - `ground_truth_closed` (default false): answer `CreateWorkforce` and `CreateLabelingJob` as
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
 import threading
 import time
 from collections import Counter
@@ -52,6 +54,42 @@ DEFAULT_REASON = (
 )
 
 
+#: The most latency a request may be given (a minute: more would only hold the server's threads).
+MAX_LATENCY_MS = 60_000.0
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return value
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"{name} must be a list of strings, not {value!r}")
+    if not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{name} must be a list of strings, not {value!r}")
+    return tuple(value)
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, not {value!r}")
+    return value
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class FaultConfig:
     """What to inject; the defaults inject nothing."""
@@ -67,24 +105,28 @@ class FaultConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FaultConfig:
         """Build and check a configuration; a bad key or value raises ValueError saying which."""
+        if not isinstance(values, dict):
+            raise ValueError(f"fault settings must be a JSON object, not {values!r}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown fault settings {unknown}; known: {sorted(known)}")
         merged = {**asdict(cls()), **values}
         config = cls(
-            seed=int(merged["seed"]),
-            s3_error_rate=float(merged["s3_error_rate"]),
-            s3_error_codes=tuple(merged["s3_error_codes"]),
-            latency_ms=float(merged["latency_ms"]),
-            fail_jobs=tuple(merged["fail_jobs"]),
-            fail_reason=str(merged["fail_reason"]),
-            ground_truth_closed=bool(merged["ground_truth_closed"]),
+            seed=_whole(merged["seed"], "seed"),
+            s3_error_rate=_finite(merged["s3_error_rate"], "s3_error_rate"),
+            s3_error_codes=_strings(merged["s3_error_codes"], "s3_error_codes"),
+            latency_ms=_finite(merged["latency_ms"], "latency_ms"),
+            fail_jobs=_strings(merged["fail_jobs"], "fail_jobs"),
+            fail_reason=_text(merged["fail_reason"], "fail_reason"),
+            ground_truth_closed=_flag(merged["ground_truth_closed"], "ground_truth_closed"),
         )
         if not 0.0 <= config.s3_error_rate <= 1.0:
             raise ValueError(f"s3_error_rate must be between 0 and 1, not {config.s3_error_rate}")
-        if config.latency_ms < 0:
-            raise ValueError(f"latency_ms must be 0 or more, not {config.latency_ms}")
+        if not 0 <= config.latency_ms <= MAX_LATENCY_MS:
+            raise ValueError(
+                f"latency_ms must be from 0 to {MAX_LATENCY_MS:.0f}, not {config.latency_ms}"
+            )
         bad = [c for c in config.s3_error_codes if c not in S3_ERRORS]
         if bad or not config.s3_error_codes:
             raise ValueError(f"s3_error_codes must be some of {sorted(S3_ERRORS)}, not {bad}")

@@ -200,14 +200,26 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
         return True
 
 
+def make_endpoint(app: Any, port: int, read_timeout: float | None = None) -> Any:
+    """A threaded HTTP server for `app` on 127.0.0.1 only, whose connections time out.
+
+    A connection that sends nothing for `read_timeout` seconds (default `guards.READ_TIMEOUT`:
+    a half-sent request, a Content-Length larger than the body) is dropped, so it cannot hold
+    a thread forever.
+    """
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    from helpers.local import guards
+
+    read_timeout = guards.READ_TIMEOUT if read_timeout is None else read_timeout
+    handler = type("TimedRequestHandler", (MotoRequestHandler,), {"timeout": read_timeout})
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=handler)
+
+
 def serve(port: int, folder: Path) -> None:
     """Run the endpoint in this process until shut down (the body of the background process)."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from helpers.local.core import Backend
     from helpers.local.sagemaker.routes import SageMaker
@@ -218,7 +230,7 @@ def serve(port: int, folder: Path) -> None:
         DomainDispatcherApplication(create_backend_app),
         SageMaker(backend, LocalConfig.from_environment()),
     )
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_endpoint(app, port)
     url = f"http://127.0.0.1:{server.server_port}"
     backend.endpoint_url = url
     app.shutdown = server.shutdown

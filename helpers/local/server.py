@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from helpers.local import guards
 from helpers.local.admin import ADMIN_PREFIX, SERVICE_NAME
 from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
 from helpers.local.iam import simulate
@@ -65,12 +66,46 @@ class RequestCounter:
             self._counts.clear()
 
 
-def _buffer_body(environ: dict[str, Any]) -> bytes:
-    """Read the request body once and put it back so the next layer can read it too."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+class BodyTooLarge(Exception):
+    """A request body over the route's limit (see `helpers.local.guards`)."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(guards.too_large_message(length, limit))
+
+
+def _buffer_body(environ: dict[str, Any], limit: int) -> bytes:
+    """Read the request body once (at most `limit` bytes) and put it back for the next layer.
+
+    Raises BodyTooLarge, before reading, when the body is larger than `limit`.
+    """
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: no Content-Length to go by
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(len(body), limit)
+    else:
+        length = guards.declared_length(environ) or 0
+        if length > limit:
+            raise BodyTooLarge(length, limit)
+        body = stream.read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _take_body(environ: dict[str, Any], service: str) -> bytes:
+    """The body of a request within its route's limit (BodyTooLarge otherwise).
+
+    S3 bodies are left in the stream for moto (b"" is returned) once their length is known to
+    be within the limit; every other body is read here, as the layers below need it.
+    """
+    limit = guards.body_limit(service)
+    if service != "s3" or environ.get("wsgi.input_terminated"):
+        body = _buffer_body(environ, limit)
+        return b"" if service == "s3" else body
+    length = guards.declared_length(environ) or 0
+    if length > limit:
+        raise BodyTooLarge(length, limit)
+    return b""
 
 
 def _conditional_write(environ: dict[str, Any]) -> bool:
@@ -153,8 +188,12 @@ def _respond(
     reasons = {
         200: "OK",
         400: "Bad Request",
+        403: "Forbidden",
         404: "Not Found",
+        413: "Content Too Large",
+        415: "Unsupported Media Type",
         500: "Internal Server Error",
+        501: "Not Implemented",
         503: "Service Unavailable",
     }
     start_response(
@@ -170,15 +209,34 @@ def _json_response(
     return _respond(start_response, status, json.dumps(payload).encode(), content_type)
 
 
-def _s3_error(start_response: StartResponse, code: str, path: str) -> list[bytes]:
-    """An injected S3 error, in S3's XML error format."""
-    status, message = S3_ERRORS[code]
+def _s3_error(
+    start_response: StartResponse, code: str, path: str, status: int = 0, message: str = ""
+) -> list[bytes]:
+    """An S3 error (by default an injected one), in S3's XML error format."""
+    if not status:
+        status, message = S3_ERRORS[code]
+    message = html.escape(message)
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{message}</Message>"
-        f"<Resource>{html.escape(path)}</Resource><RequestId>injected-fault</RequestId></Error>"
+        f"<Resource>{html.escape(path)}</Resource><RequestId>local-aws</RequestId></Error>"
     )
     return _respond(start_response, status, body.encode(), "application/xml")
+
+
+def _api_error(
+    start_response: StartResponse, json_protocol: bool, status: int, code: str, message: str
+) -> list[bytes]:
+    """An error of a JSON service (`__type`), or of a query service (IAM, STS: XML)."""
+    if json_protocol:
+        payload = {"__type": code, "message": message}
+        return _json_response(start_response, status, payload, "application/x-amz-json-1.1")
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{html.escape(message)}</Message></Error>"
+        "<RequestId>local-aws</RequestId></ErrorResponse>"
+    )
+    return _respond(start_response, status, body.encode(), "text/xml")
 
 
 class _ThenRun(list[bytes]):
@@ -211,10 +269,23 @@ class LocalAws:
         path = environ.get("PATH_INFO", "/")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
-        body = _buffer_body(environ)
         service, region = service_and_region(environ)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if guards.declared_length(environ) is None:
+            message = f"Content-Length {environ.get('CONTENT_LENGTH')!r} is not a whole number"
+            return _api_error(start_response, bool(target), 400, "BadRequest", message)
+        if target and (unknown := guards.unknown_operation(service, target)):
+            return _api_error(start_response, True, 400, "UnknownOperationException", unknown)
+        try:
+            body = _take_body(environ, service)
+        except BodyTooLarge as exc:
+            if service == "s3":
+                return _s3_error(start_response, "EntityTooLarge", path, 400, str(exc))
+            return _api_error(start_response, bool(target), 413, "RequestEntityTooLarge", str(exc))
         operation = operation_name(environ, service, body)
         self.counter.add(f"{service}.{operation}")
+        if target and (problem := guards.json_problem(body)):
+            return _api_error(start_response, True, 400, "SerializationException", problem)
         if service == "s3" and self._faults_apply(environ):
             code = self.faults.s3_error(environ.get("REQUEST_METHOD", "GET"), path, operation)
             if code:
@@ -226,6 +297,9 @@ class LocalAws:
                 return _json_response(start_response, 400, payload, "application/x-amz-json-1.1")
         if service == "sagemaker" and self.sagemaker.handles(operation):
             return self._sagemaker(operation, body, region, start_response)
+        if target and not guards.moto_has(service, operation):
+            message = f"the local AWS does not emulate {service}.{operation}; use aws mode for it"
+            return _api_error(start_response, True, 501, "NotImplemented", message)
         if service == "iam" and operation == "SimulatePrincipalPolicy":
             return self._simulate(body, start_response)
         if service == "s3" and _conditional_write(environ):
@@ -252,8 +326,27 @@ class LocalAws:
     def _admin(
         self, route: str, environ: dict[str, Any], start_response: StartResponse
     ) -> list[bytes]:
+        """The admin routes: JSON only, from this machine's programs, never from a web page."""
+        refusal = guards.admin_refusal(environ)
+        if refusal is not None:
+            return _json_response(start_response, refusal[0], {"error": refusal[1]})
         method = environ.get("REQUEST_METHOD", "GET")
-        if route == "health":
+        body = b""
+        if method == "POST":
+            try:
+                body = _buffer_body(environ, guards.MAX_ADMIN_BODY)
+            except BodyTooLarge as exc:
+                return _json_response(start_response, 413, {"error": str(exc)})
+        try:
+            return self._admin_route(route, method, body, start_response)
+        except (ValueError, TypeError) as exc:
+            return _json_response(start_response, 400, {"error": str(exc)})
+
+    def _admin_route(
+        self, route: str, method: str, body: bytes, start_response: StartResponse
+    ) -> list[bytes]:
+        """Answer one admin route; a bad value raises ValueError (answered with 400)."""
+        if route == "health" and method == "GET":
             return _json_response(
                 start_response,
                 200,
@@ -262,32 +355,25 @@ class LocalAws:
         if route == "stats" and method == "GET":
             return _json_response(start_response, 200, self.counter.snapshot())
         if route == "stats/reset" and method == "POST":
+            guards.admin_change(body, {})
             self.counter.reset()
             return _json_response(start_response, 200, {})
-        if route == "clock":
+        if route == "clock" and method in ("GET", "POST"):
             clock = self.sagemaker.clock
             if method == "POST":
-                change = json.loads(_buffer_body(environ) or b"{}")
+                change = guards.admin_change(body, {"speed": "speed", "advance": "seconds"})
                 if "speed" in change:
                     clock.set_speed(float(change["speed"]))
                 if "advance" in change:
                     clock.advance(float(change["advance"]))
                 self.sagemaker.labeling.advance_all()
             return _json_response(start_response, 200, {"now": clock.now(), "speed": clock.speed})
-        if route == "faults":
-            return self._faults_route(method, environ, start_response)
+        if route == "faults" and method in ("GET", "POST"):
+            if method == "POST":
+                self.faults.configure(guards.admin_object(body))
+            return _json_response(start_response, 200, self.faults.snapshot())
         if route == "shutdown" and method == "POST" and self.shutdown is not None:
+            guards.admin_change(body, {})
             # stop only once the reply is sent, or the client may read a cut-off reply
             return _ThenRun(_json_response(start_response, 200, {"stopping": True}), self.shutdown)
-        return _json_response(start_response, 404, {"error": f"no admin route {route!r}"})
-
-    def _faults_route(
-        self, method: str, environ: dict[str, Any], start_response: StartResponse
-    ) -> list[bytes]:
-        """GET: the fault configuration and what was injected; POST: replace the configuration."""
-        if method == "POST":
-            try:
-                self.faults.configure(json.loads(_buffer_body(environ) or b"{}"))
-            except (ValueError, TypeError) as exc:
-                return _json_response(start_response, 400, {"error": str(exc)})
-        return _json_response(start_response, 200, self.faults.snapshot())
+        return _json_response(start_response, 404, {"error": f"no admin route {method} {route!r}"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 from helpers.local.config import LocalConfig
 from helpers.local.core import Backend, Clock, ServiceError
 from helpers.local.faults import Faults
+from helpers.local.guards import parse_json
 from helpers.local.iam.role_access import RoleAccess
 from helpers.local.sagemaker import shapes
 from helpers.local.sagemaker.labeling import LabelingJobs
@@ -76,14 +76,11 @@ class SageMaker:
     def respond(self, operation: str, body: bytes, region: str) -> tuple[int, dict[str, Any]]:
         """Answer one JSON request: HTTP status and body, errors in SageMaker's JSON form."""
         try:
-            request = json.loads(body or b"{}")
-            shapes.validate_request("sagemaker", operation, request)
+            request = _checked_request(operation, body)
             answer = self.call(operation, request, region)
             return 200, shapes.to_wire("sagemaker", operation, answer)
         except ServiceError as exc:
             return exc.status, {"__type": exc.code, "message": exc.message}
-        except json.JSONDecodeError:
-            return 400, {"__type": "SerializationException", "message": "body is not JSON"}
 
     def start_ticker(self, interval: float = 0.2) -> threading.Event:
         """Advance labeling jobs in the background (so outputs appear without polling)."""
@@ -100,3 +97,13 @@ class SageMaker:
 
         threading.Thread(target=tick, daemon=True, name="labeling-ticker").start()
         return stop
+
+
+def _checked_request(operation: str, body: bytes) -> Any:
+    """Parse a request body and check it against the model (Serialization/ValidationException)."""
+    try:
+        request = parse_json(body) if body.strip() else {}
+        shapes.validate_request("sagemaker", operation, request)
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested too deep to check
+        raise ServiceError("SerializationException", f"the body is not a request: {exc}") from None
+    return request
