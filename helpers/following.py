@@ -67,13 +67,19 @@ def follow(
     finished: Callable[[], bool | None],
     poll_seconds: float = 1.0,
     timeout: float = 7 * 86400,
+    objects: int | None = None,
 ) -> RunState:
     """Show the run's progress (objects labeled, then training) until the pipeline ends.
 
     `finished()` returns None while the pipeline runs, then True (succeeded) or False (failed).
+    `objects` (both manifests' lines, known before submission) is the bar's total from the
+    start; the bar ends once, when every object is labeled or failed, before training starts.
     """
     names = record.run_names
     bar: Any = None
+    if objects:
+        bar = progress(total=objects, desc="objects labeled", unit="obj")
+    labeling_over = False
     training_status = None
     outcome: bool | None = None
     deadline = time.monotonic() + timeout
@@ -81,18 +87,22 @@ def follow(
         while outcome is None and time.monotonic() < deadline:
             outcome = finished()
             state = observe(aws, names)
-            if state.labeling:
+            if state.labeling and not labeling_over:
                 done, total, detail = _labeling_progress(state)
-                if bar is None:
+                if bar is None:  # the count was not given: the jobs' own, once they exist
                     bar = progress(total=total, desc="objects labeled", unit="obj")
-                bar.total = total
+                bar.total = max(bar.total or 0, total)
                 bar.set_postfix_str(detail, refresh=False)
                 bar.update(done - bar.n)
+                labeling_over = len(state.labeling) == 2 and done >= bar.total
+            labeling_over = labeling_over or state.training is not None
+            if labeling_over and bar is not None:
+                bar.close()  # once: a closed bar prints nothing more
             if state.training:
                 training = state.training
                 status = f"{training['TrainingJobStatus']} ({training['SecondaryStatus']})"
                 if status != training_status:
-                    print(f"\ntraining job {names.training_job}: {status}", flush=True)
+                    print(f"training job {names.training_job}: {status}", flush=True)
                     training_status = status
             if outcome is None:
                 time.sleep(poll_seconds)
