@@ -161,3 +161,78 @@ def outputs(state: RunState) -> dict[str, str]:
         found["training job"] = state.training["TrainingJobName"]
         found["model artifact"] = state.training["ModelArtifacts"]["S3ModelArtifacts"]
     return found
+
+
+#: How SageMaker's job statuses read in the pipeline picture (as KFP's UI names a step's state).
+_STATES = {
+    "Completed": "succeeded",
+    "Failed": "failed",
+    "Stopped": "stopped",
+    "Stopping": "stopping",
+    "InProgress": "running",
+    "Initializing": "running",
+}
+
+
+def step_states(state: RunState, ended: bool | None) -> dict[str, str]:
+    """Each pipeline step's state and duration, by the step's display name, as far as known.
+
+    The labeling and training steps take theirs from the jobs' `Describe*` times (creation to
+    last change for a labeling job, training start to end for the training job). Steps without
+    a job of their own are told from what follows them; no duration is made up for them.
+    `ended` is the run's outcome: None while it runs, True (succeeded) or False (failed).
+    """
+    steps: dict[str, str] = {}
+    steps["create-workteam"] = "succeeded" if state.workteam_arn else _unstarted(ended)
+    for split in ("train", "validation"):
+        job = state.labeling.get(split)
+        if job is None:
+            steps[f"label-{split}"] = _unstarted(ended)
+            continue
+        status = job["LabelingJobStatus"]
+        over = status in ("Completed", "Failed", "Stopped")
+        steps[f"label-{split}"] = _with_time(
+            _STATES.get(status, status.lower()),
+            job.get("CreationTime"),
+            job.get("LastModifiedTime") if over else None,
+        )
+    training = state.training
+    if training is not None:
+        steps["prepare-training"] = "succeeded"  # the training job is made from its output
+        steps["train"] = _with_time(
+            _STATES.get(training["TrainingJobStatus"], training["TrainingJobStatus"].lower()),
+            training.get("TrainingStartTime"),
+            training.get("TrainingEndTime"),
+        )
+    else:
+        labeled = len(state.labeling) == 2 and all(
+            job["LabelingJobStatus"] == "Completed" for job in state.labeling.values()
+        )
+        steps["prepare-training"] = (
+            "failed" if labeled and ended is False else "running" if labeled else _unstarted(ended)
+        )
+        steps["train"] = _unstarted(ended)
+    steps["stop-run-jobs"] = "waiting for the run's end" if ended is None else "done"
+    return steps
+
+
+def _unstarted(ended: bool | None) -> str:
+    """A step with nothing to show for it: still to come while the run runs, else skipped."""
+    return "pending" if ended is None else "not run"
+
+
+def _with_time(state: str, start: Any, end: Any) -> str:
+    """A step's state, with its duration when both ends are known."""
+    if start is None or end is None:
+        return state
+    return f"{state} in {_duration((end - start).total_seconds())}"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as a short duration: 42 s, 3 min 5 s, 2 h 4 min."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

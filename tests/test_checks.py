@@ -57,7 +57,11 @@ PARAMETERS = {
 }
 BIN = Path(sys.executable).parent
 #: Checks that cannot pass locally, with why: no Kubernetes, no KFP API, no Service Quotas.
-LOCAL_SKIPS = {8: "no Kubernetes cluster", 11: "local runner", 12: "the local AWS does not emulate Service Quotas"}
+LOCAL_SKIPS = {
+    8: "no Kubernetes cluster",
+    11: "local runner",
+    12: "the local AWS does not emulate Service Quotas",
+}
 
 
 @dataclasses.dataclass

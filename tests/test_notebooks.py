@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -149,6 +150,15 @@ def test_notebook_03_runs_the_pipeline_to_a_trained_model(pipeline_run: dict[str
     assert [o for o in shown if "image/png" in o.get("data", {})]  # the pipeline graph
     text = "".join("".join(o.get("text", "")) for o in shown)
     assert "Submitted run" in text and "objects labeled" in text
+    # one progress bar, its total (both manifests: 2 classes x 10 images) known from the start,
+    # ending once; then each step's state and duration, drawn on the pipeline's picture
+    totals = {int(total) for _, total in re.findall(r"(\d+)/(\d+) \[", text)}
+    assert totals == {20}, totals
+    shown_lines = [line.split("\r")[-1] for line in text.split("\n")]
+    assert len([line for line in shown_lines if line.startswith("objects labeled")]) == 1
+    assert re.search(r"^label-train: succeeded in \d", text, re.MULTILINE), text
+    assert re.search(r"^train: succeeded in \d", text, re.MULTILINE), text
+    assert len([o for o in shown if "image/png" in o.get("data", {})]) >= 2  # before and after
     html = "".join("".join(o["data"].get("text/html", "")) for o in shown if "data" in o)
     assert "model.tar.gz" in html and "workteam/private-crowd/" in html
     done = [o for o in shown if "text/markdown" in o.get("data", {})]
