@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from helpers import plots
 from helpers.following import RunState, step_states
 
-T0 = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 TASKS = {
     "create-workteam": [],
     "ground-truth": ["create-workteam"],

@@ -17,6 +17,7 @@ import pytest
 from helpers import local
 from helpers.demo import notebooks
 from helpers.paths import project_root
+from helpers.settings import load
 from tests.support import execute_notebook, notebook_outputs
 
 NOTEBOOKS = project_root() / "notebooks"
@@ -68,10 +69,32 @@ def test_notebook_01_stages_images_and_shows_pictures_and_tables(first_run: dict
     assert "gt-worker-preview" in html and "data:image/jpeg;base64" in html
     assert "127.0.0.1" not in html  # pictures are embedded, never local links
     assert html.count("<table") >= 3  # annotations, files written, every object
-    assert first_run["counts"].get("s3.CopyObject") == 100  # 2 classes x 50 images
+    # 2 classes x 50 images to label, and one example image per class for the instructions
+    assert first_run["counts"].get("s3.CopyObject") == 102
     assert first_run["counts"].get("sagemaker.RenderUiTemplate") == 1
     text = "".join("".join(o.get("text", "")) for o in shown)
-    assert "copied 100, already there 0" in text
+    assert "copied 102, already there 0" in text
+    assert "Every object written: " in text and "objects.csv" in text
+    assert "all classes" in html and html.count("<tr") < 40  # a summary, not 100 rows
+
+
+def test_notebook_01s_instruction_examples_are_in_neither_manifest(
+    first_run: dict[str, Any],
+) -> None:
+    """Workers are never shown, as an example, an image they will be asked to label."""
+    s3 = boto3.client("s3")
+    bucket = load({}, env={}).bucket
+
+    def read(name: str) -> str:
+        key = f"{NOTEBOOK_PREFIX}/{name}"
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+    examples = set(
+        re.findall(r'"(s3://[^"]+)" \| grant_read_access', read("instructions.template"))
+    )
+    assert len(examples) == 2  # one per class
+    manifests = read("train.manifest") + read("validation.manifest")
+    assert not [uri for uri in examples if uri in manifests]
 
 
 def test_rerunning_notebook_01_copies_nothing(
@@ -83,7 +106,7 @@ def test_rerunning_notebook_01_copies_nothing(
     assert counts.get("s3.CopyObject", 0) == 0
     assert counts.get("s3.CreateBucket", 0) == 0
     text = "".join("".join(o.get("text", "")) for o in notebook_outputs(notebook))
-    assert "copied 0, already there 100" in text
+    assert "copied 0, already there 102" in text
 
 
 @pytest.mark.parametrize(
