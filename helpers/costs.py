@@ -114,18 +114,13 @@ def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
     """The training job's cost: billable seconds x instances x the instance type's hourly price.
 
     A type with no price on file, or a job with no billable time yet, gets no cost (never a
-    made-up one); the table says where the price comes from and when it was written down.
+    made-up one); the table says when the price was written down (TRAINING_PRICES_SOURCE where).
     """
     resources = training["ResourceConfig"]
     kind, count = resources["InstanceType"], int(resources.get("InstanceCount", 1))
     seconds = training.get("BillableTimeInSeconds")
     hourly = TRAINING_PRICE_PER_HOUR.get(kind)
     cost = None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
-    source = (
-        f"{TRAINING_PRICES_SOURCE}, {TRAINING_PRICES_NOTE}"
-        if hourly is not None
-        else f"no price on file for {kind}: check {TRAINING_PRICES_SOURCE}"
-    )
     return pd.DataFrame(
         [
             {
@@ -135,7 +130,7 @@ def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
                 "billable seconds": seconds,
                 "price per instance-hour (USD)": hourly,
                 "training cost (USD)": cost,
-                "price source": source,
+                "price as of": TRAINING_PRICES_AS_OF if hourly is not None else "no price on file",
             }
         ]
     )

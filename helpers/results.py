@@ -389,7 +389,7 @@ def one_per_class(table: pd.DataFrame, classes: Sequence[str], seed: int = 42) -
         order=picked["class_name"].map(rank).fillna(len(rank)),
         split_order=picked["split"].map({"train": 0, "validation": 1}).fillna(2),
     ).sort_values(["split_order", "order", "class_name"])
-    columns = ["split", "image_id", "label", "class_name", "confidence", "human_annotated", "job"]
+    columns = ["split", "image_id", "label", "class_name", "confidence"]
     return picked[columns].reset_index(drop=True)
 
 

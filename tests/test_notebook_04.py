@@ -51,6 +51,7 @@ def test_notebook_04_reviews_the_run(
     assert "127.0.0.1" not in html and "X-Amz-Signature" not in html
     # the cost includes the training instance, with its price's source and date
     assert "training cost (USD)" in html and costs.TRAINING_PRICES_AS_OF in html
+    assert costs.TRAINING_PRICES_SOURCE in "".join("".join(o.get("text", "")) for o in outputs)
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
     assert "**The run on AWS** (labeling and training)" in markdown
     # the first table: each class once per job, not ten alike rows ending in <NA>

@@ -697,8 +697,8 @@ def test_the_training_instance_is_in_the_cost_with_its_price_source_and_date() -
     row = costs.training_cost(training).iloc[0]
     hourly = costs.TRAINING_PRICE_PER_HOUR["ml.p3.2xlarge"]
     assert row["training cost (USD)"] == pytest.approx(600 * 2 * hourly / 3600)
-    assert costs.TRAINING_PRICES_SOURCE in row["price source"]
-    assert costs.TRAINING_PRICES_AS_OF in row["price source"]
+    assert row["price as of"] == costs.TRAINING_PRICES_AS_OF
+    assert costs.TRAINING_PRICES_SOURCE.startswith("https://aws.amazon.com/sagemaker/pricing/")
     jobs = pd.DataFrame(
         {"job": ["t"], "split": ["train"], "objects": [10], "workers_per_object": [3]}
     )
@@ -709,7 +709,7 @@ def test_the_training_instance_is_in_the_cost_with_its_price_source_and_date() -
     # a type with no price on file: no cost is made up, and the table says where to look
     unknown = costs.training_cost({**training, "ResourceConfig": {"InstanceType": "ml.x9.huge"}})
     assert pd.isna(unknown.iloc[0]["training cost (USD)"])
-    assert "no price on file" in unknown.iloc[0]["price source"]
+    assert unknown.iloc[0]["price as of"] == "no price on file"
     assert costs.run_total(labeling, unknown)["private workforce (USD)"] is None
 
 
