@@ -309,7 +309,9 @@ def export_objects(folder: Path, chosen: pd.DataFrame, examples: pd.DataFrame) -
     """Write every object written (and the example images) to `objects.csv`; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "objects.csv"
-    rows = pd.concat([chosen.assign(role="labeling task"), examples.assign(split="example")])
-    rows = rows.assign(role=rows["role"].fillna("instructions example"))
+    rows = chosen.assign(role="labeling task")
+    if not examples.empty:
+        shown = examples.assign(split="example", role="instructions example")
+        rows = pd.concat([rows, shown], ignore_index=True)
     rows[["image_id", "class_name", "split", "role", "uri"]].to_csv(path, index=False)
     return path

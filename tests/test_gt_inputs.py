@@ -288,3 +288,27 @@ def test_without_spare_images_a_class_gets_no_example() -> None:
     )
     template = dataset.input_files(settings, chosen, examples)["instructions.template"]
     assert "s3://b/p/images/" not in template and "One example of each class" not in template
+
+
+def test_every_object_written_is_exported_with_the_examples(tmp_path: Any) -> None:
+    """Notebook 01 shows a summary; the full list (tasks and examples) goes to objects.csv."""
+    import pandas as pd
+
+    from helpers import dataset
+
+    chosen = pd.DataFrame(
+        {
+            "image_id": ["a", "b"],
+            "class_name": ["Tiger", "Tiger"],
+            "split": ["train", "validation"],
+            "uri": ["s3://b/p/images/a.jpg", "s3://b/p/images/b.jpg"],
+        }
+    )
+    examples = pd.DataFrame(
+        {"image_id": ["c"], "class_name": ["Tiger"], "uri": ["s3://b/p/images/c.jpg"]}
+    )
+    written = pd.read_csv(dataset.export_objects(tmp_path, chosen, examples))
+    assert written["split"].tolist() == ["train", "validation", "example"]
+    assert written["role"].tolist()[-1] == "instructions example"
+    own = pd.read_csv(dataset.export_objects(tmp_path, chosen, examples.iloc[:0]))
+    assert len(own) == 2
