@@ -1,4 +1,5 @@
-"""What labeling costs on AWS: Ground Truth's fee per object, and a public workforce's task fees.
+"""What a run costs on AWS: Ground Truth's fee per object, a public workforce's task fees, and
+the training instance's billable time.
 
 Ground Truth charges per labeled object. A private workforce (this walkthrough's) adds no worker
 fee; a public (Amazon Mechanical Turk) workforce adds a price per task for every worker who
@@ -9,7 +10,9 @@ The default prices are notebook parameters; change them there, not here, when AW
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -25,6 +28,17 @@ PRICES_SOURCE = (
     "check the current page (https://aws.amazon.com/sagemaker/groundtruth/pricing/)"
 )
 PRICES_AS_OF = "2026-11-28"
+#: On-demand SageMaker training prices, USD per instance-hour (us-east-1), for the GPU types the
+#: walkthrough suggests, as last recorded here: not re-checked against the live pricing page
+#: (no network where this was written). Other regions differ; an unknown type gets no price.
+TRAINING_PRICE_PER_HOUR = {
+    "ml.p3.2xlarge": 3.825,
+    "ml.g4dn.xlarge": 0.7364,
+    "ml.g5.xlarge": 1.408,
+}
+TRAINING_PRICES_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (training, on-demand)"
+TRAINING_PRICES_AS_OF = "2026-11-30"
+TRAINING_PRICES_NOTE = f"recorded {TRAINING_PRICES_AS_OF}, not re-checked: confirm on that page"
 
 
 @dataclass(frozen=True)
@@ -94,3 +108,56 @@ def labeling_costs(jobs: pd.DataFrame, price: Prices) -> pd.DataFrame:
 def beyond_first_tier(objects: int) -> bool:
     """True when the objects exceed the first price tier (the estimate then overstates a bit)."""
     return objects > GROUND_TRUTH_FIRST_TIER_OBJECTS
+
+
+def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
+    """The training job's cost: billable seconds x instances x the instance type's hourly price.
+
+    A type with no price on file, or a job with no billable time yet, gets no cost (never a
+    made-up one); the table says when the price was written down (TRAINING_PRICES_SOURCE where).
+    """
+    resources = training["ResourceConfig"]
+    kind, count = resources["InstanceType"], int(resources.get("InstanceCount", 1))
+    seconds = training.get("BillableTimeInSeconds")
+    hourly = TRAINING_PRICE_PER_HOUR.get(kind)
+    cost = None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
+    return pd.DataFrame(
+        [
+            {
+                "training job": training["TrainingJobName"],
+                "instance type": kind,
+                "instances": count,
+                "billable seconds": seconds,
+                "price per instance-hour (USD)": hourly,
+                "training cost (USD)": cost,
+                "price as of": TRAINING_PRICES_AS_OF if hourly is not None else "no price on file",
+            }
+        ]
+    )
+
+
+def run_total(labeling: pd.DataFrame, training: pd.DataFrame | None) -> dict[str, float | None]:
+    """The run's cost with each workforce: the labeling table's total plus the training cost."""
+    totals = labeling.iloc[-1]
+    trained = 0.0 if training is None else training["training cost (USD)"].iloc[0]
+    known = trained is not None and not pd.isna(trained)
+    private = float(totals["Ground Truth fee, private workforce (USD)"])
+    public = float(totals["total with a public workforce (USD)"])
+    return {
+        "private workforce (USD)": round(private + trained, 4) if known else None,
+        "public workforce (USD)": round(public + trained, 4) if known else None,
+    }
+
+
+def total_line(labeling: pd.DataFrame, training: pd.DataFrame | None) -> str:
+    """One sentence: what the run (labeling and training) costs with each kind of workforce."""
+    parts = []
+    for who, value in run_total(labeling, training).items():
+        kind = who.removesuffix(" (USD)")
+        parts.append(
+            f"{value:.2f} USD with a {kind}"
+            if value is not None
+            else f"unknown with a {kind} (no training price on file)"
+        )
+    trained = "" if training is None else " and training"
+    return f"**The run on AWS** (labeling{trained}): " + "; ".join(parts) + "."

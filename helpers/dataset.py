@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -12,7 +14,7 @@ import pandas as pd
 from helpers import gt_inputs, openimages
 from helpers.errors import InputError
 from helpers.layout import INPUT_FILES
-from helpers.paths import cache_dir
+from helpers.paths import cache_dir, run_path
 from helpers.s3 import object_exists, read_object, read_objects, split_uri
 from helpers.settings import Settings
 
@@ -76,6 +78,31 @@ def choose_images(
     return chosen.reset_index(drop=True)
 
 
+def choose_examples(
+    settings: Settings,
+    open_images: tuple[pd.DataFrame, pd.DataFrame] | None,
+    chosen: pd.DataFrame,
+) -> pd.DataFrame:
+    """One example image per class for the worker instructions, from outside both manifests.
+
+    Workers must not be shown the answer to a task they will label, so an example is never one
+    of the chosen images. Own images (no classes known) and a class with no image left get none.
+    """
+    columns = ["image_id", "class_name", "mid", "source_uri", "uri"]
+    if open_images is None:
+        return pd.DataFrame(columns=columns)
+    annotations, descriptions = open_images
+    mids = openimages.resolve_classes(settings.classes, descriptions)
+    examples = openimages.select_examples(annotations, mids, chosen["image_id"], settings.seed)
+    examples["source_uri"] = [
+        f"s3://{openimages.OPEN_IMAGES_BUCKET}/test/{i}.jpg" for i in examples["image_id"]
+    ]
+    examples["uri"] = [
+        settings.layout.image_uri(openimages.image_file(i)) for i in examples["image_id"]
+    ]
+    return examples[columns]
+
+
 def require_pictures(
     settings: Settings,
     annotations: pd.DataFrame,
@@ -122,31 +149,42 @@ def _own_images(settings: Settings, s3: Any) -> pd.DataFrame:
     return own
 
 
-def stage_images(settings: Settings, s3: Any, chosen: pd.DataFrame) -> openimages.CopyReport:
-    """Copy the chosen images into the bucket, server-side, skipping those already there."""
-    return openimages.copy_images(s3, chosen, settings.bucket, settings.prefix)
+def stage_images(
+    settings: Settings, s3: Any, chosen: pd.DataFrame, examples: pd.DataFrame | None = None
+) -> openimages.CopyReport:
+    """Copy the chosen (and example) images into the bucket, server-side, skipping those there."""
+    every = chosen if examples is None or examples.empty else pd.concat([chosen, examples])
+    return openimages.copy_images(s3, every, settings.bucket, settings.prefix)
 
 
-def input_files(settings: Settings, chosen: pd.DataFrame) -> dict[str, str]:
-    """Build the four Ground Truth input files' contents."""
-    examples: dict[str, str] = {}
-    if chosen["class_name"].notna().all():
-        for name in settings.classes:
-            rows = chosen[(chosen["class_name"] == name) & (chosen["split"] == "train")]
-            examples[name] = rows["uri"].iloc[0]
+def input_files(
+    settings: Settings, chosen: pd.DataFrame, examples: pd.DataFrame | None = None
+) -> dict[str, str]:
+    """Build the four Ground Truth input files' contents (examples: from `choose_examples`)."""
+    gallery: dict[str, str] = {}
+    if examples is not None and not examples.empty:
+        in_manifests = set(chosen["uri"])
+        by_class = dict(zip(examples["class_name"], examples["uri"], strict=True))
+        gallery = {
+            name: by_class[name]
+            for name in settings.classes
+            if name in by_class and by_class[name] not in in_manifests
+        }
     return {
         "train.manifest": gt_inputs.manifest(chosen.loc[chosen["split"] == "train", "uri"]),
         "validation.manifest": gt_inputs.manifest(
             chosen.loc[chosen["split"] == "validation", "uri"]
         ),
         "class_labels.json": json.dumps(gt_inputs.label_config(list(settings.classes)), indent=2),
-        "instructions.template": gt_inputs.ui_template(examples),
+        "instructions.template": gt_inputs.ui_template(gallery),
     }
 
 
-def write_inputs(settings: Settings, s3: Any, chosen: pd.DataFrame) -> pd.DataFrame:
+def write_inputs(
+    settings: Settings, s3: Any, chosen: pd.DataFrame, examples: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Upload the Ground Truth inputs; return a table of what was written where."""
-    files = input_files(settings, chosen)
+    files = input_files(settings, chosen, examples)
     uris = gt_inputs.upload_inputs(s3, settings.bucket, settings.prefix, files)
     purpose = {
         "train.manifest": "objects for the train labeling job",
@@ -240,3 +278,40 @@ def worker_preview(settings: Settings, aws: Any, chosen: pd.DataFrame) -> str:
         aws.client("sagemaker"), template, first, list(settings.classes), settings.role_arn
     )
     return worker_ui.preview_html(rendered, worker_ui.fetch_url)
+
+
+def objects_summary(chosen: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
+    """Objects written per class and split, and each class's example image (not in a manifest)."""
+    named = chosen.assign(class_name=chosen["class_name"].fillna("(unlabeled)"))
+    table = named.groupby(["class_name", "split"], sort=False).size().unstack("split", fill_value=0)
+    table = table.reindex(columns=["train", "validation"], fill_value=0)
+    table["total"] = table.sum(axis=1)
+    shown = dict(zip(examples["class_name"], examples["image_id"], strict=True))
+    table["example image (instructions)"] = [shown.get(name, "none") for name in table.index]
+    table.loc["all classes"] = [
+        int(table["train"].sum()),
+        int(table["validation"].sum()),
+        int(table["total"].sum()),
+        f"{len(shown)} images",
+    ]
+    return table.rename_axis("class").rename_axis(None, axis=1)
+
+
+def export_folder(settings: Settings) -> Path:
+    """Where notebook 01 exports its table: the demo's run folder when set, else runs/dataset/."""
+    given = os.environ.get("WALKTHROUGH_RUN_DIR")
+    return (
+        Path(given) if given else run_path("dataset", settings.bucket, *settings.prefix.split("/"))
+    )
+
+
+def export_objects(folder: Path, chosen: pd.DataFrame, examples: pd.DataFrame) -> Path:
+    """Write every object written (and the example images) to `objects.csv`; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "objects.csv"
+    rows = chosen.assign(role="labeling task")
+    if not examples.empty:
+        shown = examples.assign(split="example", role="instructions example")
+        rows = pd.concat([rows, shown], ignore_index=True)
+    rows[["image_id", "class_name", "split", "role", "uri"]].to_csv(path, index=False)
+    return path

@@ -67,13 +67,19 @@ def follow(
     finished: Callable[[], bool | None],
     poll_seconds: float = 1.0,
     timeout: float = 7 * 86400,
+    objects: int | None = None,
 ) -> RunState:
     """Show the run's progress (objects labeled, then training) until the pipeline ends.
 
     `finished()` returns None while the pipeline runs, then True (succeeded) or False (failed).
+    `objects` (both manifests' lines, known before submission) is the bar's total from the
+    start; the bar ends once, when every object is labeled or failed, before training starts.
     """
     names = record.run_names
     bar: Any = None
+    if objects:
+        bar = progress(total=objects, desc="objects labeled", unit="obj")
+    labeling_over = False
     training_status = None
     outcome: bool | None = None
     deadline = time.monotonic() + timeout
@@ -81,18 +87,22 @@ def follow(
         while outcome is None and time.monotonic() < deadline:
             outcome = finished()
             state = observe(aws, names)
-            if state.labeling:
+            if state.labeling and not labeling_over:
                 done, total, detail = _labeling_progress(state)
-                if bar is None:
+                if bar is None:  # the count was not given: the jobs' own, once they exist
                     bar = progress(total=total, desc="objects labeled", unit="obj")
-                bar.total = total
+                bar.total = max(bar.total or 0, total)
                 bar.set_postfix_str(detail, refresh=False)
                 bar.update(done - bar.n)
+                labeling_over = len(state.labeling) == 2 and done >= bar.total
+            labeling_over = labeling_over or state.training is not None
+            if labeling_over and bar is not None:
+                bar.close()  # once: a closed bar prints nothing more
             if state.training:
                 training = state.training
                 status = f"{training['TrainingJobStatus']} ({training['SecondaryStatus']})"
                 if status != training_status:
-                    print(f"\ntraining job {names.training_job}: {status}", flush=True)
+                    print(f"training job {names.training_job}: {status}", flush=True)
                     training_status = status
             if outcome is None:
                 time.sleep(poll_seconds)
@@ -151,3 +161,78 @@ def outputs(state: RunState) -> dict[str, str]:
         found["training job"] = state.training["TrainingJobName"]
         found["model artifact"] = state.training["ModelArtifacts"]["S3ModelArtifacts"]
     return found
+
+
+#: How SageMaker's job statuses read in the pipeline picture (as KFP's UI names a step's state).
+_STATES = {
+    "Completed": "succeeded",
+    "Failed": "failed",
+    "Stopped": "stopped",
+    "Stopping": "stopping",
+    "InProgress": "running",
+    "Initializing": "running",
+}
+
+
+def step_states(state: RunState, ended: bool | None) -> dict[str, str]:
+    """Each pipeline step's state and duration, by the step's display name, as far as known.
+
+    The labeling and training steps take theirs from the jobs' `Describe*` times (creation to
+    last change for a labeling job, training start to end for the training job). Steps without
+    a job of their own are told from what follows them; no duration is made up for them.
+    `ended` is the run's outcome: None while it runs, True (succeeded) or False (failed).
+    """
+    steps: dict[str, str] = {}
+    steps["create-workteam"] = "succeeded" if state.workteam_arn else _unstarted(ended)
+    for split in ("train", "validation"):
+        job = state.labeling.get(split)
+        if job is None:
+            steps[f"label-{split}"] = _unstarted(ended)
+            continue
+        status = job["LabelingJobStatus"]
+        over = status in ("Completed", "Failed", "Stopped")
+        steps[f"label-{split}"] = _with_time(
+            _STATES.get(status, status.lower()),
+            job.get("CreationTime"),
+            job.get("LastModifiedTime") if over else None,
+        )
+    training = state.training
+    if training is not None:
+        steps["prepare-training"] = "succeeded"  # the training job is made from its output
+        steps["train"] = _with_time(
+            _STATES.get(training["TrainingJobStatus"], training["TrainingJobStatus"].lower()),
+            training.get("TrainingStartTime"),
+            training.get("TrainingEndTime"),
+        )
+    else:
+        labeled = len(state.labeling) == 2 and all(
+            job["LabelingJobStatus"] == "Completed" for job in state.labeling.values()
+        )
+        steps["prepare-training"] = (
+            "failed" if labeled and ended is False else "running" if labeled else _unstarted(ended)
+        )
+        steps["train"] = _unstarted(ended)
+    steps["stop-run-jobs"] = "waiting for the run's end" if ended is None else "done"
+    return steps
+
+
+def _unstarted(ended: bool | None) -> str:
+    """A step with nothing to show for it: still to come while the run runs, else skipped."""
+    return "pending" if ended is None else "not run"
+
+
+def _with_time(state: str, start: Any, end: Any) -> str:
+    """A step's state, with its duration when both ends are known."""
+    if start is None or end is None:
+        return state
+    return f"{state} in {_duration((end - start).total_seconds())}"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as a short duration: 42 s, 3 min 5 s, 2 h 4 min."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -10,7 +10,7 @@ import difflib
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -286,6 +286,25 @@ def select_images(
     )
     chosen = chosen.sort_values(["order", "image_id"])
     return chosen[["image_id", "class_name", "mid"]].reset_index(drop=True)
+
+
+def select_examples(
+    annotations: pd.DataFrame, classes: dict[str, str], exclude: Iterable[str], seed: int
+) -> pd.DataFrame:
+    """Pick one eligible image per class outside `exclude`, reproducibly, for the instructions.
+
+    A class with no image left over gets no example (columns image_id, class_name, mid).
+    """
+    names = pd.Series(list(classes), index=list(classes.values()))
+    rows = eligible_images(annotations, classes)
+    rows = rows[~rows["image_id"].isin(set(exclude))]
+    rows = rows.assign(key=_rank_keys(rows["image_id"], seed, "example"))
+    picked = rows.sort_values(["mid", "key", "image_id"]).groupby("mid").head(1)
+    picked = picked.assign(
+        class_name=picked["mid"].map(names),
+        order=picked["mid"].map(pd.Series(range(len(names)), index=names.index)),
+    ).sort_values("order")
+    return picked[["image_id", "class_name", "mid"]].reset_index(drop=True)
 
 
 def _check_enough(available: pd.Series, images_per_class: int) -> None:

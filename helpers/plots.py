@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -67,8 +67,30 @@ def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Pict
     return figure
 
 
-def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = None) -> Picture:
-    """Draw a pipeline's DAG: each task a box, arrows from the tasks it depends on."""
+#: Box colours by a step's state (its first word), as KFP's UI colours a run's steps.
+_STATE_COLOURS = {
+    "succeeded": ("#e6f4ea", "#188038"),
+    "done": ("#e6f4ea", "#188038"),
+    "failed": ("#fce8e6", "#c5221f"),
+    "stopped": ("#fef7e0", "#b06000"),
+    "stopping": ("#fef7e0", "#b06000"),
+    "running": ("#e8f0fe", "#1a73e8"),
+}
+_PLAIN_BOX = ("#e8f0fe", "#4a6fa5")
+_IDLE_BOX = ("#f1f3f4", "#80868b")
+
+
+def pipeline_graph(
+    tasks: dict[str, list[str]],
+    labels: dict[str, str] | None = None,
+    title: str = "The pipeline's steps (arrows: what each step waits for)",
+    states: Mapping[str, str] | None = None,
+) -> Picture:
+    """Draw a pipeline's DAG: each task a box, arrows from the tasks it depends on.
+
+    `states` maps a step's display name to its state (and duration), shown under its name and
+    coloured as KFP's UI shows a run; without it the boxes show the pipeline's shape only.
+    """
     levels: dict[str, int] = {}
 
     def level(task: str) -> int:
@@ -83,33 +105,42 @@ def pipeline_graph(tasks: dict[str, list[str]], labels: dict[str, str] | None = 
     for task in sorted(tasks, key=lambda t: (levels[t], t)):
         rows.setdefault(levels[task], []).append(task)
     width = max(len(r) for r in rows.values())
-    figure = Picture(figsize=(max(5.0, 3.2 * width), 1.3 * depth + 0.4))
+    step_height = 1.5 if states is not None else 1.3
+    figure = Picture(figsize=(max(5.0, 3.4 * width), step_height * depth + 0.8))
     ax = figure.subplots()
     ax.set_xlim(0, width)
     ax.set_ylim(-depth + 0.3, 0.7)
     ax.axis("off")
+    ax.set_title(title, fontsize=11)
     where = {}
     for row, names in rows.items():
         for i, task in enumerate(names):
             where[task] = ((width - len(names)) / 2 + i + 0.5, -row)
+    gap = 0.3 if states is not None else 0.22
     for task, needs in tasks.items():
         for need in needs:
             (x0, y0), (x1, y1) = where[need], where[task]
             ax.annotate(
                 "",
-                xy=(x1, y1 + 0.22),
-                xytext=(x0, y0 - 0.22),
+                xy=(x1, y1 + gap),
+                xytext=(x0, y0 - gap),
                 arrowprops={"arrowstyle": "->", "color": "#555"},
             )
     for task, (x, y) in where.items():
+        text = (labels or {}).get(task, task)
+        face, edge = _PLAIN_BOX
+        if states is not None:
+            state = states.get(text.split("\n")[0], "unknown")
+            text = f"{text}\n{state}"
+            face, edge = _STATE_COLOURS.get(state.split(" ")[0], _IDLE_BOX)
         ax.text(
             x,
             y,
-            (labels or {}).get(task, task),
+            text,
             ha="center",
             va="center",
             fontsize=9,
-            bbox={"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fe", "edgecolor": "#4a6fa5"},
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": face, "edgecolor": edge},
         )
     figure.tight_layout()
     return figure

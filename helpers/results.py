@@ -18,7 +18,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,6 +376,23 @@ def confidence_by_class(table: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index().rename(columns={"class_name": "class"})
 
 
+def one_per_class(table: pd.DataFrame, classes: Sequence[str], seed: int = 42) -> pd.DataFrame:
+    """One labeled object per split and class (settings' order), with the columns that vary.
+
+    What a reviewer learns from: each class's label index and name as the manifests carry them,
+    in both jobs, and how confident Ground Truth is (failed objects are listed on their own).
+    """
+    done = labeled(table).sample(frac=1.0, random_state=seed)
+    picked = done.groupby(["split", "class_name"], sort=False).head(1)
+    rank = {name: i for i, name in enumerate(classes)}
+    picked = picked.assign(
+        order=picked["class_name"].map(rank).fillna(len(rank)),
+        split_order=picked["split"].map({"train": 0, "validation": 1}).fillna(2),
+    ).sort_values(["split_order", "order", "class_name"])
+    columns = ["split", "image_id", "label", "class_name", "confidence"]
+    return picked[columns].reset_index(drop=True)
+
+
 def lowest_confidence(table: pd.DataFrame, count: int = 10) -> pd.DataFrame:
     """The labeled objects with the lowest confidence: the ones to review first."""
     return labeled(table).sort_values(["confidence", "image_id"]).head(count)
@@ -464,8 +481,14 @@ def with_truth(table: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:
     return table.assign(open_images_label=truth, agrees=agrees.astype("boolean"))
 
 
-def agreement(reviewed: pd.DataFrame) -> tuple[float | None, pd.DataFrame]:
-    """Accuracy of the labels against Open Images, and the confusion matrix (counts)."""
+def agreement(
+    reviewed: pd.DataFrame, classes: Sequence[str] = ()
+) -> tuple[float | None, pd.DataFrame]:
+    """Accuracy of the labels against Open Images, and the confusion matrix (counts).
+
+    The matrix's rows and columns follow `classes` (the settings' order, the class index);
+    any other class seen comes after them.
+    """
     known = reviewed[reviewed["agrees"].notna()]
     if known.empty:
         return None, pd.DataFrame()
@@ -473,8 +496,10 @@ def agreement(reviewed: pd.DataFrame) -> tuple[float | None, pd.DataFrame]:
         known["open_images_label"].rename("Open Images label"),
         known["class_name"].rename("Ground Truth label"),
     )
-    classes = sorted(set(matrix.index) | set(matrix.columns))
-    matrix = matrix.reindex(index=classes, columns=classes, fill_value=0)
+    seen = set(matrix.index) | set(matrix.columns)
+    order = [name for name in classes if name in seen]
+    order += sorted(seen - set(order))
+    matrix = matrix.reindex(index=order, columns=order, fill_value=0)
     return float(known["agrees"].astype(bool).mean()), matrix
 
 

@@ -30,16 +30,6 @@ WORKERS_PER_OBJECT = 1
 MAX_RUN_SECONDS = 1800
 NOTEBOOKS = ("01_prepare_dataset", "02_check_aws_setup", "03_run_pipeline")
 CLEAN_UP = "05_clean_up"
-#: On-demand SageMaker training prices, USD per instance-hour (us-east-1), for the GPU types the
-#: walkthrough suggests, as last recorded here: not re-checked against the live pricing page
-#: (no network where this was written). Other regions differ; an unknown type gets no price.
-TRAINING_PRICE_PER_HOUR = {
-    "ml.p3.2xlarge": 3.825,
-    "ml.g4dn.xlarge": 0.7364,
-    "ml.g5.xlarge": 1.408,
-}
-TRAINING_PRICES_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (training, on-demand)"
-TRAINING_PRICES_NOTE = "recorded 2026-11-30, not re-checked: confirm on that page"
 
 
 @dataclass(frozen=True)
@@ -57,10 +47,10 @@ class Smoke:
         """The cost estimate, as shown before anything is created."""
         training = (
             f"at most {self.training_usd:.2f} USD ({self.instance_type} for up to "
-            f"{MAX_RUN_SECONDS // 60} minutes; {TRAINING_PRICES_SOURCE}, "
-            f"{TRAINING_PRICES_NOTE})"
+            f"{MAX_RUN_SECONDS // 60} minutes; {costs.TRAINING_PRICES_SOURCE}, "
+            f"{costs.TRAINING_PRICES_NOTE})"
             if self.training_usd is not None
-            else f"{self.instance_type}: no price on file, check {TRAINING_PRICES_SOURCE}"
+            else f"{self.instance_type}: no price on file, check {costs.TRAINING_PRICES_SOURCE}"
         )
         return "\n".join(
             [
@@ -91,7 +81,7 @@ def plan(settings: Settings, stamp: str) -> Smoke:
     # under the settings' prefix: the roles the setup scoped to it cover the smoke run too
     prefix = f"{settings.prefix}/aws-smoke-{stamp}"
     objects = len(classes) * IMAGES_PER_CLASS
-    hourly = TRAINING_PRICE_PER_HOUR.get(settings.training_instance_type)
+    hourly = costs.TRAINING_PRICE_PER_HOUR.get(settings.training_instance_type)
     training = (
         None
         if hourly is None

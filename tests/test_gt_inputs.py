@@ -228,3 +228,87 @@ def test_upload_inputs_writes_each_file_and_nothing_else(s3: Any) -> None:
     assert again == uris
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="bucket")["Contents"]}
     assert keys == {f"demo/{name}" for name in files} | {"demo/images/a.jpg"}
+
+
+def test_example_images_are_in_neither_manifest() -> None:
+    """Workers' instructions show one example per class, never an image they will label."""
+    import io
+    import re
+
+    import pandas as pd
+
+    from helpers import dataset
+    from helpers.local.openimages import mirror
+    from helpers.settings import load
+
+    images = mirror.plan(images_per_class=12)
+    annotations = pd.read_csv(io.StringIO(mirror.annotations_csv(images)))
+    descriptions = pd.read_csv(
+        io.StringIO(mirror.class_descriptions_csv()), header=None, names=["mid", "name"]
+    )
+    settings = load({"images_per_class": 10}, env={})
+    open_images = (annotations, descriptions)
+    chosen = dataset.choose_images(settings, None, open_images)
+    examples = dataset.choose_examples(settings, open_images, chosen)
+    files = dataset.input_files(settings, chosen, examples)
+    shown = re.findall(
+        r'\{\{ "(s3://[^"]+)" \| grant_read_access \}\}', files["instructions.template"]
+    )
+    manifests = files["train.manifest"] + files["validation.manifest"]
+    assert len(set(shown)) == len(settings.classes)  # one example per class
+    assert list(examples["class_name"]) == list(settings.classes)
+    assert not [uri for uri in shown if uri in manifests]
+    # the example pictures its class, by the annotations
+    truth = annotations.groupby("ImageID")["LabelName"].agg(set)
+    assert all(row.mid in truth[row.image_id] for row in examples.itertuples())
+    # the summary counts the objects per class and split, and names each class's example
+    summary = dataset.objects_summary(chosen, examples)
+    assert summary.loc["all classes", "total"] == len(chosen)
+    assert list(summary.index[:-1]) == list(settings.classes)
+
+
+def test_without_spare_images_a_class_gets_no_example() -> None:
+    """When every eligible image is to be labeled, the class shows no example (not a task)."""
+    import pandas as pd
+
+    from helpers import dataset
+    from helpers.settings import load
+
+    settings = load({"classes": ["Tiger", "Cheetah"]}, env={})
+    chosen = pd.DataFrame(
+        {
+            "image_id": ["a", "b", "c", "d"],
+            "class_name": ["Tiger", "Tiger", "Cheetah", "Cheetah"],
+            "split": ["train", "validation"] * 2,
+            "uri": [f"s3://b/p/images/{i}.jpg" for i in "abcd"],
+        }
+    )
+    examples = pd.DataFrame(
+        {"image_id": ["a"], "class_name": ["Tiger"], "uri": ["s3://b/p/images/a.jpg"]}
+    )
+    template = dataset.input_files(settings, chosen, examples)["instructions.template"]
+    assert "s3://b/p/images/" not in template and "One example of each class" not in template
+
+
+def test_every_object_written_is_exported_with_the_examples(tmp_path: Any) -> None:
+    """Notebook 01 shows a summary; the full list (tasks and examples) goes to objects.csv."""
+    import pandas as pd
+
+    from helpers import dataset
+
+    chosen = pd.DataFrame(
+        {
+            "image_id": ["a", "b"],
+            "class_name": ["Tiger", "Tiger"],
+            "split": ["train", "validation"],
+            "uri": ["s3://b/p/images/a.jpg", "s3://b/p/images/b.jpg"],
+        }
+    )
+    examples = pd.DataFrame(
+        {"image_id": ["c"], "class_name": ["Tiger"], "uri": ["s3://b/p/images/c.jpg"]}
+    )
+    written = pd.read_csv(dataset.export_objects(tmp_path, chosen, examples))
+    assert written["split"].tolist() == ["train", "validation", "example"]
+    assert written["role"].tolist()[-1] == "instructions example"
+    own = pd.read_csv(dataset.export_objects(tmp_path, chosen, examples.iloc[:0]))
+    assert len(own) == 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from helpers import following, results, submission
+from helpers import costs, following, results, submission
 from helpers.settings import load
 from tests.support import execute_notebook, notebook_outputs, prepare_run_inputs
 
@@ -49,6 +49,19 @@ def test_notebook_04_reviews_the_run(
     for header in ("median seconds", "final validation:accuracy", "public workforce task fees"):
         assert header in html
     assert "127.0.0.1" not in html and "X-Amz-Signature" not in html
+    # the cost includes the training instance, with its price's source and date
+    assert "training cost (USD)" in html and costs.TRAINING_PRICES_AS_OF in html
+    assert costs.TRAINING_PRICES_SOURCE in "".join("".join(o.get("text", "")) for o in outputs)
+    markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+    assert "**The run on AWS** (labeling and training)" in markdown
+    # the first table: each class once per job, not ten alike rows ending in <NA>
+    first = next(
+        "".join(o["data"]["text/html"])
+        for o in outputs
+        if "text/html" in o.get("data", {}) and "class_name" in "".join(o["data"]["text/html"])
+    )
+    assert "&lt;NA&gt;" not in first and "<NA>" not in first
+    assert all(first.count(f">{name}<") == 2 for name in finished_run["settings"].classes)
     text = "".join("".join(o.get("text", "")) for o in outputs)
     assert "agree with Open Images" in text and "0.024 USD per task" in text
     labeled = len(finished_run["chosen"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from helpers import local
 from helpers.demo import notebooks
 from helpers.paths import project_root
+from helpers.settings import load
 from tests.support import execute_notebook, notebook_outputs
 
 NOTEBOOKS = project_root() / "notebooks"
@@ -67,10 +69,32 @@ def test_notebook_01_stages_images_and_shows_pictures_and_tables(first_run: dict
     assert "gt-worker-preview" in html and "data:image/jpeg;base64" in html
     assert "127.0.0.1" not in html  # pictures are embedded, never local links
     assert html.count("<table") >= 3  # annotations, files written, every object
-    assert first_run["counts"].get("s3.CopyObject") == 100  # 2 classes x 50 images
+    # 2 classes x 50 images to label, and one example image per class for the instructions
+    assert first_run["counts"].get("s3.CopyObject") == 102
     assert first_run["counts"].get("sagemaker.RenderUiTemplate") == 1
     text = "".join("".join(o.get("text", "")) for o in shown)
-    assert "copied 100, already there 0" in text
+    assert "copied 102, already there 0" in text
+    assert "Every object written: " in text and "objects.csv" in text
+    assert "all classes" in html and html.count("<tr") < 40  # a summary, not 100 rows
+
+
+def test_notebook_01s_instruction_examples_are_in_neither_manifest(
+    first_run: dict[str, Any],
+) -> None:
+    """Workers are never shown, as an example, an image they will be asked to label."""
+    s3 = boto3.client("s3")
+    bucket = load({}, env={}).bucket
+
+    def read(name: str) -> str:
+        key = f"{NOTEBOOK_PREFIX}/{name}"
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+    examples = set(
+        re.findall(r'"(s3://[^"]+)" \| grant_read_access', read("instructions.template"))
+    )
+    assert len(examples) == 2  # one per class
+    manifests = read("train.manifest") + read("validation.manifest")
+    assert not [uri for uri in examples if uri in manifests]
 
 
 def test_rerunning_notebook_01_copies_nothing(
@@ -82,7 +106,7 @@ def test_rerunning_notebook_01_copies_nothing(
     assert counts.get("s3.CopyObject", 0) == 0
     assert counts.get("s3.CreateBucket", 0) == 0
     text = "".join("".join(o.get("text", "")) for o in notebook_outputs(notebook))
-    assert "copied 0, already there 100" in text
+    assert "copied 0, already there 102" in text
 
 
 @pytest.mark.parametrize(
@@ -149,6 +173,15 @@ def test_notebook_03_runs_the_pipeline_to_a_trained_model(pipeline_run: dict[str
     assert [o for o in shown if "image/png" in o.get("data", {})]  # the pipeline graph
     text = "".join("".join(o.get("text", "")) for o in shown)
     assert "Submitted run" in text and "objects labeled" in text
+    # one progress bar, its total (both manifests: 2 classes x 10 images) known from the start,
+    # ending once; then each step's state and duration, drawn on the pipeline's picture
+    totals = {int(total) for _, total in re.findall(r"(\d+)/(\d+) \[", text)}
+    assert totals == {20}, totals
+    shown_lines = [line.split("\r")[-1] for line in text.split("\n")]
+    assert len([line for line in shown_lines if line.startswith("objects labeled")]) == 1
+    assert re.search(r"^label-train: succeeded in \d", text, re.MULTILINE), text
+    assert re.search(r"^train: succeeded in \d", text, re.MULTILINE), text
+    assert len([o for o in shown if "image/png" in o.get("data", {})]) >= 2  # before and after
     html = "".join("".join(o["data"].get("text/html", "")) for o in shown if "data" in o)
     assert "model.tar.gz" in html and "workteam/private-crowd/" in html
     done = [o for o in shown if "text/markdown" in o.get("data", {})]

@@ -75,3 +75,68 @@ def test_plain_progress_shows_a_postfix(monkeypatch, capsys) -> None:  # type: i
     bar.update(4)
     bar.close()
     assert "objects labeled: 4/4 obj (train 2/4 InProgress)" in capsys.readouterr().out
+
+
+class _Timeline:
+    """A SageMaker stand-in whose jobs move on one step per poll: train first, then validation."""
+
+    def __init__(self) -> None:
+        from botocore.exceptions import ClientError
+
+        self.error = ClientError
+        self.poll = -1
+        # (train labeled, validation labeled or None while that job does not exist yet), training
+        self.steps = [(0, None), (40, None), (80, 0), (80, 19), (80, 20), (80, 20)]
+
+    def client(self, name: str) -> _Timeline:
+        return self
+
+    def _missing(self) -> Exception:
+        return self.error({"Error": {"Code": "ResourceNotFound", "Message": "no"}}, "Describe")
+
+    def describe_workteam(self, **_: str) -> dict[str, dict[str, str]]:
+        self.poll += 1
+        return {"Workteam": {"WorkteamArn": "arn:team"}}
+
+    def describe_labeling_job(self, LabelingJobName: str) -> dict[str, object]:  # noqa: N803
+        train, validation = self.steps[min(self.poll, len(self.steps) - 1)]
+        labeled, count = (train, 80) if LabelingJobName == "t" else (validation, 20)
+        if labeled is None:
+            raise self._missing()
+        counters = {"TotalLabeled": labeled, "FailedNonRetryableError": 0}
+        return {
+            "LabelingJobName": LabelingJobName,
+            "LabelingJobStatus": "Completed" if labeled == count else "InProgress",
+            "LabelCounters": {**counters, "Unlabeled": count - labeled},
+        }
+
+    def describe_training_job(self, **_: str) -> dict[str, str]:
+        if self.poll < len(self.steps) - 1:
+            raise self._missing()
+        return {
+            "TrainingJobName": "m",
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+        }
+
+
+def test_following_a_run_shows_one_bar_with_both_jobs_total_from_the_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The total is both manifests' objects from the first line, and the bar ends once."""
+    from helpers import following
+    from helpers.records import RunRecord
+
+    monkeypatch.setenv("WALKTHROUGH_PROGRESS", "plain")
+    names = {"team": "w", "train_job": "t", "validation_job": "v", "training_job": "m"}
+    record = RunRecord("0a0b0c0d", "local", "python", names, {}, "2026-11-30T00:00:00")
+    aws = _Timeline()
+    polls = iter([None] * 5 + [True])
+    following.follow(aws, record, lambda: next(polls), poll_seconds=0, objects=100)
+    lines = capsys.readouterr().out.splitlines()
+    bar = [line for line in lines if line.startswith("objects labeled")]
+    assert all("/100 obj" in line for line in bar), bar  # never 80, never another total
+    assert [line for line in bar if line.startswith("objects labeled: 100/100")] == [bar[-1]]
+    done = [int(line.split(": ")[1].split("/")[0]) for line in bar]
+    assert done == sorted(done)  # never goes back
+    assert lines[-1] == "training job m: Completed (Completed)"  # after the bar, not inside it

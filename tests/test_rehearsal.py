@@ -315,7 +315,7 @@ def test_notebook_01_stages_the_subset_in_the_account(rehearsal: dict[str, Any])
     assert done["errors"] == []
     assert "mode=aws" in done["text"]
     assert "Done:** staged 16 images" in done["text"]
-    assert done["counts"].get("s3.CopyObject") == 16
+    assert done["counts"].get("s3.CopyObject") == 16 + 2  # and one instructions example a class
     assert done["counts"].get("sagemaker.RenderUiTemplate") == 1
 
 
@@ -475,7 +475,7 @@ def test_the_smoke_run_runs_the_smallest_pipeline_and_removes_what_it_made(
     made = rehearsal["smoke"]
     result = made["result"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert made["counts"].get("s3.CopyObject") == 10  # 2 classes x 5 images
+    assert made["counts"].get("s3.CopyObject") == 10 + 2  # 2 classes x 5 images, 2 examples
     assert made["counts"].get("sagemaker.CreateLabelingJob") == 2
     assert made["counts"].get("sagemaker.CreateTrainingJob") == 1
     assert made["counts"].get("sagemaker.DeleteWorkteam") == 1

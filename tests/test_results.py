@@ -685,3 +685,70 @@ def test_without_the_label_config_the_classes_come_from_the_labels() -> None:
     assert review.labels == []
     results.load_labels(aws.client("s3"), review)
     assert review.labels == ["Fruit", "Musical Instrument"]
+
+
+def test_the_training_instance_is_in_the_cost_with_its_price_source_and_date() -> None:
+    """Billable seconds x instances x the type's hourly price, and where that price comes from."""
+    training = {
+        "TrainingJobName": "train-1",
+        "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 2},
+        "BillableTimeInSeconds": 600,
+    }
+    row = costs.training_cost(training).iloc[0]
+    hourly = costs.TRAINING_PRICE_PER_HOUR["ml.p3.2xlarge"]
+    assert row["training cost (USD)"] == pytest.approx(600 * 2 * hourly / 3600)
+    assert row["price as of"] == costs.TRAINING_PRICES_AS_OF
+    assert costs.TRAINING_PRICES_SOURCE.startswith("https://aws.amazon.com/sagemaker/pricing/")
+    jobs = pd.DataFrame(
+        {"job": ["t"], "split": ["train"], "objects": [10], "workers_per_object": [3]}
+    )
+    labeling = costs.labeling_costs(jobs, costs.prices())
+    total = costs.run_total(labeling, costs.training_cost(training))
+    assert total["private workforce (USD)"] == pytest.approx(10 * 0.08 + 600 * 2 * hourly / 3600)
+    assert "and training" in costs.total_line(labeling, costs.training_cost(training))
+    # a type with no price on file: no cost is made up, and the table says where to look
+    unknown = costs.training_cost({**training, "ResourceConfig": {"InstanceType": "ml.x9.huge"}})
+    assert pd.isna(unknown.iloc[0]["training cost (USD)"])
+    assert unknown.iloc[0]["price as of"] == "no price on file"
+    assert costs.run_total(labeling, unknown)["private workforce (USD)"] is None
+
+
+def test_smoke_prices_training_from_the_one_price_table() -> None:
+    """The smoke run's training estimate reads costs.py's table (its one home)."""
+    from helpers import smoke
+
+    assert not hasattr(smoke, "TRAINING_PRICE_PER_HOUR")
+    assert "costs.TRAINING_PRICE_PER_HOUR" in Path(smoke.__file__).read_text()
+
+
+def test_the_confusion_matrix_follows_the_settings_order_not_the_alphabet() -> None:
+    """Rows and columns are in the class index's order (class_labels.json), as settings give it."""
+    reviewed = pd.DataFrame(
+        {
+            "open_images_label": ["Tiger", "Cheetah", "Apple", "Tiger"],
+            "class_name": ["Tiger", "Cheetah", "Apple", "Cheetah"],
+            "agrees": [True, True, True, False],
+        }
+    )
+    _, matrix = results.agreement(reviewed, ["Tiger", "Cheetah", "Apple"])
+    assert list(matrix.index) == ["Tiger", "Cheetah", "Apple"]
+    assert list(matrix.columns) == ["Tiger", "Cheetah", "Apple"]
+
+
+def test_the_first_table_shows_one_object_per_class_and_split() -> None:
+    """Not ten alike rows: each class once per job, in the settings' order, with its index."""
+    lines = [labeled_line(f"t{i}", i % 2, 0.9) for i in range(10)]
+    train = results.parse_output_manifest(manifest(*lines), "category", "train", TRAIN)
+    validation = results.parse_output_manifest(
+        manifest(*lines[:4]), "category", "validation", TRAIN
+    )
+    table = pd.concat([train, validation], ignore_index=True)
+    shown = results.one_per_class(table, list(reversed(LABELS)))
+    assert list(zip(shown["split"], shown["class_name"], strict=True)) == [
+        ("train", LABELS[1]),
+        ("train", LABELS[0]),
+        ("validation", LABELS[1]),
+        ("validation", LABELS[0]),
+    ]
+    assert shown["label"].tolist() == [1, 0, 1, 0]
+    assert "failure_reason" not in shown.columns

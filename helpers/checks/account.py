@@ -82,7 +82,7 @@ def training_instance(ctx: Context) -> Outcome:
             raise
         return skipped(
             f"{kind} is a GPU type the algorithm supports; its training quota could not be read: "
-            f"Service Quotas has no SageMaker quotas here ({exc.response['Error'].get('Message')})",
+            + _no_quotas_reason(s.mode, str(exc.response["Error"].get("Message", ""))),
             "check the quota in the Service Quotas console (SageMaker, "
             f"'{name}') if training fails with ResourceLimitExceeded.",
         )
@@ -113,6 +113,16 @@ def training_instance(ctx: Context) -> Outcome:
             ),
         )
     return passed(f"{kind} is a GPU type; quota '{name}' is {value:g} (need {count})")
+
+
+def _no_quotas_reason(mode: str, message: str) -> str:
+    """Why Service Quotas had no SageMaker quotas: not emulated locally, else AWS's own words."""
+    if mode == "local":  # the answer is the same call's; only its explanation differs
+        return (
+            "the local AWS does not emulate Service Quotas (there is no quota to run out of "
+            "locally); in aws mode this check reads the account's quota"
+        )
+    return f"Service Quotas has no SageMaker quotas in this region ({message})"
 
 
 def _quota_code(quotas: Any, name: str) -> tuple[str | None, float]:
