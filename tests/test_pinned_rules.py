@@ -126,8 +126,8 @@ def test_walkthrough_policy_writes_and_deletes_under_the_prefix_only() -> None:
     assert statements["PreviewTheWorkerTask"]["Resource"] == ROLE
 
 
-def test_prefix_arn_is_the_prefix_not_the_bucket() -> None:
-    assert policies.prefix_arn(_settings()) == f"arn:aws:s3:::{BUCKET}/{PREFIX}/*"
+def test_the_layout_s_object_arn_is_the_prefix_not_the_bucket() -> None:
+    assert _settings().layout.object_arn == f"arn:aws:s3:::{BUCKET}/{PREFIX}/*"
 
 
 @pytest.mark.parametrize("make", ["execution", "pod", "walkthrough"])
