@@ -104,7 +104,7 @@ def test_make_lab_serves_with_the_printed_token_and_stops_its_local_aws(tmp_path
         assert "token=" in url
         assert local.status(folder)["running"]
         base, token = url.split("/lab?token=")
-        status = _wait_for(f"{base}/api/status?token={token}")
+        status = _wait_for(f"{base}/api/status?token={token}", lab)
         assert status == 200
         os.killpg(lab.pid, signal.SIGINT)  # Ctrl-C in the terminal
         rest, _ = lab.communicate(timeout=60)
@@ -117,7 +117,7 @@ def test_make_lab_serves_with_the_printed_token_and_stops_its_local_aws(tmp_path
     assert not local.status(folder)["running"]
 
 
-def _wait_for(url: str, timeout: float = 90.0) -> int:
+def _wait_for(url: str, lab: subprocess.Popen[str], timeout: float = 90.0) -> int:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + timeout
     while True:
@@ -125,6 +125,6 @@ def _wait_for(url: str, timeout: float = 90.0) -> int:
             with opener.open(url, timeout=5) as response:
                 return int(response.status)
         except OSError:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or lab.poll() is not None:
                 raise
             time.sleep(0.3)
