@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.demo import stop_local_aws
 from helpers.paths import project_root
 
 HOST = "127.0.0.1"
@@ -84,7 +85,7 @@ def session(
         return run_lab()
     finally:
         if not was_running:
-            aws.stop()
+            stop_local_aws(aws.stop, aws.status)
             say("Stopped the local AWS this command started.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.demo import isolate_settings, last_output_text, new_run_dir
+from helpers.demo import isolate_settings, last_output_text, new_run_dir, stop_local_aws
 from helpers.paths import project_root
 from helpers.settings import load
 
@@ -86,3 +87,15 @@ def test_demo_reads_no_settings_file_only_defaults_and_variables(tmp_path: Path)
     assert settings.images_per_class == 7  # WALKTHROUGH_* variables still apply
     assert not any(source.startswith("file") for source in settings.sources.values())
     assert "local mode" in said and str(user_file) in said and str(named) in said
+
+
+def test_a_stop_reply_cut_short_by_the_shutdown_is_not_a_failure() -> None:
+    running = {"running": False}
+
+    def stop() -> None:
+        raise http.client.IncompleteRead(b"", 18)
+
+    stop_local_aws(stop, lambda: running)  # stopped all the same: fine
+    running["running"] = True
+    with pytest.raises(http.client.IncompleteRead):
+        stop_local_aws(stop, lambda: running)  # still running: say so
