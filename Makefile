@@ -71,8 +71,8 @@ bench: $(TEST)  ## ours vs the upstream way: staging, annotations, walkthrough (
 lab: $(LAB)  ## JupyterLab on the notebooks, with the local AWS (stopped again if it started it)
 	$(BIN)/python -m helpers.lab
 
-checks: $(DEMO)  ## the setup checks of notebook 02 for settings.json / WALKTHROUGH_* (both modes)
-	$(BIN)/python -m helpers.checks
+checks: $(DEMO)  ## the setup checks of notebook 02 for your settings (ARGS=--create-missing to create)
+	$(BIN)/python -m helpers.checks $(ARGS)
 
 settings: $(DEMO)  ## print the settings in effect and where each came from
 	$(BIN)/python -m helpers.settings
