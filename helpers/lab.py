@@ -91,6 +91,9 @@ def session(
 
 def run_jupyterlab(command: list[str]) -> int:
     """Run JupyterLab until it ends; Ctrl-C and SIGTERM stop it (not this process first)."""
+    # A Ctrl-C that this process ignores (started in the background, say) would be ignored by
+    # JupyterLab too: a handler, unlike an ignore, is not inherited, so the child gets Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     child = subprocess.Popen(command)
     previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C itself
     previous_term = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
