@@ -107,6 +107,7 @@ def _environment(tmp_path: Path, **aws: str) -> dict[str, str]:
         AWS_ENDPOINT_URL=aws.pop("endpoint", _closed_port()),
         NO_PROXY="127.0.0.1,localhost",
         KUBECONFIG=str(empty),
+        COLUMNS="140",  # the table's width (a pytest-xdist worker's would wrap the rows read here)
         **aws,
     )
     return env
