@@ -3,20 +3,31 @@
 Each notebook is executed with papermill (mode=local) into the run folder, with an HTML copy
 beside it; `runs/latest` points at the newest run. The local AWS is started when needed and
 stopped afterwards if this command started it.
+
+The demo runs local mode with the defaults and any `WALKTHROUGH_*` variables. It never reads
+`settings.json` (or the file `WALKTHROUGH_SETTINGS_FILE` names): that file holds a user's aws
+settings, such as their real bucket, which are not the demo's.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
 import time
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from helpers import settings as settings_module
 from helpers.paths import project_root, runs_dir
+
+#: The empty settings file the demo's notebooks read instead of the user's (in the run folder).
+DEMO_SETTINGS_FILE = "demo-settings.json"
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,26 @@ def to_html(notebook: Path) -> Path:
     return target
 
 
+def isolate_settings(run: Path, environ: MutableMapping[str, str]) -> str:
+    """Point the notebooks at an empty settings file in the run folder; say what was set aside.
+
+    Changes `environ` (the demo's own environment, which the notebooks' kernels inherit) and
+    returns the line the demo prints about where its settings come from.
+    """
+    empty = run / DEMO_SETTINGS_FILE
+    empty.write_text("{}\n", encoding="utf-8")
+    named = environ.get(settings_module.SETTINGS_FILE_ENV)
+    environ[settings_module.SETTINGS_FILE_ENV] = str(empty)
+    ignored = [named] if named else []
+    default = settings_module.default_settings_file()
+    if default.is_file():
+        ignored.append(str(default))
+    line = "The demo runs in local mode with the defaults and your WALKTHROUGH_* variables"
+    if ignored:
+        return f"{line}; it does not read {' or '.join(ignored)} (your settings for aws mode)."
+    return f"{line} (it never reads settings.json, which is for aws mode)."
+
+
 def run_notebook(source: Path, run: Path, parameters: dict[str, object]) -> NotebookResult:
     """Execute one notebook with papermill into the run folder and convert it to HTML."""
     import papermill
@@ -117,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Local AWS at {url}")
     run = new_run_dir()
     os.environ["WALKTHROUGH_RUN_DIR"] = str(run)
+    print(isolate_settings(run, os.environ), flush=True)
     results: list[NotebookResult] = []
     try:
         for source in notebooks():
@@ -130,9 +162,18 @@ def main(argv: list[str] | None = None) -> int:
                 break
     finally:
         if not was_running:
-            local.stop()
+            stop_local_aws(local.stop, local.status)
     print_summary(run, results)
     return 0 if results and all(r.ok for r in results) else 1
+
+
+def stop_local_aws(stop: Callable[[], object], status: Callable[[], dict[str, Any]]) -> None:
+    """Stop the local AWS; a stop reply cut short by the shutdown is fine once it has stopped."""
+    try:
+        stop()
+    except http.client.HTTPException:  # IncompleteRead: the server went down mid-reply
+        if status()["running"]:
+            raise
 
 
 def print_summary(run: Path, results: list[NotebookResult]) -> None:

@@ -6,6 +6,7 @@ closed port, or a stub that answers that the security token has expired).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -68,10 +69,17 @@ def expired_endpoint() -> Iterator[str]:
     server.shutdown()
 
 
+@functools.cache
+def _refusing_socket() -> socket.socket:
+    """A loopback socket bound and never listening, held for the session: its port refuses
+    connections, and no server of a test running in parallel can take it."""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    return held
+
+
 def _closed_port() -> str:
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{free.getsockname()[1]}"
+    return f"http://127.0.0.1:{_refusing_socket().getsockname()[1]}"
 
 
 def _environment(tmp_path: Path, **aws: str) -> dict[str, str]:
@@ -99,6 +107,7 @@ def _environment(tmp_path: Path, **aws: str) -> dict[str, str]:
         AWS_ENDPOINT_URL=aws.pop("endpoint", _closed_port()),
         NO_PROXY="127.0.0.1,localhost",
         KUBECONFIG=str(empty),
+        COLUMNS="140",  # the table's width (a pytest-xdist worker's would wrap the rows read here)
         **aws,
     )
     return env

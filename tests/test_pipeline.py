@@ -388,6 +388,12 @@ def test_when_a_labeling_job_fails_the_other_labeling_task_stops_its_job(
     (second,) = [name for name in jobs.values() if name != first]
     assert f"labeling job {first} ({split}) failed: InternalServerError" in str(err.value)
     assert sagemaker.describe_labeling_job(LabelingJobName=first)["LabelingJobStatus"] == "Failed"
+    from helpers import local_runner
+
+    if not local_runner.exit_handler_runs_after_failure():
+        # kfp 2.16's kfp.local runs no other task after a failed one: the second job never starts
+        assert not sagemaker.list_labeling_jobs(NameContains=second)["LabelingJobSummaryList"]
+        return
     assert _wait_until_ended(sagemaker, second)["LabelingJobStatus"] == "Stopped"
     log = local_runner.log_path(submitted.record.run_id).read_text()
     assert (
