@@ -16,6 +16,7 @@ HELPERS = project_root() / "helpers"
 LOCAL_DOORS = {
     "helpers.aws": "the one door: connect() starts or reaches the local AWS in local mode",
     "helpers.demo": "`make demo` starts the local AWS before the notebooks and stops it after",
+    "helpers.lab": "`make lab` starts the local AWS for JupyterLab and stops it if it started it",
 }
 #: What the local AWS may import of the walkthrough: words both sides must agree on.
 LOCAL_MAY_USE = {
@@ -81,7 +82,7 @@ def test_the_graph_is_read_from_the_code() -> None:
     assert "helpers.checks.model" in edges["helpers.checks.roles"]
 
 
-def test_only_aws_connect_and_the_demo_reach_the_local_aws() -> None:
+def test_only_aws_connect_the_demo_and_the_lab_reach_the_local_aws() -> None:
     reaching = {
         module
         for module, used in graph().items()
