@@ -18,6 +18,12 @@ from helpers.settings import LOCAL_ACCOUNT
 ACCOUNT = LOCAL_ACCOUNT
 
 
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """Split `s3://bucket/key` into bucket and key (the local AWS's own; it imports no step)."""
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
 class ServiceError(Exception):
     """An AWS-style error: error code, message and HTTP status."""
 

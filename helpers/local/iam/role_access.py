@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from helpers.local.core import Backend, validation
+from helpers.local.core import Backend, split_s3_uri, validation
 from helpers.local.iam.policy import Decision, NamedPolicy, evaluate, s3_object_arn
 
 
@@ -120,7 +120,7 @@ class RoleAccess:
             return str(exc)
         policies = self.policies(arn)
         for uri in uris:
-            bucket, _, key = uri[5:].partition("/")
+            bucket, key = split_s3_uri(uri)
             decision = evaluate(policies, action, s3_object_arn(bucket, key))
             if decision.decision != "allowed":
                 return (

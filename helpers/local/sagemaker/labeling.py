@@ -29,6 +29,7 @@ from helpers.local.core import (
     ServiceError,
     in_use,
     not_found,
+    split_s3_uri,
     utc,
     validation,
 )
@@ -351,7 +352,7 @@ class LabelingJobs(JobOperations):
         return self.backend.client("s3", "us-east-1")
 
     def _exists(self, uri: str) -> bool:
-        bucket, _, key = uri[5:].partition("/")
+        bucket, key = split_s3_uri(uri)
         if not uri.startswith("s3://") or not key:
             return False
         try:
@@ -361,12 +362,12 @@ class LabelingJobs(JobOperations):
         return True
 
     def _read(self, uri: str) -> str:
-        bucket, _, key = uri[5:].partition("/")
+        bucket, key = split_s3_uri(uri)
         return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
 
     def _write(self, uri: str, body: str, kms_key: str | None = None) -> None:
         """Write an object; with the job's output KMS key, encrypted as Ground Truth does."""
-        bucket, _, key = uri[5:].partition("/")
+        bucket, key = split_s3_uri(uri)
         encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
         self._s3().put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), **encryption)
 

@@ -8,7 +8,7 @@ from typing import Any
 import liquid
 from markupsafe import Markup
 
-from helpers.local.core import Backend, validation
+from helpers.local.core import Backend, split_s3_uri, validation
 
 
 def render_ui_template(backend: Backend, request: dict[str, Any], region: str) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _environment(backend: Backend, region: str) -> liquid.Environment:
         text = str(uri)
         if not text.startswith("s3://"):
             return text
-        bucket, _, key = text[5:].partition("/")
+        bucket, key = split_s3_uri(text)
         return str(
             s3.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600

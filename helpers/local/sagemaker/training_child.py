@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from helpers.local.core import split_s3_uri
 from helpers.local.faults import INTERNAL_AGENT
 from helpers.local.standins import classifier
 
@@ -60,16 +61,11 @@ class CloudWatchLog:
         )
 
 
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
 def read_channel(s3: Any, channel: dict[str, Any]) -> list[tuple[str, int]]:
     """Read an augmented-manifest channel into (image URI, label) records."""
     source = channel["DataSource"]["S3DataSource"]
     image_attr, label_attr = source["AttributeNames"]
-    bucket, key = _split(source["S3Uri"])
+    bucket, key = split_s3_uri(source["S3Uri"])
     text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     records = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -89,7 +85,7 @@ def read_channel(s3: Any, channel: dict[str, Any]) -> list[tuple[str, int]]:
 
 def _read_images(s3: Any, uris: list[str]) -> list[bytes]:
     def read(uri: str) -> bytes:
-        bucket, key = _split(uri)
+        bucket, key = split_s3_uri(uri)
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -115,7 +111,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         log,
     )
     print("STATUS Uploading", flush=True)
-    bucket, key = _split(spec["model_uri"])
+    bucket, key = split_s3_uri(spec["model_uri"])
     kms_key = spec.get("output_kms_key")
     encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
     s3.put_object(Bucket=bucket, Key=key, Body=classifier.model_archive(result, hp), **encryption)
