@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import ClientError
 
 from helpers import gt_inputs, openimages
+from helpers.awserrors import is_missing
 from helpers.errors import InputError
 from helpers.layout import INPUT_FILES
 from helpers.paths import cache_dir, run_path
@@ -103,6 +105,62 @@ def choose_examples(
     return examples[columns]
 
 
+def choose_test_images(
+    settings: Settings,
+    open_images: tuple[pd.DataFrame, pd.DataFrame] | None,
+    chosen: pd.DataFrame,
+    examples: pd.DataFrame,
+) -> pd.DataFrame:
+    """Up to `test_images_per_class` held-out images per class for the model's predictions.
+
+    Held out means in neither manifest and not an instructions example: no worker ever sees
+    one, and the model never trains on one. The choice is seeded like the others. Own images
+    (no classes known) and `test_images_per_class=0` get none.
+    """
+    columns = ["image_id", "class_name", "mid", "source_uri", "uri"]
+    if open_images is None or not settings.predictions:
+        return pd.DataFrame(columns=columns)
+    annotations, descriptions = open_images
+    mids = openimages.resolve_classes(settings.classes, descriptions)
+    used = set(chosen["image_id"]) | set(examples["image_id"])
+    test = openimages.select_held_out(
+        annotations, mids, used, settings.test_images_per_class, settings.seed
+    )
+    test["source_uri"] = [
+        f"s3://{openimages.OPEN_IMAGES_BUCKET}/test/{i}.jpg" for i in test["image_id"]
+    ]
+    test["uri"] = [
+        settings.layout.test_image_uri(openimages.image_file(i)) for i in test["image_id"]
+    ]
+    return test[columns]
+
+
+def test_set_notes(settings: Settings, open_images: object | None, test: pd.DataFrame) -> list[str]:
+    """What a reader should know about the test set: why there is none, or which class is short."""
+    if not settings.predictions:
+        return [
+            "test_images_per_class is 0: no test images are staged, and the pipeline makes no "
+            "predictions"
+        ]
+    if open_images is None:
+        return [
+            "your own images have no known classes, so there is no test set to score "
+            "predictions against: set test_images_per_class=0 before notebook 03 (it then "
+            "trains without the prediction steps)"
+        ]
+    counts = test["class_name"].value_counts()
+    notes = []
+    for name in settings.classes:
+        have = int(counts.get(name, 0))
+        if have < settings.test_images_per_class:
+            notes.append(
+                f"{name!r} has only {have} image(s) left for the test set after the labeling "
+                f"images and the example (test_images_per_class={settings.test_images_per_class}"
+                "): lower images_per_class to leave more, or accept fewer test images"
+            )
+    return notes
+
+
 def require_pictures(
     settings: Settings,
     annotations: pd.DataFrame,
@@ -150,11 +208,40 @@ def _own_images(settings: Settings, s3: Any) -> pd.DataFrame:
 
 
 def stage_images(
-    settings: Settings, s3: Any, chosen: pd.DataFrame, examples: pd.DataFrame | None = None
+    settings: Settings,
+    s3: Any,
+    chosen: pd.DataFrame,
+    examples: pd.DataFrame | None = None,
+    test: pd.DataFrame | None = None,
 ) -> openimages.CopyReport:
-    """Copy the chosen (and example) images into the bucket, server-side, skipping those there."""
+    """Copy the chosen, example and test images into the bucket, server-side, skipping those there.
+
+    The test images go under `test/images/` (the batch transform's input), the rest under
+    `images/`. An object already at a key is never overwritten.
+    """
     every = chosen if examples is None or examples.empty else pd.concat([chosen, examples])
-    return openimages.copy_images(s3, every, settings.bucket, settings.prefix)
+    report = openimages.copy_images(s3, every, settings.bucket, settings.prefix)
+    if test is None or test.empty:
+        return report
+    held_out = openimages.copy_images(
+        s3, test, settings.bucket, settings.prefix, dest_keys=settings.layout.test_image_keys
+    )
+    return openimages.CopyReport(
+        copied=report.copied + held_out.copied,
+        skipped=report.skipped + held_out.skipped,
+        keys=report.keys + held_out.keys,
+        retries=report.retries + held_out.retries,
+    )
+
+
+def write_test_labels(settings: Settings, s3: Any, test: pd.DataFrame) -> str | None:
+    """Write test/labels.jsonl (each test image's Open Images class); None when there is none."""
+    if test.empty:
+        return None
+    body = gt_inputs.test_labels(zip(test["uri"], test["class_name"], strict=True))
+    bucket, key = split_uri(settings.layout.test_labels)
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson")
+    return settings.layout.test_labels
 
 
 def input_files(
@@ -237,13 +324,40 @@ def verify(settings: Settings, s3: Any) -> dict[str, Any]:
         split: [row["source-ref"] for row in rows if not exists[row["source-ref"]]]
         for split, rows in lines.items()
     }
+    labels = gt_inputs.parse_label_config(texts["label_config"], staged.label_config)
     return {
         "objects": {split: len(rows) for split, rows in lines.items()},
         "missing_objects": [uri for uri, ok in exists.items() if not ok],
         "missing_by_split": missing,
-        "labels": gt_inputs.parse_label_config(texts["label_config"], staged.label_config),
+        "labels": labels,
         "duplicates": len(refs) - len(set(refs)),
         "template_has_classifier": gt_inputs.has_classifier(texts["ui_template"]),
+        **verify_test_set(settings, s3, labels, set(refs), texts["ui_template"]),
+    }
+
+
+def verify_test_set(
+    settings: Settings, s3: Any, labels: list[str], refs: set[str], template: str
+) -> dict[str, Any]:
+    """Re-read test/labels.jsonl: how many test images, which are missing, which are not held out.
+
+    `test_images` is None when there is no test set (no file). `test_not_held_out` lists test
+    images that are a manifest's object or an instructions example (there should be none).
+    """
+    uri = settings.layout.test_labels
+    try:
+        text = read_object(s3, *split_uri(uri)).decode()
+    except ClientError as exc:
+        if not is_missing(exc):
+            raise
+        return {"test_images": None, "missing_test_objects": [], "test_not_held_out": []}
+    rows = gt_inputs.parse_test_labels(text, labels, uri)
+    test = [row["source-ref"] for row in rows]
+    exists = read_exists(s3, test)
+    return {
+        "test_images": len(test),
+        "missing_test_objects": [u for u, ok in exists.items() if not ok],
+        "test_not_held_out": [u for u in test if u in refs or u in template],
     }
 
 
@@ -280,19 +394,29 @@ def worker_preview(settings: Settings, aws: Any, chosen: pd.DataFrame) -> str:
     return worker_ui.preview_html(rendered, worker_ui.fetch_url)
 
 
-def objects_summary(chosen: pd.DataFrame, examples: pd.DataFrame) -> pd.DataFrame:
-    """Objects written per class and split, and each class's example image (not in a manifest)."""
+def objects_summary(
+    chosen: pd.DataFrame, examples: pd.DataFrame, test: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Objects written per class and split, each class's example image and held-out test images.
+
+    `total` counts the labeling objects (both manifests); examples and test images are in none.
+    """
     named = chosen.assign(class_name=chosen["class_name"].fillna("(unlabeled)"))
     table = named.groupby(["class_name", "split"], sort=False).size().unstack("split", fill_value=0)
     table = table.reindex(columns=["train", "validation"], fill_value=0)
     table["total"] = table.sum(axis=1)
     shown = dict(zip(examples["class_name"], examples["image_id"], strict=True))
     table["example image (instructions)"] = [shown.get(name, "none") for name in table.index]
+    held_out = (test if test is not None else pd.DataFrame(columns=["class_name"]))[
+        "class_name"
+    ].value_counts()
+    table["test (held out)"] = [int(held_out.get(name, 0)) for name in table.index]
     table.loc["all classes"] = [
         int(table["train"].sum()),
         int(table["validation"].sum()),
         int(table["total"].sum()),
         f"{len(shown)} images",
+        int(table["test (held out)"].sum()),
     ]
     return table.rename_axis("class").rename_axis(None, axis=1)
 
@@ -305,13 +429,18 @@ def export_folder(settings: Settings) -> Path:
     )
 
 
-def export_objects(folder: Path, chosen: pd.DataFrame, examples: pd.DataFrame) -> Path:
-    """Write every object written (and the example images) to `objects.csv`; return its path."""
+def export_objects(
+    folder: Path, chosen: pd.DataFrame, examples: pd.DataFrame, test: pd.DataFrame | None = None
+) -> Path:
+    """Write every object written (examples and test images too) to `objects.csv`; return it."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "objects.csv"
     rows = chosen.assign(role="labeling task")
     if not examples.empty:
         shown = examples.assign(split="example", role="instructions example")
         rows = pd.concat([rows, shown], ignore_index=True)
+    if test is not None and not test.empty:
+        held_out = test.assign(split="test", role="held-out test image (predicted)")
+        rows = pd.concat([rows, held_out], ignore_index=True)
     rows[["image_id", "class_name", "split", "role", "uri"]].to_csv(path, index=False)
     return path

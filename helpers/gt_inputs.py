@@ -25,6 +25,36 @@ def manifest(uris: Iterable[str]) -> str:
     return "".join(lines)
 
 
+def test_labels(rows: Iterable[tuple[str, str]]) -> str:
+    """Return the test set's JSON lines: `{"source-ref": uri, "class-name": name}` per image.
+
+    The class is Open Images' (the truth the predictions are scored against); its index is its
+    position in class_labels.json. This file is never a labeling input.
+    """
+    lines = []
+    for uri, name in rows:
+        if not str(uri).startswith("s3://"):
+            raise InputError("test labels", uri, "every image must be an s3:// URI", "fix the URI")
+        lines.append(json.dumps({"source-ref": str(uri), "class-name": str(name)}) + "\n")
+    return "".join(lines)
+
+
+def parse_test_labels(
+    text: str, classes: Sequence[str], name: str = "test/labels.jsonl"
+) -> list[dict[str, str]]:
+    """Parse the test set's lines; a bad line or a class not in `classes` raises naming `name`."""
+    rows = parse_manifest(text, name)
+    for number, row in enumerate(rows, start=1):
+        if row.get("class-name") not in classes:
+            raise InputError(
+                name,
+                json.dumps(row)[:200],
+                f'line {number}\'s "class-name" must be one of the classes {list(classes)}',
+                "run notebook 01 again with these classes: it rewrites the test set",
+            )
+    return rows
+
+
 def label_config(labels: Sequence[str]) -> dict[str, Any]:
     """Return the label category configuration; the list order is the class index."""
     labels = [str(label) for label in labels]

@@ -61,6 +61,29 @@ class Layout:
         return self.uri("images", file_name)
 
     @property
+    def test_image_keys(self) -> str:
+        """The key prefix (ending in '/') of the held-out test images (in no manifest)."""
+        return self.key("test", "images") + "/"
+
+    @property
+    def test_images(self) -> str:
+        """The S3 prefix URI (ending in '/') of the test images: the batch transform's input."""
+        return self.uri("test", "images") + "/"
+
+    def test_image_uri(self, file_name: str) -> str:
+        """The S3 URI of a held-out test image."""
+        return self.uri("test", "images", file_name)
+
+    @property
+    def test_labels(self) -> str:
+        """The test images' Open Images classes: JSON lines {"source-ref", "class-name"}."""
+        return self.uri("test", "labels.jsonl")
+
+    def predictions(self, run_id: str) -> str:
+        """Where a run's batch transform writes (`<input key relative to test_images>.out`)."""
+        return self.uri("predictions", run_id) + "/"
+
+    @property
     def run_keys(self) -> str:
         """The key prefix (ending in '/') of notebook 03's run records."""
         return self.key("runs") + "/"

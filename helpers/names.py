@@ -17,6 +17,11 @@ BASE_NAMES = {
     "validation_job": "mini-image-classification-demo-validation",
     "training_job": "mini-image-classification-training",
 }
+#: The names of the prediction step's model and batch transform job (runs with predictions).
+PREDICTION_NAMES = {
+    "model": "mini-image-classification-model",
+    "transform_job": "mini-image-classification-predictions",
+}
 
 
 def new_run_id() -> str:
@@ -33,6 +38,9 @@ class RunNames:
     train_job: str
     validation_job: str
     training_job: str
+    #: empty when the run makes no predictions (and in records written before predictions)
+    model: str = ""
+    transform_job: str = ""
 
     @property
     def tags(self) -> list[dict[str, str]]:
@@ -48,6 +56,12 @@ def run_names(settings: Settings, run_id: str) -> RunNames:
         "validation_job": settings.ground_truth_validation_job_name,
         "training_job": None,
     }
+    predicted = {
+        key: f"{base}-{run_id}" if settings.predictions else ""
+        for key, base in PREDICTION_NAMES.items()
+    }
     return RunNames(
-        run_id=run_id, **{key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES}
+        run_id=run_id,
+        **{key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES},
+        **predicted,
     )

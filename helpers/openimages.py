@@ -307,6 +307,30 @@ def select_examples(
     return picked[["image_id", "class_name", "mid"]].reset_index(drop=True)
 
 
+def select_held_out(
+    annotations: pd.DataFrame,
+    classes: dict[str, str],
+    exclude: Iterable[str],
+    per_class: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Pick up to `per_class` eligible images per class outside `exclude`, reproducibly.
+
+    A class with fewer images left gets what is left (columns image_id, class_name, mid, in the
+    classes' order, then by image id).
+    """
+    names = pd.Series(list(classes), index=list(classes.values()))
+    rows = eligible_images(annotations, classes)
+    rows = rows[~rows["image_id"].isin(set(exclude))]
+    rows = rows.assign(key=_rank_keys(rows["image_id"], seed, "test"))
+    picked = rows.sort_values(["mid", "key", "image_id"]).groupby("mid").head(per_class)
+    picked = picked.assign(
+        class_name=picked["mid"].map(names),
+        order=picked["mid"].map(pd.Series(range(len(names)), index=names.index)),
+    ).sort_values(["order", "image_id"])
+    return picked[["image_id", "class_name", "mid"]].reset_index(drop=True)
+
+
 def _check_enough(available: pd.Series, images_per_class: int) -> None:
     """Raise naming every class with fewer eligible images than asked for."""
     short = available[available < images_per_class]
@@ -393,9 +417,13 @@ def copy_images(
     dest_prefix: str,
     max_workers: int = 16,
     source_bucket: str = OPEN_IMAGES_BUCKET,
+    dest_keys: str | None = None,
 ) -> CopyReport:
-    """Copy the selected images server-side to `<dest_prefix>/images/`, skipping ones present."""
-    images = Layout(dest_bucket, dest_prefix.strip("/")).image_keys
+    """Copy the selected images server-side to `<dest_prefix>/images/`, skipping ones present.
+
+    `dest_keys` is another key prefix (ending in '/') to copy to, e.g. the test images'.
+    """
+    images = dest_keys or Layout(dest_bucket, dest_prefix.strip("/")).image_keys
     keys = [images + image_file(str(i)) for i in selection["image_id"]]
     present = set(_list_keys(s3, dest_bucket, images))
     jobs = {

@@ -98,6 +98,22 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "training_volume_size": settings.training_volume_size,
         "training_max_run_time": settings.training_max_run_time,
         **encryption_and_network(settings),
+        **prediction_arguments(settings, names),
+    }
+
+
+def prediction_arguments(settings: Settings, names: RunNames) -> dict[str, str]:
+    """The pipeline arguments of the prediction steps (none when predictions are off)."""
+    if not settings.predictions:
+        return {}
+    layout = settings.layout
+    return {
+        "model_name": names.model,
+        "transform_job_name": names.transform_job,
+        "transform_input_location": layout.test_images,
+        "transform_output_location": layout.predictions(names.run_id),
+        "transform_instance_type": settings.transform_instance_type,
+        "test_labels_location": layout.test_labels,
     }
 
 
@@ -128,6 +144,16 @@ def names_taken(aws: Any, names: RunNames) -> list[str]:
     found = sagemaker.list_training_jobs(NameContains=names.training_job, MaxResults=100)
     if any(j["TrainingJobName"] == names.training_job for j in found["TrainingJobSummaries"]):
         taken.append(f"training job {names.training_job}")
+    if names.model:
+        found = sagemaker.list_models(NameContains=names.model, MaxResults=100)
+        if any(m["ModelName"] == names.model for m in found["Models"]):
+            taken.append(f"model {names.model}")
+    if names.transform_job:
+        found = sagemaker.list_transform_jobs(NameContains=names.transform_job, MaxResults=100)
+        if any(
+            j["TransformJobName"] == names.transform_job for j in found["TransformJobSummaries"]
+        ):
+            taken.append(f"transform job {names.transform_job}")
     return taken
 
 
@@ -152,6 +178,8 @@ def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
             "train_job": names.train_job,
             "validation_job": names.validation_job,
             "training_job": names.training_job,
+            "model": names.model,
+            "transform_job": names.transform_job,
         },
         arguments=arguments(settings, aws, names),
         submitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -165,7 +193,13 @@ def confirm_cost(settings: Settings) -> None:
             "confirm_submit",
             settings.confirm_submit,
             "a submission in aws mode sends labeling tasks to people and starts a GPU training "
-            "job, which cost money (Ground Truth charges per object)",
+            "job, which cost money (Ground Truth charges per object)"
+            + (
+                f", then a batch transform job on {settings.transform_instance_type} that "
+                "predicts the test images (billed per instance-second)"
+                if settings.predictions
+                else ""
+            ),
             "set confirm_submit=True (a notebook parameter, WALKTHROUGH_CONFIRM_SUBMIT=true or "
             "settings.json) once you have checked the settings",
         )
@@ -204,4 +238,44 @@ def require_inputs(settings: Settings, s3: Any) -> dict[str, Any]:
     gt_inputs.require_labels(found["labels"], settings.classes, staged.label_config)
     if not found["template_has_classifier"]:
         raise gt_inputs.classifier_error(staged.ui_template)
+    if settings.predictions:
+        require_test_set(settings, found)
     return found
+
+
+def require_test_set(settings: Settings, found: dict[str, Any]) -> None:
+    """Raise when predictions are on and notebook 01's test set is missing or not held out."""
+    where = settings.layout.test_labels
+    if found["test_images"] is None:
+        own = settings.source != "openimages"
+        raise InputError(
+            where,
+            "missing",
+            f"predictions are on (test_images_per_class={settings.test_images_per_class}), and "
+            "the batch transform predicts the test images this file lists"
+            + (
+                " (your own images have no known classes, so notebook 01 writes none)"
+                if own
+                else ""
+            ),
+            "set test_images_per_class=0 to train without predictions"
+            if own
+            else "run notebook 01_prepare_dataset again (it stages the test images), or set "
+            "test_images_per_class=0 to train without predictions",
+        )
+    missing = found["missing_test_objects"]
+    if missing:
+        raise InputError(
+            where,
+            missing[0] if len(missing) == 1 else f"{missing[0]} and {len(missing) - 1} more",
+            f"{len(missing)} of its {found['test_images']} test images do not exist",
+            "run notebook 01_prepare_dataset again (it copies what is missing)",
+        )
+    if found["test_not_held_out"]:
+        raise InputError(
+            where,
+            found["test_not_held_out"][0],
+            "a test image is also a labeling object or an instructions example, so the model "
+            "would be scored on an image it trained on (or workers saw)",
+            "run notebook 01_prepare_dataset again: it rewrites the manifests and the test set",
+        )

@@ -88,10 +88,17 @@ def parse_record(body: bytes | str, settings: Settings, where: str) -> RunRecord
         raise bad("component_set", data["component_set"], "must be python or official")
     names = data["names"]
     expected = {"team", "train_job", "validation_job", "training_job"}
-    if not isinstance(names, dict) or set(names) != expected:
-        raise bad("names", names, f"must name exactly {sorted(expected)}")
+    optional = {"model", "transform_job"}  # "" or absent: a run without predictions
+    if not isinstance(names, dict) or not expected <= set(names) <= expected | optional:
+        raise bad(
+            "names",
+            names,
+            f"must name exactly {sorted(expected)} (and, with predictions, {sorted(optional)})",
+        )
     for key, name in names.items():
         problem = sagemaker_name_problem(name) if isinstance(name, str) else "must be a string"
+        if key in optional and name == "":
+            problem = None
         if problem:
             raise bad(f"names.{key}", name, problem)
     if not isinstance(data["arguments"], dict):

@@ -85,6 +85,19 @@ NVME_FAMILIES = ("p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 #: The default training type: AWS's image-classification page recommends P2/P3 for training
 #: (G4dn/G5 are not named there) and its example uses ml.p3.2xlarge; P3 has no NVMe storage.
 DEFAULT_TRAINING_INSTANCE = "ml.p3.2xlarge"
+#: Instance families the built-in image-classification algorithm runs inference on. AWS's page
+#: of the algorithm, "EC2 Instance Recommendation for the Image Classification Algorithm"
+#: (https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html), says both CPU
+#: instances (such as C4) and GPU instances (such as P2, P3, G4dn or G5) can be used for
+#: inference, unlike training (GPU only): so the training GPU rule is not reused here. The CPU
+#: families are the compute- and general-purpose ones of the same generations as that example.
+INFERENCE_CPU_FAMILIES = ("c4", "c5", "m4", "m5")
+INFERENCE_GPU_FAMILIES = ("p2", "p3", "g4dn", "g5")
+#: The default batch transform type: a CPU type (cheaper than any GPU type, and enough for ten
+#: images per class one at a time), of the family AWS's own examples deploy this algorithm on.
+DEFAULT_TRANSFORM_INSTANCE = "ml.c5.xlarge"
+#: At most this many held-out test images per class (the batch transform sends one per request).
+MAX_TEST_IMAGES_PER_CLASS = 100
 INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([0-9]*x?large|metal)$")
 BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -119,6 +132,8 @@ class Settings:
     classes: tuple[str, ...] = ("Musical Instrument", "Fruit")
     images_per_class: int = 50
     validation_fraction: float = 0.2
+    #: held-out images per class that no worker sees, for the model's predictions (0: none)
+    test_images_per_class: int = 10
     seed: int = 42
     annotations_url: str | None = None
     class_descriptions_url: str | None = None
@@ -151,6 +166,8 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
+    # predictions (batch transform over the held-out test images)
+    transform_instance_type: str = DEFAULT_TRANSFORM_INSTANCE
     # encryption and networking: unset, the jobs' requests are as without them
     #: KMS key (id, ARN, alias or alias ARN) for the labeling jobs' output in S3
     labeling_output_kms_key: str | None = None
@@ -188,6 +205,11 @@ class Settings:
     def layout(self) -> Layout:
         """Where everything lives under the bucket and prefix."""
         return Layout(self.bucket, self.prefix)
+
+    @property
+    def predictions(self) -> bool:
+        """Whether the run predicts the held-out test images (test_images_per_class > 0)."""
+        return self.test_images_per_class > 0
 
     @property
     def s3_prefix_uri(self) -> str:
@@ -516,6 +538,36 @@ def training_instance_problem(instance_type: str) -> str | None:
     return None
 
 
+def transform_instance_problem(instance_type: str) -> str | None:
+    """Return why the image-classification algorithm cannot run batch transform on it, or None."""
+    match = INSTANCE_TYPE.fullmatch(instance_type)
+    if not match:
+        return f"must look like ml.<family>.<size>, for example {DEFAULT_TRANSFORM_INSTANCE}"
+    families = INFERENCE_CPU_FAMILIES + INFERENCE_GPU_FAMILIES
+    if match.group(1) not in families:
+        return (
+            "the built-in image-classification algorithm runs inference on CPU families "
+            f"{', '.join(INFERENCE_CPU_FAMILIES)} and GPU families "
+            f"{', '.join(INFERENCE_GPU_FAMILIES)}; {instance_type} is of none of them"
+        )
+    if instance_type not in transform_instance_types():
+        sizes = sorted(t for t in transform_instance_types() if t.split(".")[1] == match.group(1))
+        return (
+            f"is not a batch transform instance type (sizes of ml.{match.group(1)}: "
+            f"{', '.join(sizes)})"
+        )
+    return None
+
+
+@functools.cache
+def transform_instance_types() -> frozenset[str]:
+    """The instance types CreateTransformJob takes (botocore's service model, offline)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for("TransformInstanceType").enum)
+
+
 def _check(ok: bool, name: str, value: Any, rule: str, fix: str) -> None:
     if not ok:
         raise InputError(name, value, rule, fix)
@@ -625,6 +677,13 @@ def validate(s: Settings) -> None:
         "remove the duplicate name",
     )
     _check_range(s, "images_per_class", 2, 1000, "use at least 2 (one per split); 50 is the demo")
+    _check_range(
+        s,
+        "test_images_per_class",
+        0,
+        MAX_TEST_IMAGES_PER_CLASS,
+        "use 10 (the default), or 0 to stage no test images and skip predictions",
+    )
     _check_range(s, "seed", 0, 2**32 - 1, "use a whole number from 0 (NumPy's seed range), e.g. 42")
     _check(
         0 < s.validation_fraction < 1,
@@ -748,6 +807,14 @@ def validate(s: Settings) -> None:
     _check_range(s, "training_instance_count", 1, 20, "use 1 for the demo")
     _check_range(s, "training_volume_size", 1, 16384, "use 50 (GB)")
     _check_range(s, "training_max_run_time", 60, 432000, "use 3600 seconds")
+    problem = transform_instance_problem(s.transform_instance_type)
+    _check(
+        problem is None,
+        "transform_instance_type",
+        s.transform_instance_type,
+        problem or "",
+        f"use {DEFAULT_TRANSFORM_INSTANCE} (CPU), or a GPU type such as ml.p3.2xlarge",
+    )
     _check(
         s.component_set in ("official", "python"),
         "component_set",
@@ -892,6 +959,8 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "classes": "the class names to label, in the order workers and results show them",
         "images_per_class": "images staged per class (Open Images source)",
         "validation_fraction": "the share of each class put in the validation manifest",
+        "test_images_per_class": "held-out images per class (in no manifest) the trained model "
+        "predicts; 0 turns predictions off",
         "seed": "the seed of the image choice and the split (0 to 2**32-1)",
         "annotations_url": "where the Open Images annotations CSV is read from",
         "class_descriptions_url": "where the Open Images class names CSV is read from",
@@ -921,6 +990,7 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "training_instance_count": "training instances",
         "training_volume_size": "GB of storage per training instance",
         "training_max_run_time": "seconds after which training is stopped",
+        "transform_instance_type": "the batch transform (predictions) instance type; CPU or GPU",
         "labeling_output_kms_key": "KMS key for the labeling jobs' output in S3",
         "training_volume_kms_key": "KMS key for the training instance's storage volume",
         "training_output_kms_key": "KMS key for the model artifacts",
