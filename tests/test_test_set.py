@@ -155,7 +155,9 @@ def test_notebook_03_stops_when_the_test_set_is_missing_or_not_held_out(
     planning.require_inputs(_settings(images_per_class=20, test_images_per_class=0), s3)
 
 
-def test_exports_and_summary_show_the_test_images(s3: Any, open_images: Any, tmp_path: Path) -> None:
+def test_exports_and_summary_show_the_test_images(
+    s3: Any, open_images: Any, tmp_path: Path
+) -> None:
     settings = _settings(images_per_class=20, test_images_per_class=3)
     staged = _stage(settings, s3, open_images)
     table = dataset.objects_summary(staged["chosen"], staged["examples"], staged["test"])
