@@ -99,6 +99,11 @@ BAD = [
     ("training_instance_type", "ml.c4.2xlarge", "GPU instances only"),
     ("training_instance_type", "ml.m5.large", "GPU instances only"),
     ("training_instance_type", "g4dn.xlarge", "ml.<family>.<size>"),
+    ("test_images_per_class", -1, "between 0 and 100"),
+    ("test_images_per_class", 101, "between 0 and 100"),
+    ("transform_instance_type", "c5.xlarge", "ml.<family>.<size>"),
+    ("transform_instance_type", "ml.r5.large", "runs inference on CPU families"),
+    ("transform_instance_type", "ml.c5.large", "not a batch transform instance type"),
     ("team_name", "team_with_underscore", "SageMaker names"),
     ("team_name", "x" * 64, "1 to 63 characters"),
     ("ground_truth_train_job_name", "-starts-with-hyphen", "SageMaker names"),
@@ -218,3 +223,14 @@ def test_bad_setup_values_name_the_rule(values: dict[str, object], rule: str) ->
     with pytest.raises(InputError) as err:
         load(values, env={})
     assert rule in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_predictions_run_on_cpu_or_gpu_types_and_turn_off_with_zero_test_images() -> None:
+    """Inference is not training: the algorithm predicts on CPU types, so the default is one."""
+    settings = load({}, env={})
+    assert (settings.test_images_per_class, settings.predictions) == (10, True)
+    assert settings.transform_instance_type == "ml.c5.xlarge"
+    for cpu_or_gpu in ("ml.c4.xlarge", "ml.m5.large", "ml.p3.2xlarge", "ml.g4dn.xlarge"):
+        assert load({"transform_instance_type": cpu_or_gpu}, env={}).predictions
+    off = load(env={"WALKTHROUGH_TEST_IMAGES_PER_CLASS": "0"})
+    assert (off.test_images_per_class, off.predictions) == (0, False)
