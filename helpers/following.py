@@ -22,6 +22,10 @@ class RunState:
     workteam_arn: str | None = None
     labeling: dict[str, dict[str, Any]] = field(default_factory=dict)
     training: dict[str, Any] | None = None
+    #: whether the run predicts the test images (its record names a model)
+    predictions: bool = False
+    model: dict[str, Any] | None = None
+    transform: dict[str, Any] | None = None
 
     def failure(self) -> str | None:
         """The first failure reason among the run's jobs (a failed job before a stopped one)."""
@@ -43,7 +47,22 @@ class RunState:
                 f"{self.training['TrainingJobStatus'].lower()}: "
                 f"{self.training.get('FailureReason', '')}"
             )
+        transform = self.transform
+        if transform and transform["TransformJobStatus"] in ("Failed", "Stopped"):
+            return (
+                f"transform job {transform['TransformJobName']} "
+                f"{transform['TransformJobStatus'].lower()}: "
+                f"{transform.get('FailureReason', '')}"
+            )
         return None
+
+    @property
+    def over(self) -> bool:
+        """Whether the run's last job completed (with predictions the transform job's, else
+        the training job's)."""
+        if self.predictions:
+            return bool(self.transform) and self.transform["TransformJobStatus"] == "Completed"
+        return bool(self.training) and self.training["TrainingJobStatus"] == "Completed"
 
 
 def observe(aws: Any, names: RunNames) -> RunState:
@@ -58,6 +77,17 @@ def observe(aws: Any, names: RunNames) -> RunState:
     state.training = unless_missing(
         sagemaker.describe_training_job, TrainingJobName=names.training_job
     )
+    state.predictions = bool(names.model)
+    if names.model and state.training is not None:
+        # listed first: a Describe of a missing model or transform job answers a
+        # ValidationException whose wording is not a "not found" one
+        models = sagemaker.list_models(NameContains=names.model, MaxResults=100)["Models"]
+        if any(m["ModelName"] == names.model for m in models):
+            state.model = sagemaker.describe_model(ModelName=names.model)
+    if names.transform_job and state.model is not None:
+        jobs = sagemaker.list_transform_jobs(NameContains=names.transform_job, MaxResults=100)
+        if any(j["TransformJobName"] == names.transform_job for j in jobs["TransformJobSummaries"]):
+            state.transform = sagemaker.describe_transform_job(TransformJobName=names.transform_job)
     return state
 
 
@@ -80,7 +110,7 @@ def follow(
     if objects:
         bar = progress(total=objects, desc="objects labeled", unit="obj")
     labeling_over = False
-    training_status = None
+    statuses: dict[str, str] = {}
     outcome: bool | None = None
     deadline = time.monotonic() + timeout
     try:
@@ -98,12 +128,10 @@ def follow(
             labeling_over = labeling_over or state.training is not None
             if labeling_over and bar is not None:
                 bar.close()  # once: a closed bar prints nothing more
-            if state.training:
-                training = state.training
-                status = f"{training['TrainingJobStatus']} ({training['SecondaryStatus']})"
-                if status != training_status:
-                    print(f"training job {names.training_job}: {status}", flush=True)
-                    training_status = status
+            for what, status in _job_statuses(state).items():
+                if statuses.get(what) != status:
+                    print(f"{what}: {status}", flush=True)
+                    statuses[what] = status
             if outcome is None:
                 time.sleep(poll_seconds)
     finally:
@@ -120,6 +148,22 @@ def follow(
         )
         raise WalkthroughError(f"the pipeline run {record.run_id} failed: {reason}")
     return state
+
+
+def _job_statuses(state: RunState) -> dict[str, str]:
+    """The status line of each job after labeling (training, model, transform) that exists."""
+    found = {}
+    if state.training:
+        training = state.training
+        found[f"training job {training['TrainingJobName']}"] = (
+            f"{training['TrainingJobStatus']} ({training['SecondaryStatus']})"
+        )
+    if state.model:
+        found[f"model {state.model['ModelName']}"] = "created"
+    if state.transform:
+        transform = state.transform
+        found[f"transform job {transform['TransformJobName']}"] = transform["TransformJobStatus"]
+    return found
 
 
 def labeling_refusal(record: RunRecord, state: RunState) -> str | None:
@@ -160,6 +204,11 @@ def outputs(state: RunState) -> dict[str, str]:
     if state.training:
         found["training job"] = state.training["TrainingJobName"]
         found["model artifact"] = state.training["ModelArtifacts"]["S3ModelArtifacts"]
+    if state.model:
+        found["model"] = state.model["ModelName"]
+    if state.transform:
+        found["transform job"] = state.transform["TransformJobName"]
+        found["predictions"] = state.transform["TransformOutput"]["S3OutputPath"]
     return found
 
 
@@ -212,8 +261,36 @@ def step_states(state: RunState, ended: bool | None) -> dict[str, str]:
             "failed" if labeled and ended is False else "running" if labeled else _unstarted(ended)
         )
         steps["train"] = _unstarted(ended)
+    if state.predictions:
+        steps.update(_prediction_steps(state, ended))
     steps["stop-run-jobs"] = "waiting for the run's end" if ended is None else "done"
     return steps
+
+
+def _prediction_steps(state: RunState, ended: bool | None) -> dict[str, str]:
+    """The states of create-model, predict and evaluate (the transform job's times for predict)."""
+    trained = bool(state.training) and state.training["TrainingJobStatus"] == "Completed"
+    steps = {"create-model": "succeeded" if state.model else _next(trained, ended)}
+    transform = state.transform
+    if transform is None:
+        steps["predict"] = _next(state.model is not None, ended)
+        steps["evaluate"] = _unstarted(ended)
+        return steps
+    status = transform["TransformJobStatus"]
+    steps["predict"] = _with_time(
+        _STATES.get(status, status.lower()),
+        transform.get("TransformStartTime"),
+        transform.get("TransformEndTime"),
+    )
+    steps["evaluate"] = _next(status == "Completed", ended)  # reads the transform's output
+    return steps
+
+
+def _next(ready: bool, ended: bool | None) -> str:
+    """A step whose job is not there yet: running once what it waits for is done, else to come."""
+    if not ready:
+        return _unstarted(ended)
+    return "running" if ended is None else ("succeeded" if ended else "failed")
 
 
 def _unstarted(ended: bool | None) -> str:

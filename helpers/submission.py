@@ -32,11 +32,15 @@ PACKAGE_NAME = "mini-image-classification-pipeline.yaml"
 
 
 def compile_package(
-    settings: Settings, component_set: str | None = None, folder: Path | None = None
+    settings: Settings,
+    component_set: str | None = None,
+    folder: Path | None = None,
+    predictions: bool | None = None,
 ) -> Path:
     """Compile the pipeline (a component set, the settings' by default) into a folder.
 
     The folder is runs/pipeline/ by default (to look at); a run's package goes to its run folder.
+    `predictions` (the settings' by default) adds the create-model, predict and evaluate steps.
     """
     from helpers import components
 
@@ -45,7 +49,10 @@ def compile_package(
     folder = folder or runs_dir() / "pipeline"
     folder.mkdir(parents=True, exist_ok=True)
     return pipeline.compile_pipeline(
-        parts, folder / PACKAGE_NAME, aws_secret=settings.kfp_aws_secret
+        parts,
+        folder / PACKAGE_NAME,
+        aws_secret=settings.kfp_aws_secret,
+        predictions=settings.predictions if predictions is None else predictions,
     )
 
 
@@ -112,7 +119,7 @@ class LocalRunner:
             state = observe(self.aws, record.run_names)
             if state.failure():
                 return False
-            if state.training and state.training["TrainingJobStatus"] == "Completed":
+            if state.over:
                 return True
             if not _alive(record.extra.get("pid")):
                 raise WalkthroughError(
@@ -169,7 +176,12 @@ class KfpRunner:
         client = kfp_client(settings)
         namespace = kfp_namespace(settings)
         package = str(
-            compile_package(settings, record.component_set, local_runner.folder(record.run_id))
+            compile_package(
+                settings,
+                record.component_set,
+                local_runner.folder(record.run_id),
+                predictions=predicts(record),
+            )
         )
         version_name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"
         pipeline_id = find_pipeline(client, namespace)
@@ -203,6 +215,11 @@ class KfpRunner:
     def resume(self, record: RunRecord) -> Finished:
         """The `finished` check of a KFP run submitted earlier: the KFP run's state."""
         return kfp_finished(kfp_client(self.settings), str(record.kfp_run_id))
+
+
+def predicts(record: RunRecord) -> bool:
+    """Whether a run predicts the test images: its record names a model (older ones do not)."""
+    return bool(record.names.get("model"))
 
 
 def find_pipeline(client: Any, namespace: str | None) -> str | None:
