@@ -69,11 +69,13 @@ def test_notebook_01_stages_images_and_shows_pictures_and_tables(first_run: dict
     assert "gt-worker-preview" in html and "data:image/jpeg;base64" in html
     assert "127.0.0.1" not in html  # pictures are embedded, never local links
     assert html.count("<table") >= 3  # annotations, files written, every object
-    # 2 classes x 50 images to label, and one example image per class for the instructions
-    assert first_run["counts"].get("s3.CopyObject") == 102
+    # 2 classes x 50 images to label, one example image per class for the instructions, and
+    # 2 x 10 held-out test images
+    assert first_run["counts"].get("s3.CopyObject") == 122
     assert first_run["counts"].get("sagemaker.RenderUiTemplate") == 1
     text = "".join("".join(o.get("text", "")) for o in shown)
-    assert "copied 102, already there 0" in text
+    assert "copied 122, already there 0" in text
+    assert "test set: 20 images" in text and "20 test images of 2 classes" in text
     assert "Every object written: " in text and "objects.csv" in text
     assert "all classes" in html and html.count("<tr") < 40  # a summary, not 100 rows
 
@@ -106,7 +108,7 @@ def test_rerunning_notebook_01_copies_nothing(
     assert counts.get("s3.CopyObject", 0) == 0
     assert counts.get("s3.CreateBucket", 0) == 0
     text = "".join("".join(o.get("text", "")) for o in notebook_outputs(notebook))
-    assert "copied 0, already there 102" in text
+    assert "copied 0, already there 122" in text
 
 
 @pytest.mark.parametrize(

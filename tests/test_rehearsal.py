@@ -315,7 +315,8 @@ def test_notebook_01_stages_the_subset_in_the_account(rehearsal: dict[str, Any])
     assert done["errors"] == []
     assert "mode=aws" in done["text"]
     assert "Done:** staged 16 images" in done["text"]
-    assert done["counts"].get("s3.CopyObject") == 16 + 2  # and one instructions example a class
+    # and one instructions example a class, and 10 held-out test images a class
+    assert done["counts"].get("s3.CopyObject") == 16 + 2 + 20
     assert done["counts"].get("sagemaker.RenderUiTemplate") == 1
 
 
