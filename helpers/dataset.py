@@ -342,7 +342,8 @@ def verify_test_set(
     """Re-read test/labels.jsonl: how many test images, which are missing, which are not held out.
 
     `test_images` is None when there is no test set (no file). `test_not_held_out` lists test
-    images that are a manifest's object or an instructions example (there should be none).
+    images that are a manifest's object or an instructions example, `test_outside_input` those
+    not under `test/images/` (the batch transform's input); there should be none of either.
     """
     uri = settings.layout.test_labels
     try:
@@ -350,7 +351,12 @@ def verify_test_set(
     except ClientError as exc:
         if not is_missing(exc):
             raise
-        return {"test_images": None, "missing_test_objects": [], "test_not_held_out": []}
+        return {
+            "test_images": None,
+            "missing_test_objects": [],
+            "test_not_held_out": [],
+            "test_outside_input": [],
+        }
     rows = gt_inputs.parse_test_labels(text, labels, uri)
     test = [row["source-ref"] for row in rows]
     exists = read_exists(s3, test)
@@ -358,6 +364,8 @@ def verify_test_set(
         "test_images": len(test),
         "missing_test_objects": [u for u, ok in exists.items() if not ok],
         "test_not_held_out": [u for u in test if u in refs or u in template],
+        # the batch transform reads the test images' prefix: one elsewhere gets no prediction
+        "test_outside_input": [u for u in test if not u.startswith(settings.layout.test_images)],
     }
 
 

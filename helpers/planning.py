@@ -271,6 +271,14 @@ def require_test_set(settings: Settings, found: dict[str, Any]) -> None:
             f"{len(missing)} of its {found['test_images']} test images do not exist",
             "run notebook 01_prepare_dataset again (it copies what is missing)",
         )
+    if found["test_outside_input"]:
+        raise InputError(
+            where,
+            found["test_outside_input"][0],
+            f"every test image must be under {settings.layout.test_images}: the batch transform "
+            "predicts that prefix only",
+            "run notebook 01_prepare_dataset again: it rewrites the test set",
+        )
     if found["test_not_held_out"]:
         raise InputError(
             where,

@@ -81,10 +81,14 @@ def notebook_01(given: dict[str, Any], env: dict[str, str]) -> None:
     """Notebook 01's steps, in its order."""
     settings = load(given, env=env)
     s3 = connect(settings).client("s3")
-    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    open_images = dataset.load_annotations(settings, s3)
+    chosen = dataset.choose_images(settings, s3, open_images)
+    examples = dataset.choose_examples(settings, open_images, chosen)
+    test = dataset.choose_test_images(settings, open_images, chosen, examples)
     ensure_bucket(s3, settings.bucket, settings.region, settings.create_bucket)
-    dataset.stage_images(settings, s3, chosen)
-    dataset.write_inputs(settings, s3, chosen)
+    dataset.stage_images(settings, s3, chosen, examples, test)
+    dataset.write_inputs(settings, s3, chosen, examples)
+    dataset.write_test_labels(settings, s3, test)
 
 
 def notebook_03(given: dict[str, Any], env: dict[str, str]) -> None:
@@ -272,6 +276,9 @@ CASES = [
     pytest.param(Bad("03", {}, "instructions.template", "without <crowd-image-classifier>",
                      "rewrite it", edit=_without_classifier),
                  id="template-without-crowd-image-classifier"),
+    pytest.param(Bad("03", {"test_images_per_class": 10}, "test/labels.jsonl", "missing",
+                     "run notebook 01_prepare_dataset again"),
+                 id="predictions-without-a-test-set"),
     pytest.param(Bad("03", AWS_MODE, "role_arn", "None", "set it in settings.json"),
                  id="aws-mode-without-role-arn"),
     pytest.param(Bad("03", AWS_READY, "confirm_submit", "False", "confirm_submit=True"),
@@ -329,7 +336,10 @@ def test_a_bad_input_stops_with_a_fix_before_anything_is_written(
             bad.edit(files)
         s3 = connect(load({"bucket": BUCKET, "prefix": prefix}, env={})).client("s3")
         gt_inputs.upload_inputs(s3, BUCKET, prefix, files)
-    given = {"bucket": BUCKET, "prefix": prefix, **bad.given}
+    # the cases copy the four labeling inputs only: without a test set, predictions are off
+    # (unless the case is about the test set)
+    off = {"test_images_per_class": 0} if bad.notebook == "03" else {}
+    given = {"bucket": BUCKET, "prefix": prefix, **off, **bad.given}
     before = files_under(runs_dir())
     local.reset_request_counts(local_aws_url)
 

@@ -97,7 +97,7 @@ def test_a_held_out_image_is_in_no_manifest_and_no_instructions_example(
     )
     outcome = dataset.verify(settings, s3)
     assert (outcome["test_images"], outcome["missing_test_objects"]) == (20, [])
-    assert outcome["test_not_held_out"] == []
+    assert outcome["test_not_held_out"] == outcome["test_outside_input"] == []
     planning.require_test_set(settings, outcome)  # nothing to fix
 
 
@@ -143,12 +143,18 @@ def test_notebook_03_stops_when_the_test_set_is_missing_or_not_held_out(
 ) -> None:
     settings = _settings(images_per_class=20, test_images_per_class=2)
     staged = _stage(settings, s3, open_images)
-    bucket, key = BUCKET, settings.layout.key("test", "labels.jsonl")
-    labels = gt_inputs.test_labels([(staged["chosen"]["uri"][0], "Fruit")])
-    s3.put_object(Bucket=bucket, Key=key, Body=labels.encode())
+    labels_key = settings.layout.key("test", "labels.jsonl")
+    good = _read(s3, settings, "test/labels.jsonl")
+    elsewhere = gt_inputs.test_labels([(staged["chosen"]["uri"][0], "Fruit")])
+    s3.put_object(Bucket=BUCKET, Key=labels_key, Body=elsewhere.encode())
+    with pytest.raises(InputError, match="must be under s3://gt-test-set/demo/test-set/test/"):
+        planning.require_inputs(settings, s3)
+    s3.put_object(Bucket=BUCKET, Key=labels_key, Body=good.encode())
+    manifest = _read(s3, settings, "train.manifest") + gt_inputs.manifest(staged["test"]["uri"])
+    s3.put_object(Bucket=BUCKET, Key=settings.layout.key("train.manifest"), Body=manifest.encode())
     with pytest.raises(InputError, match="a test image is also a labeling object"):
         planning.require_inputs(settings, s3)
-    s3.delete_object(Bucket=bucket, Key=key)
+    s3.delete_object(Bucket=BUCKET, Key=labels_key)
     with pytest.raises(InputError, match="run notebook 01_prepare_dataset again") as err:
         planning.require_inputs(settings, s3)
     assert err.value.setting == settings.layout.test_labels
