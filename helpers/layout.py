@@ -88,6 +88,20 @@ class Layout:
         return self.uri("training-output")
 
     @property
+    def test_images(self) -> str:
+        """The S3 URI (ending in '/') of the held-out test images: the transform's input."""
+        return self.uri("test", "images") + "/"
+
+    @property
+    def test_labels(self) -> str:
+        """The S3 URI of the test images' Open Images labels (JSON lines)."""
+        return self.uri("test", "labels.jsonl")
+
+    def predictions(self, run_id: str) -> str:
+        """Where a run's batch transform writes its `.out` objects (ends in '/')."""
+        return self.uri("predictions", run_id) + "/"
+
+    @property
     def bucket_arn(self) -> str:
         """The bucket's ARN."""
         return f"arn:aws:s3:::{self.bucket}"

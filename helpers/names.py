@@ -33,6 +33,8 @@ class RunNames:
     train_job: str
     validation_job: str
     training_job: str
+    model: str = ""
+    transform_job: str = ""
 
     @property
     def tags(self) -> list[dict[str, str]]:
