@@ -1054,12 +1054,17 @@ def predictions_status(predictions: Predictions, settings: Settings) -> str:
 
 def what_the_labels_were_worth(
     label_accuracy: float | None,
-    labels_compared: int,
+    label_matrix: pd.DataFrame,
     training: Mapping[str, Any] | None,
-    model_accuracy: float | None,
-    images_predicted: int,
+    test_accuracy: float | None,
+    test_matrix: pd.DataFrame,
 ) -> pd.DataFrame:
-    """The labels' agreement with Open Images beside the model's validation and test accuracy."""
+    """The labels' agreement with Open Images beside the model's validation and test accuracy.
+
+    The matrices are `agreement`'s and `prediction_accuracy`'s (their sums count the images).
+    """
+    labels_compared = int(label_matrix.to_numpy().sum()) if len(label_matrix) else 0
+    images_predicted = int(test_matrix.to_numpy().sum()) if len(test_matrix) else 0
     validation = None if training is None else final_metrics(training).get("validation:accuracy")
     rows = [
         (
@@ -1076,7 +1081,7 @@ def what_the_labels_were_worth(
         ),
         (
             "model: test accuracy",
-            model_accuracy,
+            test_accuracy,
             images_predicted,
             "Open Images' labels of held-out images no worker saw",
         ),
@@ -1142,7 +1147,13 @@ def objects_by_split(review: Review) -> dict[str, int]:
     }
 
 
-def summary_line(review: Review, table: pd.DataFrame, accuracy: float | None, folder: Path) -> str:
+def summary_line(
+    review: Review,
+    table: pd.DataFrame,
+    accuracy: float | None,
+    folder: Path,
+    test_accuracy: float | None = None,
+) -> str:
     """The notebook's one-line outcome, in markdown."""
     done = labeled(table)
     parts = [
@@ -1157,4 +1168,6 @@ def summary_line(review: Review, table: pd.DataFrame, accuracy: float | None, fo
             f"training job {review.training['TrainingJobStatus'].lower()}"
             + ("" if metric is None else f" (validation accuracy {metric:.2f})")
         )
+    if test_accuracy is not None:
+        parts.append(f"test accuracy {test_accuracy:.0%} against Open Images")
     return ", ".join(parts) + f"; exported to {folder}."

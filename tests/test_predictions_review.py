@@ -7,6 +7,7 @@ local SageMaker's transform jobs once it has them.)
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
+from IPython.display import Markdown
 from moto import mock_aws
 from PIL import Image
 
 from helpers import costs, plots, results
+from helpers.paths import project_root
 from helpers.settings import load
 
 REGION = "us-west-2"
@@ -286,8 +289,9 @@ def test_the_labels_agreement_sits_beside_the_models_accuracy() -> None:
     )
     label_accuracy, label_matrix = results.agreement(reviewed, CLASSES)
     training = {"FinalMetricDataList": [{"MetricName": "validation:accuracy", "Value": 0.8125}]}
+    test_matrix = pd.DataFrame([[2, 1, 0], [0, 1, 1], [0, 0, 1]], index=CLASSES, columns=CLASSES)
     table = results.what_the_labels_were_worth(
-        label_accuracy, int(label_matrix.to_numpy().sum()), training, 4 / 6, 6
+        label_accuracy, label_matrix, training, 4 / 6, test_matrix
     )
     assert table["accuracy"].tolist() == [0.75, 0.812, 0.667]
     assert table["images"].tolist()[::2] == [4, 6]
@@ -330,3 +334,111 @@ def test_the_transform_instance_joins_the_cost_table() -> None:
     running = costs.transform_cost(transform_job("InProgress", TransformStartTime=START))
     assert costs.run_total(labeling, training, running)["private workforce (USD)"] is None
     assert "no predictions price or time on file" in costs.total_line(labeling, training, running)
+
+
+# --- notebook 04's own cells, on the same objects (no kernel, no pipeline run) -------------------
+
+
+def notebook_section(first: str, end: str) -> list[str]:
+    """The code cells of notebook 04 from the markdown cell starting `first` to the one `end`."""
+    cells = json.loads((project_root() / "notebooks" / "04_review_results.ipynb").read_text())
+    code, inside = [], False
+    for cell in cells["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and text.startswith(("## ", "### ")):
+            inside = text.startswith(first) or (inside and not text.startswith(end))
+        elif inside and cell["cell_type"] == "code":
+            code.append(text)
+    return code
+
+
+def run_cells(cells: list[str], namespace: dict[str, Any]) -> list[Any]:
+    """Run cells as the kernel does; return what each shows (display calls, last expression)."""
+    shown: list[Any] = []
+    namespace["display"] = shown.append
+    for text in cells:
+        tree = ast.parse(text)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<cell>", "exec"), namespace)  # noqa: S102 - the notebook's own cells
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)  # noqa: S307
+            if value is not None:
+                shown.append(value)
+    return shown
+
+
+def notebook_namespace(aws: Aws) -> dict[str, Any]:
+    """What notebook 04 has defined when it reaches step 8 (labels reviewed, training done)."""
+    labeling = {
+        "LabelingJobName": "demo-train",
+        "LabelCounters": {"TotalLabeled": 4},
+        "HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 3},
+    }
+    reviewed = pd.DataFrame(
+        {
+            "open_images_label": ["Tiger", "Cheetah", "Apple", "Tiger"],
+            "class_name": ["Tiger", "Cheetah", "Apple", "Cheetah"],
+            "agrees": [True, True, True, False],
+            "label": [0, 1, 2, 1],
+            "split": ["train"] * 4,
+        }
+    )
+    accuracy, matrix = results.agreement(reviewed, CLASSES)
+    chosen = review()
+    chosen.labeling["train"] = labeling
+    return {
+        "Markdown": Markdown,
+        "results": results,
+        "plots": plots,
+        "costs": costs,
+        "settings": settings(),
+        "aws": aws,
+        "s3": aws.client("s3"),
+        "review": chosen,
+        "table": reviewed,
+        "accuracy": accuracy,
+        "matrix": matrix,
+        "training": {
+            "TrainingJobName": "train-1",
+            "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1},
+            "BillableTimeInSeconds": 600,
+            "FinalMetricDataList": [{"MetricName": "validation:accuracy", "Value": 0.8125}],
+        },
+        "prices": costs.prices(),
+    }
+
+
+def test_notebook_04_shows_the_predictions_and_their_cost(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(aws.client("s3"), CASES)
+    end = START + timedelta(seconds=150)
+    answer(aws, transform_job("Completed", TransformStartTime=START, TransformEndTime=end))
+    namespace = notebook_namespace(aws)
+    shown = run_cells(notebook_section("## Step 8", "## Step 9"), namespace)
+    status, chart, first, grid, worth = shown
+    assert "6 predictions for 6 test images" in status.data
+    assert "Test accuracy: 67% of 6 held-out images" in capsys.readouterr().out
+    assert [t.get_text() for t in chart.axes[0].get_yticklabels()] == CLASSES
+    assert first["image_id"].tolist()[:2] == ["t-as-cheetah", "c-as-apple"]
+    assert grid.axes[0].get_title() == "✗ Cheetah (0.65)\nOpen Images: Tiger"
+    assert worth["accuracy"].tolist() == [0.75, 0.812, 0.667]
+    shown = run_cells(notebook_section("## Step 9", "## Step 10"), namespace)
+    instances = next(s for s in shown if isinstance(s, pd.DataFrame) and "step" in s.columns)
+    row = instances.set_index("step").loc["predictions"]
+    assert (row["instance type"], row["billed seconds"]) == ("ml.c5.xlarge", 150)
+    assert row["cost (USD)"] == pytest.approx(150 * 0.204 / 3600)
+    assert "(labeling, training and predictions)" in shown[-1].data
+    assert costs.TRANSFORM_PRICES_SOURCE in capsys.readouterr().out
+
+
+def test_notebook_04_shows_a_failed_transform_and_goes_on(aws: Aws) -> None:
+    answer(aws, transform_job("Failed", FailureReason="ClientError: See job logs"))
+    namespace = notebook_namespace(aws)
+    shown = run_cells(notebook_section("## Step 8", "## Step 9"), namespace)
+    status, worth = shown
+    assert "failed:** ClientError: See job logs" in status.data
+    assert namespace["prediction_chart"] is None and namespace["prediction_grid"] is None
+    assert pd.isna(worth.loc["model: test accuracy", "accuracy"])
+    shown = run_cells(notebook_section("## Step 9", "## Step 10"), namespace)
+    assert "no predictions price or time on file" in shown[-1].data
