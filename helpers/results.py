@@ -982,6 +982,28 @@ def prediction_images(
     return images, title
 
 
+def transform_summary(job: Mapping[str, Any]) -> pd.DataFrame:
+    """The transform job at a glance: status, times, instance, model, input and output."""
+    resources = job.get("TransformResources", {})
+    seconds = costs.transform_seconds(job)
+    source, output = output_objects(job)
+    rows = {
+        "transform job": job["TransformJobName"],
+        "status": job["TransformJobStatus"],
+        "failure reason": job.get("FailureReason", ""),
+        "model": job.get("ModelName", ""),
+        "instance type": resources.get("InstanceType", ""),
+        "instances": resources.get("InstanceCount"),
+        "started": job.get("TransformStartTime"),
+        "ended": job.get("TransformEndTime"),
+        "duration (s)": seconds,
+        "input": source,
+        "output": output,
+    }
+    shown = {k: v for k, v in rows.items() if v not in (None, "")}
+    return pd.DataFrame({"value": pd.Series(shown, dtype=object)})
+
+
 def transform_log_tail(logs: Any, job_name: str, count: int = 20) -> tuple[str | None, list[str]]:
     """The last lines of the transform job's data log (streams `<job>/…/data-log`), newest last."""
     streams = [

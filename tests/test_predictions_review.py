@@ -416,7 +416,9 @@ def test_notebook_04_shows_the_predictions_and_their_cost(
     answer(aws, transform_job("Completed", TransformStartTime=START, TransformEndTime=end))
     namespace = notebook_namespace(aws)
     shown = run_cells(notebook_section("## Step 8", "## Step 9"), namespace)
-    status, chart, first, grid, worth = shown
+    job, status, chart, first, grid, worth = shown
+    assert job.loc["status", "value"] == "Completed" and job.loc["duration (s)", "value"] == 150
+    assert job.loc["instance type", "value"] == "ml.c5.xlarge"
     assert "6 predictions for 6 test images" in status.data
     assert "Test accuracy: 67% of 6 held-out images" in capsys.readouterr().out
     assert [t.get_text() for t in chart.axes[0].get_yticklabels()] == CLASSES
@@ -436,7 +438,8 @@ def test_notebook_04_shows_a_failed_transform_and_goes_on(aws: Aws) -> None:
     answer(aws, transform_job("Failed", FailureReason="ClientError: See job logs"))
     namespace = notebook_namespace(aws)
     shown = run_cells(notebook_section("## Step 8", "## Step 9"), namespace)
-    status, worth = shown
+    job, status, worth = shown
+    assert job.loc["failure reason", "value"] == "ClientError: See job logs"
     assert "failed:** ClientError: See job logs" in status.data
     assert namespace["prediction_chart"] is None and namespace["prediction_grid"] is None
     assert pd.isna(worth.loc["model: test accuracy", "accuracy"])
