@@ -767,7 +767,7 @@ class Predictions:
     job: dict[str, Any] | None
     table: pd.DataFrame
     classes: list[str]
-    log_stream: str | None = None
+    log_streams: list[str] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -779,7 +779,7 @@ def _empty_predictions() -> pd.DataFrame:
 def describe_transform_job(sagemaker: Any, name: str) -> dict[str, Any] | None:
     """DescribeTransformJob; None when there is no such job (SageMaker says "Could not find")."""
     try:
-        return dict(sagemaker.describe_transform_job(TransformJobName=name))
+        answer = sagemaker.describe_transform_job(TransformJobName=name)
     except ClientError as exc:
         missing = error_code(exc) == "ValidationException" and (
             "could not find" in error_message(exc).lower()
@@ -787,6 +787,7 @@ def describe_transform_job(sagemaker: Any, name: str) -> dict[str, Any] | None:
         if missing or is_missing(exc):
             return None
         raise
+    return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
 
 
 def prediction_classes(s3: Any, settings: Settings) -> list[str]:
@@ -805,12 +806,12 @@ def open_predictions(settings: Settings, aws: Any, review: Review) -> Prediction
     if not settings.predictions or not name:
         return Predictions("off", name, None, _empty_predictions(), classes)
     job = describe_transform_job(aws.client("sagemaker"), name)
-    status = None if job is None else job["TransformJobStatus"]
     if job is None:
         return Predictions("not started", name, None, _empty_predictions(), classes)
+    status = job["TransformJobStatus"]
     if status == "Failed":
-        stream, lines = transform_log_tail(aws.client("logs"), name)
-        return Predictions("failed", name, job, _empty_predictions(), classes, stream, lines)
+        streams, lines = transform_log_tail(aws.client("logs"), name)
+        return Predictions("failed", name, job, _empty_predictions(), classes, streams, lines)
     if status not in READY:
         return Predictions("running", name, job, _empty_predictions(), classes)
     notes: list[str] = []
@@ -1004,17 +1005,21 @@ def transform_summary(job: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"value": pd.Series(shown, dtype=object)})
 
 
-def transform_log_tail(logs: Any, job_name: str, count: int = 20) -> tuple[str | None, list[str]]:
-    """The last lines of the transform job's data log (streams `<job>/…/data-log`), newest last."""
+def transform_log_tail(logs: Any, job_name: str, count: int = 20) -> tuple[list[str], list[str]]:
+    """The transform job's data-log streams (`<job>/…/data-log`) and their last lines.
+
+    Each stream's newest `count` events are read in one call (not the whole log), oldest first.
+    """
     streams = [
         s for s in _log_streams(logs, TRANSFORM_LOG_GROUP, job_name) if s.endswith("/data-log")
     ]
-    if not streams:
-        return None, []
-    lines = [
-        line for stream in streams for line in _stream_lines(logs, stream, TRANSFORM_LOG_GROUP)
-    ]
-    return streams[-1], lines[-count:]
+    lines = []
+    for stream in streams:
+        page = logs.get_log_events(
+            logGroupName=TRANSFORM_LOG_GROUP, logStreamName=stream, startFromHead=False, limit=count
+        )
+        lines.extend(event["message"] for event in page["events"])
+    return streams, lines[-count:]
 
 
 def predictions_status(predictions: Predictions, settings: Settings) -> str:
@@ -1050,8 +1055,8 @@ def predictions_status(predictions: Predictions, settings: Settings) -> str:
     if predictions.state == "failed":
         where = (
             f"the last lines of its data log (CloudWatch Logs group `{TRANSFORM_LOG_GROUP}`, "
-            f"stream `{predictions.log_stream}`)"
-            if predictions.log_stream
+            f"stream {', '.join(f'`{stream}`' for stream in predictions.log_streams)})"
+            if predictions.log_streams
             else f"no data log in CloudWatch Logs group `{TRANSFORM_LOG_GROUP}` yet"
         )
         shown = "\n".join(predictions.log_lines)

@@ -198,9 +198,9 @@ def test_a_failed_job_shows_its_reason_and_the_data_log_line_naming_the_object(a
     bad = f"{IMAGES}notes.txt"
     streams = {
         f"{JOB}/i-0abc-1764489600/data-log": [
-            f"2026-11-30T08:00:01.000:[sagemaker logs]: {IMAGES}t-sure.jpg: ok",
-            f"2026-11-30T08:00:02.000:[sagemaker logs]: {bad}: ClientError: 415: Unsupported "
-            "Media Type: cannot identify image file",
+            *(f"[sagemaker logs]: {IMAGES}image-{i:02d}.jpg: ok" for i in range(30)),
+            f"[sagemaker logs]: {bad}: ClientError: 415: Unsupported Media Type: cannot "
+            "identify image file",
         ],
         f"{JOB}/i-0abc-1764489600": ["container: loading model", "container: serving"],
         f"{JOB}-other/i-0abc-1764489600/data-log": ["another job's line"],
@@ -230,6 +230,8 @@ def test_a_failed_job_shows_its_reason_and_the_data_log_line_naming_the_object(a
     assert "failed:** ClientError: See job logs for more information" in shown
     assert f"{bad}: ClientError: 415" in shown
     assert f"{JOB}/i-0abc-1764489600/data-log" in shown
+    assert "image-29.jpg: ok" in shown and "image-00.jpg" not in shown  # the last lines only
+    assert len(predictions.log_lines) == 20 and predictions.log_lines[-1].startswith("[sag")
     assert "container: serving" not in shown and "another job's line" not in shown
 
 
