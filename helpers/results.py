@@ -1151,11 +1151,19 @@ def review_folder(run_id: str) -> Path:
     return Path(given) if given else run_path("review", run_id)
 
 
-def export(folder: Path, reviewed: pd.DataFrame, figures: Mapping[str, Any]) -> dict[str, Path]:
-    """Write the reviewed dataset as CSV and each figure as PNG; return what was written."""
+def export(
+    folder: Path,
+    reviewed: pd.DataFrame,
+    figures: Mapping[str, Any],
+    predictions: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write the reviewed dataset (and the predictions) as CSV, each figure as PNG; say what."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {"reviewed dataset": folder / "reviewed_dataset.csv"}
     reviewed.to_csv(written["reviewed dataset"], index=False)
+    if predictions is not None and not predictions.empty:
+        written["predictions"] = folder / "predictions.csv"
+        predictions.to_csv(written["predictions"], index=False)
     for name, figure in figures.items():
         if figure is None:
             continue

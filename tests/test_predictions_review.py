@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -434,6 +435,14 @@ def test_notebook_04_shows_the_predictions_and_their_cost(
     assert row["cost (USD)"] == pytest.approx(150 * 0.204 / 3600)
     assert "(labeling, training and predictions)" in shown[-1].data
     assert costs.TRANSFORM_PRICES_SOURCE in capsys.readouterr().out
+
+
+def test_the_predictions_are_exported_beside_the_reviewed_dataset(aws: Aws, tmp_path: Path) -> None:
+    predictions = completed(aws)
+    written = results.export(tmp_path, pd.DataFrame({"image": []}), {}, predictions.table)
+    exported = pd.read_csv(written["predictions"])
+    assert list(exported.columns) == list(results.PREDICTION_COLUMNS) and len(exported) == 6
+    assert "predictions" not in results.export(tmp_path, pd.DataFrame(), {}, None)
 
 
 def test_notebook_04_shows_a_failed_transform_and_goes_on(aws: Aws) -> None:
