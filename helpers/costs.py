@@ -1,5 +1,5 @@
-"""What a run costs on AWS: Ground Truth's fee per object, a public workforce's task fees, and
-the training instance's billable time.
+"""What a run costs on AWS: Ground Truth's fee per object, a public workforce's task fees, the
+training instance's billable time and the batch transform instance's time.
 
 Ground Truth charges per labeled object. A private workforce (this walkthrough's) adds no worker
 fee; a public (Amazon Mechanical Turk) workforce adds a price per task for every worker who
@@ -39,6 +39,29 @@ TRAINING_PRICE_PER_HOUR = {
 TRAINING_PRICES_SOURCE = "https://aws.amazon.com/sagemaker/pricing/ (training, on-demand)"
 TRAINING_PRICES_AS_OF = "2026-11-30"
 TRAINING_PRICES_NOTE = f"recorded {TRAINING_PRICES_AS_OF}, not re-checked: confirm on that page"
+#: On-demand SageMaker batch transform prices, USD per instance-hour, for the walkthrough's
+#: default transform type (the same price in us-east-1 and us-west-2), as last recorded here:
+#: not re-checked against the live pricing page (no network where this was written). Other
+#: regions differ; an unknown type gets no price.
+TRANSFORM_PRICE_PER_HOUR = {
+    "ml.c5.xlarge": 0.204,
+}
+TRANSFORM_PRICES_SOURCE = (
+    "https://aws.amazon.com/sagemaker/pricing/ (inference, batch transform, on-demand)"
+)
+TRANSFORM_PRICES_AS_OF = "2026-11-30"
+TRANSFORM_PRICES_NOTE = f"recorded {TRANSFORM_PRICES_AS_OF}, not re-checked: confirm on that page"
+#: The columns of the instances' cost table (training and predictions, one row each).
+INSTANCE_COLUMNS = (
+    "step",
+    "job",
+    "instance type",
+    "instances",
+    "billed seconds",
+    "price per instance-hour (USD)",
+    "cost (USD)",
+    "price as of",
+)
 
 
 @dataclass(frozen=True)
@@ -136,28 +159,116 @@ def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
-def run_total(labeling: pd.DataFrame, training: pd.DataFrame | None) -> dict[str, float | None]:
-    """The run's cost with each workforce: the labeling table's total plus the training cost."""
+def transform_seconds(job: Mapping[str, Any]) -> int | None:
+    """The batch transform's billed time: TransformStartTime to TransformEndTime, in seconds.
+
+    None while the job has not started or not ended (no billed time to show yet).
+    """
+    started, ended = job.get("TransformStartTime"), job.get("TransformEndTime")
+    if started is None or ended is None:
+        return None
+    return max(0, round((ended - started).total_seconds()))
+
+
+def transform_cost(job: Mapping[str, Any]) -> pd.DataFrame:
+    """The batch transform job's cost: billed seconds x instances x the type's hourly price.
+
+    As for training, a type with no price on file, or a job with no end time yet, gets no cost
+    (never a made-up one); the table says when the price was written down.
+    """
+    resources = job.get("TransformResources", {})
+    kind, count = resources.get("InstanceType", ""), int(resources.get("InstanceCount", 1))
+    seconds = transform_seconds(job)
+    hourly = TRANSFORM_PRICE_PER_HOUR.get(kind)
+    cost = None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
+    return pd.DataFrame(
+        [
+            {
+                "transform job": job["TransformJobName"],
+                "instance type": kind,
+                "instances": count,
+                "billed seconds": seconds,
+                "price per instance-hour (USD)": hourly,
+                "transform cost (USD)": cost,
+                "price as of": TRANSFORM_PRICES_AS_OF if hourly is not None else "no price on file",
+            }
+        ]
+    )
+
+
+def instance_costs(
+    training: pd.DataFrame | None, transform: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The SageMaker instances' costs in one table: a row for training, one for predictions."""
+    rows = []
+    for step, table, job, cost, seconds in (
+        ("training", training, "training job", "training cost (USD)", "billable seconds"),
+        ("predictions", transform, "transform job", "transform cost (USD)", "billed seconds"),
+    ):
+        if table is None:
+            continue
+        row = table.iloc[0]
+        rows.append(
+            {
+                "step": step,
+                "job": row[job],
+                "instance type": row["instance type"],
+                "instances": row["instances"],
+                "billed seconds": row[seconds],
+                "price per instance-hour (USD)": row["price per instance-hour (USD)"],
+                "cost (USD)": row[cost],
+                "price as of": row["price as of"],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(INSTANCE_COLUMNS))
+
+
+def _instance_cost(table: pd.DataFrame | None, column: str) -> float | None:
+    """One instance table's cost (0 without the table, None when it has no cost)."""
+    if table is None:
+        return 0.0
+    value = table[column].iloc[0]
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def run_total(
+    labeling: pd.DataFrame, training: pd.DataFrame | None, transform: pd.DataFrame | None = None
+) -> dict[str, float | None]:
+    """The run's cost with each workforce: labeling's total plus training and predictions."""
     totals = labeling.iloc[-1]
-    trained = 0.0 if training is None else training["training cost (USD)"].iloc[0]
-    known = trained is not None and not pd.isna(trained)
+    trained = _instance_cost(training, "training cost (USD)")
+    predicted = _instance_cost(transform, "transform cost (USD)")
+    known = trained is not None and predicted is not None
+    instances = (trained or 0.0) + (predicted or 0.0)
     private = float(totals["Ground Truth fee, private workforce (USD)"])
     public = float(totals["total with a public workforce (USD)"])
     return {
-        "private workforce (USD)": round(private + trained, 4) if known else None,
-        "public workforce (USD)": round(public + trained, 4) if known else None,
+        "private workforce (USD)": round(private + instances, 4) if known else None,
+        "public workforce (USD)": round(public + instances, 4) if known else None,
     }
 
 
-def total_line(labeling: pd.DataFrame, training: pd.DataFrame | None) -> str:
-    """One sentence: what the run (labeling and training) costs with each kind of workforce."""
+def total_line(
+    labeling: pd.DataFrame, training: pd.DataFrame | None, transform: pd.DataFrame | None = None
+) -> str:
+    """One sentence: what the run (labeling, training, predictions) costs with each workforce."""
+    unpriced = [
+        step
+        for step, table, column in (
+            ("training", training, "training cost (USD)"),
+            ("predictions", transform, "transform cost (USD)"),
+        )
+        if _instance_cost(table, column) is None
+    ]
     parts = []
-    for who, value in run_total(labeling, training).items():
+    for who, value in run_total(labeling, training, transform).items():
         kind = who.removesuffix(" (USD)")
         parts.append(
             f"{value:.2f} USD with a {kind}"
             if value is not None
-            else f"unknown with a {kind} (no training price on file)"
+            else f"unknown with a {kind} (no {' or '.join(unpriced)} price or time on file)"
         )
-    trained = "" if training is None else " and training"
-    return f"**The run on AWS** (labeling{trained}): " + "; ".join(parts) + "."
+    steps = ["labeling"] + ["training"] * (training is not None)
+    steps += ["predictions"] * (transform is not None)
+    what = steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " and " + steps[-1]
+    return f"**The run on AWS** ({what}): " + "; ".join(parts) + "."

@@ -67,6 +67,8 @@ def split_counts_chart(dataset: pd.DataFrame, label: str = "class_name") -> Pict
     return figure
 
 
+#: The colour of a caption that marks a mistake (starts with "✗").
+MISTAKE = "#c5221f"
 #: Box colours by a step's state (its first word), as KFP's UI colours a run's steps.
 _STATE_COLOURS = {
     "succeeded": ("#e6f4ea", "#188038"),
@@ -214,7 +216,7 @@ def image_rows(
         for ax, (caption, data) in zip(row, items, strict=False):
             with Image.open(io.BytesIO(data)) as picture:
                 ax.imshow(picture.convert("RGB"))
-            ax.set_title(caption, fontsize=8)
+            ax.set_title(caption, fontsize=8, color=MISTAKE if caption[:1] == "✗" else "black")
         if name and name not in shown:
             row[0].text(
                 -0.08,
@@ -241,8 +243,13 @@ def captioned_grid(
     return image_rows({"": images}, columns=columns, title=title)
 
 
-def confusion_matrix_chart(matrix: pd.DataFrame, accuracy: float) -> Picture:
-    """Heat map of a confusion matrix (rows: reference labels, columns: given labels)."""
+def confusion_matrix_chart(
+    matrix: pd.DataFrame,
+    accuracy: float,
+    title: str = "Labels vs Open Images",
+    chosen_by: str = "what the workers chose",
+) -> Picture:
+    """Heat map of a confusion matrix with its counts (rows: reference, columns: given)."""
     size = max(4.5, 1.2 * len(matrix.columns) + 2.5)
     figure = Picture(figsize=(size, size * 0.85))
     ax = figure.subplots()
@@ -261,9 +268,9 @@ def confusion_matrix_chart(matrix: pd.DataFrame, accuracy: float) -> Picture:
         )
     ax.set_xticks(range(len(matrix.columns)), matrix.columns, rotation=30, ha="right")
     ax.set_yticks(range(len(matrix.index)), matrix.index)
-    ax.set_xlabel(f"{matrix.columns.name or 'label'} (what the workers chose)")
+    ax.set_xlabel(f"{matrix.columns.name or 'label'} ({chosen_by})")
     ax.set_ylabel(matrix.index.name or "reference")
-    ax.set_title(f"Labels vs Open Images (accuracy {accuracy:.0%})")
+    ax.set_title(f"{title} (accuracy {accuracy:.0%})")
     figure.tight_layout()
     return figure
 
@@ -275,6 +282,13 @@ def _cells(values: object) -> list[tuple[tuple[int, int], int]]:
     array = np.asarray(values)
     rows, columns = array.shape
     return [((r, c), int(array[r, c])) for r in range(rows) for c in range(columns)]
+
+
+def prediction_matrix_chart(matrix: pd.DataFrame, accuracy: float) -> Picture:
+    """The model's confusion matrix on the test images (rows: Open Images, columns: predicted)."""
+    return confusion_matrix_chart(
+        matrix, accuracy, title="Model vs Open Images on the test images", chosen_by="the model"
+    )
 
 
 def learning_curves(curves: pd.DataFrame, job_name: str) -> Picture:

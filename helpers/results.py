@@ -1,4 +1,5 @@
-"""Notebook 04's analyses: Ground Truth's labeled output, its workers, and the training job.
+"""Notebook 04's analyses: Ground Truth's labeled output, its workers, the training job, and the
+model's predictions on the held-out test images (the batch transform job).
 
 The parsers read Ground Truth's output as real jobs write it:
 
@@ -9,7 +10,11 @@ The parsers read Ground Truth's output as real jobs write it:
   of objects that failed, whose metadata has a `failure-reason` and no label;
 - worker responses under `annotations/worker-response/iteration-<N>/<object>/<time>.json` and
   consolidation responses under `annotations/consolidated-annotation/consolidation-response/`;
-- the training job's CloudWatch log lines `Epoch[N] Train-accuracy=…` / `Validation-accuracy=…`.
+- the training job's CloudWatch log lines `Epoch[N] Train-accuracy=…` / `Validation-accuracy=…`;
+- the batch transform's output as the built-in algorithm writes it: for each input object
+  `<input prefix>/<key>`, an object `<S3OutputPath>/<key>.out` holding
+  `{"prediction": [p_0, ..., p_k]}` in class index order (class_labels.json), and, when the job
+  failed, its CloudWatch data log (`/aws/sagemaker/TransformJobs`, streams `<job>/…/data-log`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from helpers import openimages, records
-from helpers.awserrors import is_missing, unless_missing
+from helpers import costs, openimages, records
+from helpers.awserrors import error_code, error_message, is_missing, unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import run_names
 from helpers.paths import run_path
@@ -74,6 +79,16 @@ EPOCH_LINE = (
     r"Epoch\[(?P<epoch>\d+)\] (?P<split>Train|Validation)-accuracy=(?P<accuracy>[0-9.eE+-]+)"
 )
 READY = ("Completed", "Stopped")
+TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
+PREDICTION_COLUMNS = (
+    "image",
+    "image_id",
+    "true_class",
+    "predicted_class",
+    "probability",
+    "truth_probability",
+    "correct",
+)
 
 
 class NothingToReview(WalkthroughError):
@@ -91,6 +106,7 @@ class Target:
     training_job: str | None
     run_id: str | None
     source: str
+    transform_job: str | None = None
 
 
 def find_target(settings: Settings, s3: Any) -> Target:
@@ -119,6 +135,7 @@ def find_target(settings: Settings, s3: Any) -> Target:
         names.training_job,
         record.run_id,
         f"run {record.run_id} (submitted {record.submitted_at})",
+        names.transform_job or None,  # "" in records of runs without predictions
     )
 
 
@@ -204,8 +221,10 @@ def _with_training_job(
     run_id = next((t["Value"] for t in tags if t["Key"] == RUN_TAG), None)
     if run_id is None:
         return target
-    training = run_names(settings, run_id).training_job
-    return Target(target.jobs, training, run_id, target.source)
+    names = run_names(settings, run_id)
+    return Target(
+        target.jobs, names.training_job, run_id, target.source, names.transform_job or None
+    )
 
 
 def label_categories(s3: Any, job: Mapping[str, Any]) -> list[str]:
@@ -492,15 +511,24 @@ def agreement(
     known = reviewed[reviewed["agrees"].notna()]
     if known.empty:
         return None, pd.DataFrame()
-    matrix = pd.crosstab(
+    matrix = confusion(
         known["open_images_label"].rename("Open Images label"),
         known["class_name"].rename("Ground Truth label"),
+        classes,
     )
-    seen = set(matrix.index) | set(matrix.columns)
-    order = [name for name in classes if name in seen]
-    order += sorted(seen - set(order))
-    matrix = matrix.reindex(index=order, columns=order, fill_value=0)
     return float(known["agrees"].astype(bool).mean()), matrix
+
+
+def confusion(truth: pd.Series, given: pd.Series, classes: Sequence[str] = ()) -> pd.DataFrame:
+    """Counts of (truth, given) pairs: rows and columns in `classes`' order, others after them.
+
+    Every class in `classes` has its row and column (zeros included), so matrices of the same
+    classes line up; the series' names label the axes.
+    """
+    matrix = pd.crosstab(truth, given)
+    seen = set(matrix.index) | set(matrix.columns)
+    order = list(dict.fromkeys(classes)) + sorted(seen - set(classes))
+    return matrix.reindex(index=order, columns=order, fill_value=0)
 
 
 def disagreements(reviewed: pd.DataFrame) -> pd.DataFrame:
@@ -640,21 +668,26 @@ def parse_training_log(lines: Iterable[str]) -> pd.DataFrame:
 
 def training_log(logs: Any, job_name: str) -> list[str]:
     """Every line the training job logged to CloudWatch (streams `<job name>/…`)."""
-    try:
-        pages = logs.get_paginator("describe_log_streams").paginate(
-            logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
-        )
-        streams = [s["logStreamName"] for page in pages for s in page["logStreams"]]
-    except logs.exceptions.ResourceNotFoundException:
-        return []
+    streams = _log_streams(logs, LOG_GROUP, job_name)
     return [line for stream in streams for line in _stream_lines(logs, stream)]
 
 
-def _stream_lines(logs: Any, stream: str) -> list[str]:
+def _log_streams(logs: Any, group: str, job_name: str) -> list[str]:
+    """The names of a job's log streams (`<job name>/…`) in a group; none when it has none."""
+    try:
+        pages = logs.get_paginator("describe_log_streams").paginate(
+            logGroupName=group, logStreamNamePrefix=f"{job_name}/"
+        )
+        return [s["logStreamName"] for page in pages for s in page["logStreams"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
+def _stream_lines(logs: Any, stream: str, group: str = LOG_GROUP) -> list[str]:
     """One log stream's messages, from the start, following its forward tokens."""
     lines: list[str] = []
     request: dict[str, Any] = {
-        "logGroupName": LOG_GROUP,
+        "logGroupName": group,
         "logStreamName": stream,
         "startFromHead": True,
     }
@@ -718,6 +751,381 @@ def artifact_size(s3: Any, training: Mapping[str, Any]) -> int | None:
         raise
 
 
+# --- predictions on the held-out test images ------------------------------------------------------
+
+
+@dataclass
+class Predictions:
+    """The run's batch transform job and its predictions, or why there are none (yet).
+
+    `state` is one of: "off" (the run makes no predictions), "not started" (no such job yet),
+    "running", "failed", "done" (Completed, or Stopped with what it wrote).
+    """
+
+    state: str
+    job_name: str | None
+    job: dict[str, Any] | None
+    table: pd.DataFrame
+    classes: list[str]
+    log_streams: list[str] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _empty_predictions() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in PREDICTION_COLUMNS})
+
+
+def describe_transform_job(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    """DescribeTransformJob; None when there is no such job (SageMaker says "Could not find")."""
+    try:
+        answer = sagemaker.describe_transform_job(TransformJobName=name)
+    except ClientError as exc:
+        missing = error_code(exc) == "ValidationException" and (
+            "could not find" in error_message(exc).lower()
+        )
+        if missing or is_missing(exc):
+            return None
+        raise
+    return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+
+
+def prediction_classes(s3: Any, settings: Settings) -> list[str]:
+    """The classes in class index order: class_labels.json under the prefix, else the settings'."""
+    text = read_text(s3, settings.layout.input("class_labels.json"))
+    if text is None:
+        return list(settings.classes)
+    return [str(entry["label"]) for entry in json.loads(text)["labels"]]
+
+
+def open_predictions(settings: Settings, aws: Any, review: Review) -> Predictions:
+    """Describe the run's transform job and read its predictions (or say why there are none)."""
+    s3 = aws.client("s3")
+    classes = prediction_classes(s3, settings)
+    name = review.target.transform_job
+    if not settings.predictions or not name:
+        return Predictions("off", name, None, _empty_predictions(), classes)
+    job = describe_transform_job(aws.client("sagemaker"), name)
+    if job is None:
+        return Predictions("not started", name, None, _empty_predictions(), classes)
+    status = job["TransformJobStatus"]
+    if status == "Failed":
+        streams, lines = transform_log_tail(aws.client("logs"), name)
+        return Predictions("failed", name, job, _empty_predictions(), classes, streams, lines)
+    if status not in READY:
+        return Predictions("running", name, job, _empty_predictions(), classes)
+    notes: list[str] = []
+    table = load_predictions(s3, job, settings.layout.test_labels, classes, notes)
+    return Predictions("done", name, job, table, classes, notes=notes)
+
+
+def parse_test_labels(text: str) -> pd.DataFrame:
+    """The test images' Open Images labels (JSON lines `{"source-ref", "class-name"}`)."""
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return pd.DataFrame(
+        {
+            "image": pd.Series([r["source-ref"] for r in rows], dtype="string"),
+            "true_class": pd.Series([r["class-name"] for r in rows], dtype="string"),
+        }
+    )
+
+
+def parse_prediction(text: str, classes: Sequence[str]) -> tuple[str, float, list[float]]:
+    """One `.out` object: the predicted class, its probability, and every class's probability."""
+    probabilities = [float(p) for p in json.loads(text)["prediction"]]
+    best = max(range(len(probabilities)), key=probabilities.__getitem__)
+    name = classes[best] if best < len(classes) else f"class {best}"
+    return name, probabilities[best], probabilities
+
+
+def output_objects(job: Mapping[str, Any]) -> tuple[str, str]:
+    """The transform's input prefix and output path, each ending in '/'."""
+    source = job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    output = job["TransformOutput"]["S3OutputPath"]
+    return source.rstrip("/") + "/", output.rstrip("/") + "/"
+
+
+def load_predictions(
+    s3: Any,
+    job: Mapping[str, Any],
+    labels_uri: str,
+    classes: Sequence[str],
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per test image: its true class, the predicted class and both probabilities.
+
+    Every `.out` object under the job's output path is read (concurrently) and matched to its
+    input (`<input prefix>/<key>` for `<output path>/<key>.out`) and the test labels; an image
+    with no prediction, or a prediction with no label, is kept with NA and noted.
+    """
+    notes = [] if notes is None else notes
+    source, output = output_objects(job)
+    outs = [uri for uri in _list_keys(s3, output) if uri.endswith(".out")]
+    texts = read_objects(s3, outs)
+    predicted = {}
+    for uri, body in texts.items():
+        image = source + uri[len(output) : -len(".out")]
+        predicted[image] = parse_prediction(body.decode("utf-8"), classes)
+    labels_text = read_text(s3, labels_uri)
+    if labels_text is None:
+        notes.append(f"no test labels at {labels_uri}: accuracy cannot be measured")
+        labels_text = ""
+    truth = parse_test_labels(labels_text)
+    images = list(dict.fromkeys([*truth["image"], *sorted(predicted)]))
+    true_class = dict(zip(truth["image"], truth["true_class"], strict=True))
+    rows = []
+    for image in images:
+        name, probability, probabilities = predicted.get(image, (None, None, []))
+        truth_name = true_class.get(image)
+        index = classes.index(truth_name) if truth_name in classes else None
+        rows.append(
+            {
+                "image": image,
+                "true_class": truth_name,
+                "predicted_class": name,
+                "probability": probability,
+                "truth_probability": (
+                    probabilities[index]
+                    if index is not None and index < len(probabilities)
+                    else None
+                ),
+            }
+        )
+    if not rows:
+        return _empty_predictions()
+    table = pd.DataFrame(rows)
+    table = table.assign(
+        image=table["image"].astype("string"),
+        image_id=image_ids(table["image"].astype("string")),
+        true_class=table["true_class"].astype("string"),
+        predicted_class=table["predicted_class"].astype("string"),
+        probability=pd.to_numeric(table["probability"]).astype("Float64"),
+        truth_probability=pd.to_numeric(table["truth_probability"]).astype("Float64"),
+    )
+    known = table["true_class"].notna() & table["predicted_class"].notna()
+    correct = (table["predicted_class"] == table["true_class"]).where(known)
+    table = table.assign(correct=correct.astype("boolean"))[list(PREDICTION_COLUMNS)]
+    unpredicted = int(table["predicted_class"].isna().sum())
+    if unpredicted:
+        notes.append(f"{unpredicted} test image(s) have no prediction under {output}")
+    unlabeled = int(table["true_class"].isna().sum())
+    if unlabeled:
+        notes.append(f"{unlabeled} prediction(s) are of images without a test label")
+    return table
+
+
+def prediction_accuracy(
+    table: pd.DataFrame, classes: Sequence[str] = ()
+) -> tuple[float | None, pd.DataFrame]:
+    """The model's accuracy on the test images against Open Images, and its confusion matrix.
+
+    Rows are Open Images' classes, columns the predicted ones, in `classes`' order (the class
+    index, the settings' order).
+    """
+    known = table[table["correct"].notna()] if len(table) else table
+    if known.empty:
+        return None, pd.DataFrame()
+    matrix = confusion(
+        known["true_class"].rename("Open Images label"),
+        known["predicted_class"].rename("predicted class"),
+        classes,
+    )
+    return float(known["correct"].astype(bool).mean()), matrix
+
+
+def review_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The predictions to look at first: mistakes, then the least sure, then the rest."""
+    done = table[table["predicted_class"].notna()]
+    rank = done["correct"].map({False: 0, True: 1}).astype("Float64").fillna(0.5)
+    return (
+        done.assign(_rank=rank)
+        .sort_values(["_rank", "probability", "image_id"])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
+def thumbnail(data: bytes, size: int = 192) -> bytes:
+    """A small JPEG of an image (at most `size` pixels on its longer side)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as picture:
+        small = picture.convert("RGB")
+        small.thumbnail((size, size))
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def prediction_caption(row: Any) -> str:
+    """A grid caption: right or wrong, the predicted class and its probability, the truth."""
+    if pd.isna(row.correct):
+        return f"? {row.predicted_class} ({row.probability:.2f})\n{row.image_id}"
+    if row.correct:
+        return f"✓ {row.predicted_class} ({row.probability:.2f})\n{row.image_id}"
+    return f"✗ {row.predicted_class} ({row.probability:.2f})\nOpen Images: {row.true_class}"
+
+
+def prediction_images(
+    s3: Any, table: pd.DataFrame, count: int = 20
+) -> tuple[list[tuple[str, bytes]], str]:
+    """The first `count` predictions in review order as captioned thumbnails, and a title."""
+    rows = review_order(table).head(count)
+    data = read_objects(s3, rows["image"].unique())
+    images = [(prediction_caption(r), thumbnail(data[r.image])) for r in rows.itertuples()]
+    total = int(table["predicted_class"].notna().sum())
+    wrong = int(table["correct"].eq(False).fillna(False).astype(bool).sum())
+    shown = f"all {total}" if len(rows) == total else f"{len(rows)} of {total}"
+    title = (
+        f"Predictions on {shown} test images: the {wrong} mistake(s) first, then the least "
+        "sure (predicted class, its probability)"
+    )
+    return images, title
+
+
+def transform_summary(job: Mapping[str, Any]) -> pd.DataFrame:
+    """The transform job at a glance: status, times, instance, model, input and output."""
+    resources = job.get("TransformResources", {})
+    seconds = costs.transform_seconds(job)
+    source, output = output_objects(job)
+    rows = {
+        "transform job": job["TransformJobName"],
+        "status": job["TransformJobStatus"],
+        "failure reason": job.get("FailureReason", ""),
+        "model": job.get("ModelName", ""),
+        "instance type": resources.get("InstanceType", ""),
+        "instances": resources.get("InstanceCount"),
+        "started": job.get("TransformStartTime"),
+        "ended": job.get("TransformEndTime"),
+        "duration (s)": seconds,
+        "input": source,
+        "output": output,
+    }
+    shown = {k: v for k, v in rows.items() if v not in (None, "")}
+    return pd.DataFrame({"value": pd.Series(shown, dtype=object)})
+
+
+def transform_log_tail(logs: Any, job_name: str, count: int = 20) -> tuple[list[str], list[str]]:
+    """The transform job's data-log streams (`<job>/…/data-log`) and their last lines.
+
+    Each stream's newest `count` events are read in one call (not the whole log), oldest first.
+    """
+    streams = [
+        s for s in _log_streams(logs, TRANSFORM_LOG_GROUP, job_name) if s.endswith("/data-log")
+    ]
+    lines = []
+    for stream in streams:
+        page = logs.get_log_events(
+            logGroupName=TRANSFORM_LOG_GROUP, logStreamName=stream, startFromHead=False, limit=count
+        )
+        lines.extend(event["message"] for event in page["events"])
+    return streams, lines[-count:]
+
+
+def predictions_status(predictions: Predictions, settings: Settings) -> str:
+    """What the predictions section can show, in markdown: done, or why not and what to do."""
+    name = predictions.job_name
+    if predictions.state == "off":
+        why = (
+            "the settings turn them off (`test_images_per_class` is 0)"
+            if not settings.predictions
+            else "the run's record names no transform job (it was submitted with predictions "
+            "off, or before the walkthrough made predictions)"
+        )
+        return (
+            f"**Predictions are off:** {why}. To turn them on, set `test_images_per_class` "
+            "(default 10 held-out images per class) and run notebook 01_prepare_dataset "
+            "(it stages the test images), then notebook 03_run_pipeline with `new_run=True`."
+        )
+    if predictions.state == "not started":
+        return (
+            f"**No predictions yet:** the transform job `{name}` does not exist. The pipeline "
+            "creates it after training: let notebook 03_run_pipeline follow the run to its end, "
+            "then run this notebook again. (If the run ended before it, for example because "
+            "training failed, there are no predictions for this run.)"
+        )
+    job = predictions.job or {}
+    status = job.get("TransformJobStatus", "")
+    if predictions.state == "running":
+        return (
+            f"**Predictions are not ready:** the transform job `{name}` is {status}. Let "
+            "notebook 03_run_pipeline follow the run (or wait a few minutes), then run this "
+            "notebook again."
+        )
+    if predictions.state == "failed":
+        where = (
+            f"the last lines of its data log (CloudWatch Logs group `{TRANSFORM_LOG_GROUP}`, "
+            f"stream {', '.join(f'`{stream}`' for stream in predictions.log_streams)})"
+            if predictions.log_streams
+            else f"no data log in CloudWatch Logs group `{TRANSFORM_LOG_GROUP}` yet"
+        )
+        shown = "\n".join(predictions.log_lines)
+        block = f":\n\n```\n{shown}\n```" if predictions.log_lines else "."
+        return (
+            f"**The transform job `{name}` failed:** {job.get('FailureReason', 'no reason given')}"
+            f". SageMaker's reason is often generic; the log names the object. Here are {where}"
+            f"{block}"
+        )
+    table = predictions.table
+    seconds = costs.transform_seconds(job)
+    took = "" if seconds is None else f" in {seconds} s"
+    resources = job.get("TransformResources", {})
+    instance = resources.get("InstanceType", "an instance")
+    return (
+        f"The transform job `{name}` is {status}{took} on {resources.get('InstanceCount', 1)} "
+        f"{instance}: {int(table['predicted_class'].notna().sum())} predictions for "
+        f"{int(table['true_class'].notna().sum())} test images."
+        + "".join(f"\n\nNote: {note}" for note in predictions.notes)
+    )
+
+
+def what_the_labels_were_worth(
+    label_accuracy: float | None,
+    label_matrix: pd.DataFrame,
+    training: Mapping[str, Any] | None,
+    test_accuracy: float | None,
+    test_matrix: pd.DataFrame,
+) -> pd.DataFrame:
+    """The labels' agreement with Open Images beside the model's validation and test accuracy.
+
+    The matrices are `agreement`'s and `prediction_accuracy`'s (their sums count the images).
+    """
+    labels_compared = int(label_matrix.to_numpy().sum()) if len(label_matrix) else 0
+    images_predicted = int(test_matrix.to_numpy().sum()) if len(test_matrix) else 0
+    validation = None if training is None else final_metrics(training).get("validation:accuracy")
+    rows = [
+        (
+            "Ground Truth labels agree with Open Images",
+            label_accuracy,
+            labels_compared,
+            "Open Images' labels of the labeled images",
+        ),
+        (
+            "model: validation accuracy",
+            validation,
+            None,
+            "the Ground Truth labels of the validation images",
+        ),
+        (
+            "model: test accuracy",
+            test_accuracy,
+            images_predicted,
+            "Open Images' labels of held-out images no worker saw",
+        ),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "accuracy": None if value is None else round(value, 3),
+                "images": count,
+                "measured against": against,
+            }
+            for _, value, count, against in rows
+        ],
+        index=pd.Index([what for what, *_ in rows], name="what"),
+    ).astype({"images": "Int64"})
+
+
 # --- costs and export -----------------------------------------------------------------------------
 
 
@@ -743,11 +1151,19 @@ def review_folder(run_id: str) -> Path:
     return Path(given) if given else run_path("review", run_id)
 
 
-def export(folder: Path, reviewed: pd.DataFrame, figures: Mapping[str, Any]) -> dict[str, Path]:
-    """Write the reviewed dataset as CSV and each figure as PNG; return what was written."""
+def export(
+    folder: Path,
+    reviewed: pd.DataFrame,
+    figures: Mapping[str, Any],
+    predictions: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write the reviewed dataset (and the predictions) as CSV, each figure as PNG; say what."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {"reviewed dataset": folder / "reviewed_dataset.csv"}
     reviewed.to_csv(written["reviewed dataset"], index=False)
+    if predictions is not None and not predictions.empty:
+        written["predictions"] = folder / "predictions.csv"
+        predictions.to_csv(written["predictions"], index=False)
     for name, figure in figures.items():
         if figure is None:
             continue
@@ -766,7 +1182,13 @@ def objects_by_split(review: Review) -> dict[str, int]:
     }
 
 
-def summary_line(review: Review, table: pd.DataFrame, accuracy: float | None, folder: Path) -> str:
+def summary_line(
+    review: Review,
+    table: pd.DataFrame,
+    accuracy: float | None,
+    folder: Path,
+    test_accuracy: float | None = None,
+) -> str:
     """The notebook's one-line outcome, in markdown."""
     done = labeled(table)
     parts = [
@@ -781,4 +1203,6 @@ def summary_line(review: Review, table: pd.DataFrame, accuracy: float | None, fo
             f"training job {review.training['TrainingJobStatus'].lower()}"
             + ("" if metric is None else f" (validation accuracy {metric:.2f})")
         )
+    if test_accuracy is not None:
+        parts.append(f"test accuracy {test_accuracy:.0%} against Open Images")
     return ", ".join(parts) + f"; exported to {folder}."

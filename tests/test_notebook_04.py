@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from helpers import costs, following, results, submission
+from helpers.s3 import read_text
 from helpers.settings import load
 from tests.support import execute_notebook, notebook_outputs, prepare_run_inputs
 
@@ -43,17 +44,26 @@ def test_notebook_04_reviews_the_run(
     outputs = notebook_outputs(notebook)
     assert not [o for o in outputs if o["output_type"] == "error"]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) >= 6  # counts, confidence, class grid, review first, confusion, curves
+    # counts, confidence, class grid, review first, confusion, curves; the predictions' matrix
+    # and grid
+    assert len(pngs) >= 8
     html = "".join("".join(o["data"].get("text/html", "")) for o in outputs if "data" in o)
-    assert html.count("<table") >= 8
+    assert html.count("<table") >= 10
     for header in ("median seconds", "final validation:accuracy", "public workforce task fees"):
         assert header in html
     assert "127.0.0.1" not in html and "X-Amz-Signature" not in html
-    # the cost includes the training instance, with its price's source and date
-    assert "training cost (USD)" in html and costs.TRAINING_PRICES_AS_OF in html
-    assert costs.TRAINING_PRICES_SOURCE in "".join("".join(o.get("text", "")) for o in outputs)
+    # the cost includes the training and transform instances, with their prices' source and date
+    assert "price per instance-hour (USD)" in html and costs.TRAINING_PRICES_AS_OF in html
+    assert ">ml.c5.xlarge<" in html and ">predictions<" in html
+    printed = "".join("".join(o.get("text", "")) for o in outputs)
+    assert costs.TRAINING_PRICES_SOURCE in printed and costs.TRANSFORM_PRICES_SOURCE in printed
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
-    assert "**The run on AWS** (labeling and training)" in markdown
+    assert "**The run on AWS** (labeling, training and predictions)" in markdown
+    # the model on the held-out images: the transform job completed, one prediction per image
+    settings, s3 = finished_run["settings"], finished_run["aws"].client("s3")
+    test_images = len(read_text(s3, settings.layout.test_labels).splitlines())
+    assert f"{test_images} predictions for {test_images} test images" in markdown
+    assert "Test accuracy: " in printed and "Ground Truth labels agree with Open Images" in html
     # the first table: each class once per job, not ten alike rows ending in <NA>
     first = next(
         "".join(o["data"]["text/html"])
@@ -72,10 +82,15 @@ def test_notebook_04_reviews_the_run(
         "review_confidence.png",
         "review_images_per_class.png",
         "review_learning_curves.png",
+        "review_prediction_confusion_matrix.png",
+        "review_predictions.png",
     }
+    predicted = (run_dir / "predictions.csv").read_text().splitlines()
+    assert len(predicted) == test_images + 1
     last = notebook["cells"][-2]["outputs"][0]["data"]["text/markdown"]
     done = "".join(last)
     assert done.startswith("**Done:**") and f"reviewed {labeled} objects" in done
+    assert "test accuracy" in done
 
 
 def test_jobs_named_in_the_settings_are_found_with_their_training_job(
