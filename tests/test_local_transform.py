@@ -394,9 +394,28 @@ def test_transform_jobs_can_be_forced_to_fail(setup: dict[str, Any], local_aws_u
     job = wait_transform("tf-tests-forced-1")
     assert (job["TransformJobStatus"], job["FailureReason"]) == ("Failed", reason)
     assert injected == {"transform-job:tf-tests-forced-1": 1}
-    later = sm.list_transform_jobs(CreationTimeAfter=job["CreationTime"], NameContains="forced")
+    after = job["CreationTime"].timestamp() + 1
+    later = sm.list_transform_jobs(CreationTimeAfter=after, NameContains="forced")
     assert later["TransformJobSummaries"] == []
     earlier = sm.list_transform_jobs(CreationTimeBefore=time.time() + 60, NameContains="forced")
     assert [j["TransformJobName"] for j in earlier["TransformJobSummaries"]] == [
         "tf-tests-forced-1"
     ]
+
+
+def test_a_manifest_file_names_the_inputs_relative_to_its_prefix(setup: dict[str, Any]) -> None:
+    sm = client("sagemaker")
+    create_model(setup, "tf-tests-model-manifest")
+    prefix = f"{BASE}/listed/"
+    for rel in ("x.jpg", "deep/y.jpg", "not-listed.jpg"):
+        put(prefix + rel, picture(0, len(rel)))
+    put(f"{BASE}/inputs.manifest", json.dumps([{"prefix": prefix}, "x.jpg", "deep/y.jpg"]).encode())
+    request = transform_request("tf-tests-manifest", "tf-tests-model-manifest", "")
+    request["TransformInput"]["DataSource"]["S3DataSource"] = {
+        "S3DataType": "ManifestFile",
+        "S3Uri": f"{BASE}/inputs.manifest",
+    }
+    sm.create_transform_job(**request)
+    assert wait_transform("tf-tests-manifest")["TransformJobStatus"] == "Completed"
+    output = f"{BASE}/predictions/tf-tests-manifest/"
+    assert keys_under(output) == ["deep/y.jpg.out", "x.jpg.out"]
