@@ -311,6 +311,8 @@ class TransformJobs(JobOperations):
             self._end_locked(job, status, reason)
 
     def _end_locked(self, job: TransformJob, status: str, reason: str | None) -> None:
+        if job.status == "Stopping":  # a stop asked for wins over how the work ended
+            status, reason = "Stopped", None
         now = self.clock.now()
         job.status = status
         job.failure_reason = reason
