@@ -11,8 +11,8 @@ other settings in `helpers.local.config`, or at any time with `helpers.local.set
   (`SlowDown` is a 503, `InternalError` a 500, `ServiceUnavailable` a 503), as S3 sends them;
 - `latency_ms` (0 to 60000): time added to every S3 request (the round trip to S3 from a
   notebook);
-- `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling and training jobs that
-  fail instead of running, with `fail_reason` as their `FailureReason`;
+- `fail_jobs`: name patterns (`fnmatch`, case-insensitive) of labeling, training and transform
+  jobs that fail instead of running, with `fail_reason` as their `FailureReason`;
 - `ground_truth_closed` (default false): answer `CreateWorkforce` and `CreateLabelingJob` as
   AWS refuses an account that may not use Ground Truth (closed to new customers since
   2026-07-30): `AccessDeniedException` with `GROUND_TRUTH_CLOSED_MESSAGE`. AWS does not

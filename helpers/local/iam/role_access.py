@@ -11,7 +11,13 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from helpers.local.core import Backend, split_s3_uri, validation
-from helpers.local.iam.policy import Decision, NamedPolicy, evaluate, s3_object_arn
+from helpers.local.iam.policy import (
+    Decision,
+    NamedPolicy,
+    evaluate,
+    s3_bucket_arn,
+    s3_object_arn,
+)
 
 
 def role_name(arn: str) -> str:
@@ -86,6 +92,23 @@ class RoleAccess:
     def check_write(self, arn: str, uris: Sequence[str]) -> str | None:
         """Return why the role may not write these S3 objects, or None when it may."""
         return self._check(arn, "s3:PutObject", uris)
+
+    def check_list(self, arn: str, uri: str) -> str | None:
+        """Return why the role may not list the S3 prefix `uri`, or None when it may."""
+        try:
+            self.require_role(arn)
+        except Exception as exc:  # noqa: BLE001 - the reason is the message
+            return str(exc)
+        bucket, prefix = split_s3_uri(uri)
+        decision = evaluate(
+            self.policies(arn), "s3:ListBucket", s3_bucket_arn(bucket), {"s3:prefix": [prefix]}
+        )
+        if decision.decision != "allowed":
+            return (
+                f"Access Denied: the role {arn} is not allowed to perform s3:ListBucket on "
+                f"s3://{bucket} ({decision.decision}); grant it in the role's policy"
+            )
+        return None
 
     def check_key(
         self, arn: str, key: str | None, region: str, actions: Sequence[str]

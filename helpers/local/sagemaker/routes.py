@@ -14,8 +14,10 @@ from helpers.local.guards import parse_json
 from helpers.local.iam.role_access import RoleAccess
 from helpers.local.sagemaker import shapes
 from helpers.local.sagemaker.labeling import LabelingJobs
+from helpers.local.sagemaker.models import Models
 from helpers.local.sagemaker.render import render_ui_template
 from helpers.local.sagemaker.training import TrainingJobs
+from helpers.local.sagemaker.transform import TransformJobs
 from helpers.local.sagemaker.workforces import Workforces
 
 Operation = Callable[[dict[str, Any], str], dict[str, Any]]
@@ -41,7 +43,20 @@ class SageMaker:
         self.training = TrainingJobs(
             self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
         )
+        self.models = Models(
+            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
+        )
+        self.transform = TransformJobs(
+            self.backend,
+            self.clock,
+            self.workforces,
+            self.roles,
+            self.faults,
+            self.config,
+            models=self.models,
+        )
         w, lab, tr = self.workforces, self.labeling, self.training
+        mo, tf = self.models, self.transform
         self._operations: dict[str, Operation] = {
             "RenderUiTemplate": lambda r, region: render_ui_template(self.backend, r, region),
             "CreateWorkforce": w.create_workforce,
@@ -63,6 +78,14 @@ class SageMaker:
             "DescribeTrainingJob": tr.describe,
             "ListTrainingJobs": tr.list,
             "StopTrainingJob": tr.stop,
+            "CreateModel": mo.create,
+            "DescribeModel": mo.describe,
+            "DeleteModel": mo.delete,
+            "ListModels": mo.list,
+            "CreateTransformJob": tf.create,
+            "DescribeTransformJob": tf.describe,
+            "ListTransformJobs": tf.list,
+            "StopTransformJob": tf.stop,
         }
 
     def handles(self, operation: str) -> bool:

@@ -7,20 +7,25 @@ through the real secondary statuses as the child reports progress.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from helpers import regions
 from helpers.local.core import ACCOUNT, ServiceError, in_use, utc, validation
-from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
+from helpers.local.sagemaker.common import (
+    ALGORITHM,
+    Job,
+    JobOperations,
+    follow_child,
+    require_algorithm_image,
+    sagemaker_arn,
+    select_jobs,
+    start_child,
+)
 from helpers.settings import GPU_FAMILIES, NVME_FAMILIES
 
 TERMINAL = ("Completed", "Failed", "Stopped")
-ALGORITHM = "image-classification"
 STATUS_MESSAGES = {
     "Starting": "Preparing the instances for training",
     "Downloading": "Downloading input data",
@@ -129,18 +134,8 @@ class TrainingJobs(JobOperations):
 
     def _validate(self, request: dict[str, Any], region: str) -> None:
         spec = request["AlgorithmSpecification"]
-        image = spec.get("TrainingImage", "")
-        expected = (
-            regions.image_classification_image(region)
-            if (region in regions.IMAGE_CLASSIFICATION_ACCOUNTS)
-            else None
-        )
-        if expected is None or image.rsplit(":", 1)[0] != expected.rsplit(":", 1)[0]:
-            raise validation(
-                f"The local AWS runs only the built-in image-classification "
-                f"algorithm ({expected or 'not published in ' + region}); got "
-                f"TrainingImage {image or spec.get('AlgorithmName')!r}"
-            )
+        image = spec.get("TrainingImage") or spec.get("AlgorithmName", "")
+        require_algorithm_image(image, region, "TrainingImage")
         instance = request["ResourceConfig"]["InstanceType"]
         family = instance.split(".")[1] if instance.count(".") == 2 else ""
         if family not in GPU_FAMILIES:
@@ -167,32 +162,13 @@ class TrainingJobs(JobOperations):
                 "increase for this quota.",
             )
         self.roles.require_role(request["RoleArn"])
-        self._require_network(request.get("VpcConfig"), region)
+        self.require_network(request.get("VpcConfig"), region)
         names = [c["ChannelName"] for c in request.get("InputDataConfig", [])]
         for required in ("train", "validation"):
             if required not in names:
                 raise validation(
                     f"The {ALGORITHM} algorithm needs a channel named {required!r} (got {names})"
                 )
-
-    def _require_network(self, vpc: dict[str, Any] | None, region: str) -> None:
-        """The VpcConfig's subnets and security groups exist in the region (EC2, in moto)."""
-        if not vpc:
-            return
-        ec2 = self.backend.client("ec2", region)
-        for kind, ids, key in (
-            ("subnet", vpc["Subnets"], "Subnets"),
-            ("security group", vpc["SecurityGroupIds"], "SecurityGroups"),
-        ):
-            found = (
-                ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": ids}])
-                if key == "Subnets"
-                else ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": ids}])
-            )[key]
-            have = {item.get("SubnetId") or item.get("GroupId") for item in found}
-            missing = [i for i in ids if i not in have]
-            if missing:
-                raise validation(f"The {kind} ID '{missing[0]}' does not exist in {region}")
 
     def _channel_problem(self, request: dict[str, Any]) -> str | None:
         mode = request["AlgorithmSpecification"].get("TrainingInputMode", "File")
@@ -270,26 +246,13 @@ class TrainingJobs(JobOperations):
                 self._end(job, "Stopped", None)
                 return
             job.started = self.clock.now()
-            job.process = subprocess.Popen(
-                [sys.executable, "-m", "helpers.local.sagemaker.training_child"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-        assert job.process.stdin is not None and job.process.stdout is not None
-        job.process.stdin.write(json.dumps(spec))
-        job.process.stdin.close()
-        outcome: dict[str, Any] = {
-            "ok": False,
-            "reason": "AlgorithmError: the training process ended without a result",
-        }
-        for line in job.process.stdout:
-            if line.startswith("STATUS "):
-                self._transition(job, line.split(" ", 1)[1].strip())
-            elif line.startswith("RESULT "):
-                outcome = json.loads(line.split(" ", 1)[1])
-        job.process.wait()
+            job.process = start_child("helpers.local.sagemaker.training_child")
+        outcome = follow_child(
+            job.process,
+            spec,
+            lambda status: self._transition(job, status),
+            "AlgorithmError: the training process ended without a result",
+        )
         if job.status == "Stopping":
             self._end(job, "Stopped", None)
         elif outcome["ok"]:

@@ -25,7 +25,8 @@ from helpers.local.standins import classifier
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
-def _client(spec: dict[str, Any], service: str) -> Any:
+def client(spec: dict[str, Any], service: str) -> Any:
+    """A client to the local AWS for a job's child process (its requests are the service's own)."""
     return boto3.client(
         service,
         region_name=spec["region"],
@@ -42,20 +43,23 @@ def _client(spec: dict[str, Any], service: str) -> Any:
 
 
 class CloudWatchLog:
-    """Sends log lines to the job's CloudWatch Logs stream (and echoes them to stderr)."""
+    """Sends log lines to one CloudWatch Logs stream of a job (and echoes them to stderr)."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.logs = _client(spec, "logs")
-        self.stream = spec["log_stream"]
+    def __init__(
+        self, spec: dict[str, Any], group: str = LOG_GROUP, stream: str | None = None
+    ) -> None:
+        self.logs = client(spec, "logs")
+        self.group = group
+        self.stream = stream or spec["log_stream"]
         with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
-            self.logs.create_log_group(logGroupName=LOG_GROUP)
-        self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=self.stream)
+            self.logs.create_log_group(logGroupName=group)
+        self.logs.create_log_stream(logGroupName=group, logStreamName=self.stream)
 
     def __call__(self, line: str) -> None:
         """Log one line."""
         print(line, file=sys.stderr, flush=True)
         self.logs.put_log_events(
-            logGroupName=LOG_GROUP,
+            logGroupName=self.group,
             logStreamName=self.stream,
             logEvents=[{"timestamp": int(time.time() * 1000), "message": line}],
         )
@@ -94,7 +98,7 @@ def _read_images(s3: Any, uris: list[str]) -> list[bytes]:
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Train as the job spec says and return the result to report."""
-    s3 = _client(spec, "s3")
+    s3 = client(spec, "s3")
     log = CloudWatchLog(spec)
     print("STATUS Downloading", flush=True)
     hp = classifier.parse_hyperparameters(spec["hyperparameters"])

@@ -598,6 +598,18 @@ class Model:
         return [int(k) for k in np.argmax(self.scores(extract_features(images)), axis=1)]
 
 
+def image_probabilities(model: Model, data: bytes) -> list[float]:
+    """Return one picture's class probabilities in class index order (the endpoint's answer).
+
+    A picture that cannot be decoded raises TrainingError ("Unable to decode the image: ...").
+    """
+    try:
+        features = image_features(data)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise TrainingError(f"Unable to decode the image: {exc}") from exc
+    return [float(p) for p in _softmax(model.scores(features[None, :]))[0]]
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
