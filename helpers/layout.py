@@ -60,6 +60,30 @@ class Layout:
         """The S3 URI of a staged image."""
         return self.uri("images", file_name)
 
+    # the held-out test set and the predictions (stand-ins until the "inputs" branch is merged)
+    @property
+    def test_image_keys(self) -> str:
+        """The key prefix (ending in '/') of the held-out test images."""
+        return self.key("test", "images") + "/"
+
+    @property
+    def test_images(self) -> str:
+        """The S3 URI prefix (ending in '/') of the test images: the transform's input."""
+        return self.uri("test", "images") + "/"
+
+    def test_image_uri(self, file_name: str) -> str:
+        """The S3 URI of one held-out test image."""
+        return self.uri("test", "images", file_name)
+
+    @property
+    def test_labels(self) -> str:
+        """The S3 URI of the test images' Open Images labels (JSON lines)."""
+        return self.uri("test", "labels.jsonl")
+
+    def predictions(self, run_id: str) -> str:
+        """The S3 URI prefix (ending in '/') a run's transform job writes to."""
+        return self.uri("predictions", run_id) + "/"
+
     @property
     def run_keys(self) -> str:
         """The key prefix (ending in '/') of notebook 03's run records."""

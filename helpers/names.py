@@ -33,6 +33,9 @@ class RunNames:
     train_job: str
     validation_job: str
     training_job: str
+    #: (stand-ins until the "inputs" branch is merged: its definitions win)
+    model: str = ""
+    transform_job: str = ""
 
     @property
     def tags(self) -> list[dict[str, str]]:
@@ -48,6 +51,12 @@ def run_names(settings: Settings, run_id: str) -> RunNames:
         "validation_job": settings.ground_truth_validation_job_name,
         "training_job": None,
     }
+    predictions = {
+        "model": f"mini-image-classification-model-{run_id}",
+        "transform_job": f"mini-image-classification-predictions-{run_id}",
+    }
     return RunNames(
-        run_id=run_id, **{key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES}
+        run_id=run_id,
+        **{key: given[key] or f"{BASE_NAMES[key]}-{run_id}" for key in BASE_NAMES},
+        **(predictions if settings.predictions else {}),
     )

@@ -85,6 +85,8 @@ NVME_FAMILIES = ("p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 #: The default training type: AWS's image-classification page recommends P2/P3 for training
 #: (G4dn/G5 are not named there) and its example uses ml.p3.2xlarge; P3 has no NVMe storage.
 DEFAULT_TRAINING_INSTANCE = "ml.p3.2xlarge"
+#: (stand-in until the "inputs" branch is merged: its definition wins)
+DEFAULT_TRANSFORM_INSTANCE = "ml.c5.xlarge"
 INSTANCE_TYPE = re.compile(r"^ml\.([a-z0-9]+)\.([0-9]*x?large|metal)$")
 BUCKET_FORBIDDEN_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_FORBIDDEN_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -151,6 +153,9 @@ class Settings:
     training_instance_count: int = 1
     training_volume_size: int = 50
     training_max_run_time: int = 3600
+    # predictions (stand-in fields until the "inputs" branch is merged: its definitions win)
+    test_images_per_class: int = 10
+    transform_instance_type: str = DEFAULT_TRANSFORM_INSTANCE
     # encryption and networking: unset, the jobs' requests are as without them
     #: KMS key (id, ARN, alias or alias ARN) for the labeling jobs' output in S3
     labeling_output_kms_key: str | None = None
@@ -188,6 +193,11 @@ class Settings:
     def layout(self) -> Layout:
         """Where everything lives under the bucket and prefix."""
         return Layout(self.bucket, self.prefix)
+
+    @property
+    def predictions(self) -> bool:
+        """True when the run predicts the held-out test images (test_images_per_class > 0)."""
+        return self.test_images_per_class > 0
 
     @property
     def s3_prefix_uri(self) -> str:
@@ -921,6 +931,8 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "training_instance_count": "training instances",
         "training_volume_size": "GB of storage per training instance",
         "training_max_run_time": "seconds after which training is stopped",
+        "test_images_per_class": "held-out test images per class (0 turns predictions off)",
+        "transform_instance_type": "the batch transform instance type",
         "labeling_output_kms_key": "KMS key for the labeling jobs' output in S3",
         "training_volume_kms_key": "KMS key for the training instance's storage volume",
         "training_output_kms_key": "KMS key for the model artifacts",
