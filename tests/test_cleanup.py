@@ -238,6 +238,10 @@ def test_the_notebook_stops_running_jobs_first_and_removes_only_what_the_run_mad
     assert DECOY_TEAM not in plan_html and DECOY_ROLE not in plan_html
     summary = "".join(shown[-1]["data"]["text/markdown"])
     assert summary.startswith("**Done:**") and "stopped 1 job(s)" in summary
+    model = record.names.get("model")  # named once the pipeline predicts (issue 13)
+    if model:
+        assert model in plan_html and "predictions/ (batch transform output)" in plan_html
+        assert model not in [m["ModelName"] for m in sm.list_models()["Models"]]
 
 
 def test_running_it_again_changes_nothing(run: dict[str, Any], local_aws_url: str) -> None:
@@ -249,6 +253,8 @@ def test_running_it_again_changes_nothing(run: dict[str, Any], local_aws_url: st
     assert mutating(local.request_counts(local_aws_url)) == {}
     records = {i.resource for i in plan.items if cleanup.CANNOT_DELETE in i.note}
     assert {record.names["train_job"], record.names["training_job"]} <= records
+    if record.names.get("transform_job"):  # once the pipeline predicts (issue 13)
+        assert record.names["transform_job"] in records
     bucket_row = next(i for i in plan.items if i.kind == "S3 bucket")
     assert bucket_row.action == "keep" and "outside the prefix" in bucket_row.note
     assert all(d.outcome == "kept" for d in done)
