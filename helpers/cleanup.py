@@ -325,17 +325,9 @@ def _model_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]], under: Scop
 
 
 def _run_tag(sm: Any, arn: str) -> str | None:
-    """A resource's run tag; None when it has none, or is gone since it was listed.
-
-    SageMaker answers ListTags of a resource that is gone with ValidationException "... does not
-    exist or is not taggable"; any other error is raised.
-    """
-    try:
-        return tag_map(sm.list_tags(ResourceArn=arn).get("Tags")).get(RUN_TAG)
-    except ClientError as exc:
-        if error_code(exc) == "ValidationException" and "does not exist" in str(exc):
-            return None
-        raise
+    """A resource's run tag; None when it has none, or is gone since it was listed."""
+    found = unless_missing(sm.list_tags, ResourceArn=arn)
+    return None if found is None else tag_map(found.get("Tags")).get(RUN_TAG)
 
 
 def _model_found_by(
@@ -685,13 +677,7 @@ def _stop_transform(aws: Any, plan: Plan, item: Item) -> str:
 
 
 def _delete_model(aws: Any, plan: Plan, item: Item) -> str:
-    try:
-        aws.client("sagemaker").delete_model(ModelName=item.target["name"])
-    except ClientError as exc:
-        # SageMaker's answer for a model that is gone: ValidationException "Could not find model"
-        if error_code(exc) == "ValidationException" and "could not find" in str(exc).lower():
-            return "already gone"
-        raise
+    aws.client("sagemaker").delete_model(ModelName=item.target["name"])  # gone: "already gone"
     return "deleted"
 
 

@@ -655,3 +655,76 @@ def test_clean_up_deletes_the_run_s_models_in_the_local_aws_and_leaves_another_r
     again = cleanup.survey(settings, aws)
     assert not [i for i in cleanup.leftovers(again) if i.kind == "model"]
     sm.delete_model(ModelName=models[OTHER_RUN])
+
+
+def test_transform_jobs_a_finished_one_is_a_record_a_running_one_is_stopped() -> None:
+    """Stubbed SageMaker: the recorded transform job (and one never made), then the listings."""
+    from botocore.stub import Stubber
+
+    sm = boto3.client("sagemaker", region_name=REGION)
+    done_job = f"mini-image-classification-predictions-{OUR_RUN}"
+    never = f"mini-image-classification-predictions-{OTHER_RUN}"
+    running = "mini-image-classification-predictions-0c0c0c0c"
+    runs = {
+        OUR_RUN: (_record(OUR_RUN, transform_job=done_job), "local record"),
+        OTHER_RUN: (_record(OTHER_RUN, transform_job=never), "local record"),  # failed earlier
+    }
+    when = "2026-11-30T00:00:00Z"
+
+    def described(name: str, status: str) -> dict[str, Any]:
+        return {
+            "TransformJobName": name,
+            "TransformJobArn": _sm_arn("transform-job", name),
+            "TransformJobStatus": status,
+            "ModelName": "m",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/p/"}}
+            },
+            "TransformResources": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
+            "CreationTime": when,
+        }
+
+    with Stubber(sm) as stub:
+        for run_id, job in ((OUR_RUN, done_job), (OTHER_RUN, never)):
+            for kind in ("labeling", "labeling", "training"):  # not made: never touched
+                stub.add_client_error(f"describe_{kind}_job", "ResourceNotFound", "gone")
+            if job == done_job:
+                stub.add_response(
+                    "describe_transform_job",
+                    described(job, "Completed"),
+                    {"TransformJobName": job},
+                )
+                tags = [{"Key": "walkthrough-run", "Value": run_id}]
+                stub.add_response("list_tags", {"Tags": tags})
+            else:
+                stub.add_client_error(
+                    "describe_transform_job",
+                    "ValidationException",
+                    f"Could not find requested job with name {job}",
+                )
+        stub.add_response("list_labeling_jobs", {"LabelingJobSummaryList": []})
+        stub.add_response("list_labeling_jobs", {"LabelingJobSummaryList": []})
+        stub.add_response("list_training_jobs", {"TrainingJobSummaries": []})
+        summary = {
+            "TransformJobName": running,
+            "TransformJobArn": _sm_arn("transform-job", running),
+            "CreationTime": when,
+            "TransformJobStatus": "InProgress",
+        }
+        stub.add_response(
+            "list_transform_jobs",
+            {"TransformJobSummaries": [summary]},
+            {"StatusEquals": "InProgress"},
+        )
+        stub.add_response("list_tags", {"Tags": [{"Key": "walkthrough-run", "Value": "0c0c0c0c"}]})
+        job = described(running, "InProgress")
+        job["TransformOutput"] = {"S3OutputPath": f"s3://{MODELS_BUCKET}/p/predictions/0c0c0c0c/"}
+        stub.add_response("describe_transform_job", job, {"TransformJobName": running})
+        items = cleanup._job_items(sm, runs, cleanup.Scope(MODELS_BUCKET, "p/"))
+        stub.assert_no_pending_responses()
+    assert [(i.resource, i.kind, i.action) for i in items] == [
+        (running, "transform job", "stop"),
+        (done_job, "transform job", "keep"),
+    ]
+    assert items[0].found_by == "tag walkthrough-run=0c0c0c0c and output under the prefix"
+    assert cleanup.CANNOT_DELETE in items[1].note and items[1].note.startswith("Completed")
