@@ -448,7 +448,12 @@ def _record(run_id: str, **names: str) -> RunRecord:
 
 
 def _model_settings() -> Any:
-    return settings_for(bucket=MODELS_BUCKET, prefix=MODELS_PREFIX)
+    """Settings of their own: roles and a bucket no other test of this module uses."""
+    roles = {
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/cleanup-tests-models-execution",
+        "kfp_pod_role_arn": f"arn:aws:iam::{ACCOUNT}:role/cleanup-tests-models-pod",
+    }
+    return settings_for(bucket=MODELS_BUCKET, prefix=MODELS_PREFIX, **roles)
 
 
 def test_models_are_found_by_the_run_tag_and_another_run_s_model_is_left_alone() -> None:
