@@ -31,6 +31,17 @@ MISSING_CODES = frozenset(
 #: SageMaker answers Describe* of a missing training job (and some others) with this code and a
 #: "not found" message; only that message makes it "missing" (any other ValidationException is not).
 NOT_FOUND_VALIDATION = "ValidationException"
+#: The messages of such a ValidationException that say "missing": "Requested resource not
+#: found" (training jobs), "Could not find requested job with name ..." (transform jobs), "Could
+#: not find model "<arn>"." (DescribeModel, DeleteModel), "... does not exist or is not
+#: taggable" (ListTags). Not CreateModel's "Could not find model data at s3://...": that is a bad
+#: request, not a missing resource.
+NOT_FOUND_MESSAGES = (
+    "not found",
+    "could not find requested job",
+    'could not find model "',
+    "does not exist or is not taggable",
+)
 #: Error codes AWS services answer when the caller is not allowed to make a call.
 DENIED_CODES = frozenset(
     {
@@ -76,7 +87,8 @@ def is_missing(exc: ClientError) -> bool:
     code = error_code(exc)
     if code in MISSING_CODES:
         return True
-    return code == NOT_FOUND_VALIDATION and "not found" in error_message(exc).lower()
+    message = error_message(exc).lower()
+    return code == NOT_FOUND_VALIDATION and any(m in message for m in NOT_FOUND_MESSAGES)
 
 
 def is_denied(exc: ClientError) -> bool:

@@ -3,11 +3,16 @@
 What it looks for, and how it knows the walkthrough made it:
 
 - the runs notebook 03 recorded under the prefix (`<prefix>/runs/`, and the project's
-  `runs/records/` when they name this bucket and prefix): their labeling and training jobs
-  (stopped when still running; their records stay, AWS has no API to delete them) and their
-  workteam, each only when it carries the tag `walkthrough-run=<run id>`; running jobs tagged with
-  a recorded run id, or with any run id and an output under the prefix, are stopped too;
+  `runs/records/` when they name this bucket and prefix): their labeling, training and batch
+  transform jobs (stopped when still running; their records stay, AWS has no API to delete
+  them) and their workteam, each only when it carries the tag `walkthrough-run=<run id>`; running
+  jobs tagged with a recorded run id, or with any run id and an output under the prefix, are
+  stopped too;
+- the runs' SageMaker models (ListModels, then each model's tags): deleted when tagged with a
+  recorded run id, or with any run id and model data under the prefix; a model of another run is
+  never touched, nor a model the record names that lacks the run's tag;
 - every object under `<prefix>/` (never anything outside it, and never at the bucket's root),
+  the transform output `predictions/<run id>/` with it,
   except another walkthrough prefix nested under it (one with notebook 01's files or run
   records): that is someone else's, so its objects and its runs' workteams and jobs are kept, and
   listed as kept with the reason;
@@ -17,7 +22,8 @@ What it looks for, and how it knows the walkthrough made it:
 - the bucket, deleted only when the walkthrough created it (tag `walkthrough-setup`) and nothing
   is left in it once the prefix is gone.
 
-Running jobs are stopped (and waited for) first, the workteam goes before any Cognito resource.
+Running jobs are stopped (and waited for) first, then the models (a transform job reads its
+model while it runs) and the rest; the workteam goes before any Cognito resource.
 Without `confirm_delete` (aws mode's default) the plan is shown and nothing is touched.
 """
 
@@ -197,7 +203,7 @@ def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item
     job = unless_missing(getattr(sm, describe), **{key: name})
     if job is None:
         return None
-    arn = job["LabelingJobArn" if kind == "labeling job" else "TrainingJobArn"]
+    arn = job[_JOB_ARNS[kind]]
     status = job[status_key]
     tagged = tag_map(sm.list_tags(ResourceArn=arn).get("Tags")).get(RUN_TAG) == run_id
     if not tagged:
@@ -211,6 +217,12 @@ def _job_item(sm: Any, kind: str, name: str, run_id: str, found_by: str) -> Item
 _JOB_CALLS = {
     "labeling job": ("describe_labeling_job", "LabelingJobName", "LabelingJobStatus"),
     "training job": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
+    "transform job": ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
+}
+_JOB_ARNS = {
+    "labeling job": "LabelingJobArn",
+    "training job": "TrainingJobArn",
+    "transform job": "TransformJobArn",
 }
 
 
@@ -222,6 +234,7 @@ def _recorded_jobs(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[I
             ("labeling job", names.get("train_job")),
             ("labeling job", names.get("validation_job")),
             ("training job", names.get("training_job")),
+            ("transform job", names.get("transform_job")),  # "" or absent: no predictions
         ):
             item = name and _job_item(sm, kind, name, run_id, f"{source} {run_id}")
             if item:
@@ -247,6 +260,13 @@ def _running_jobs(sm: Any, runs: Mapping[str, Any], under: Scope, seen: set[str]
             "InProgress",
         ),
         ("training job", "list_training_jobs", "TrainingJobSummaries", "TrainingJob", "InProgress"),
+        (
+            "transform job",
+            "list_transform_jobs",
+            "TransformJobSummaries",
+            "TransformJob",
+            "InProgress",
+        ),
     )
     for kind, operation, key, stem, status in listings:
         pages = sm.get_paginator(operation).paginate(StatusEquals=status)
@@ -270,7 +290,9 @@ def _running_found_by(
         return f"tag {RUN_TAG}={run_id} (recorded run)"
     describe, key, _ = _JOB_CALLS[kind]
     job = getattr(sm, describe)(**{key: name})
-    config = job.get("OutputConfig") or job.get("OutputDataConfig") or {}
+    config = (
+        job.get("OutputConfig") or job.get("OutputDataConfig") or job.get("TransformOutput") or {}
+    )
     if under.owns(str(config.get("S3OutputPath", ""))):
         return f"tag {RUN_TAG}={run_id} and output under the prefix"
     return None
@@ -281,6 +303,44 @@ def _job_items(sm: Any, runs: Mapping[str, Any], under: Scope) -> list[Item]:
     seen = {i.resource for i in items}
     items += list(_running_jobs(sm, runs, under, seen))
     return sorted(items, key=lambda i: i.action != STOP)  # stops first (stable)
+
+
+def _model_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]], under: Scope) -> list[Item]:
+    """The runs' models, by their run tag (ListModels + ListTags); recorded ones not tagged kept."""
+    items = []
+    pages = sm.get_paginator("list_models").paginate()
+    for model in (m for page in pages for m in page["Models"]):
+        run_id = _run_tag(sm, model["ModelArn"])
+        found_by = run_id and _model_found_by(sm, model["ModelName"], run_id, runs, under)
+        if found_by:
+            name = model["ModelName"]
+            items.append(Item(name, "model", found_by, DELETE, target={"name": name}))
+    named = {i.resource for i in items}
+    for run_id, (record, source) in runs.items():
+        name = record.names.get("model")  # "" or absent: no predictions, or an older record
+        if name and name not in named and unless_missing(sm.describe_model, ModelName=name):
+            note = f"not tagged {RUN_TAG}={run_id}: never touched"
+            items.append(Item(name, "model", f"{source} {run_id}", KEEP, note))
+    return items
+
+
+def _run_tag(sm: Any, arn: str) -> str | None:
+    """A resource's run tag; None when it has none, or is gone since it was listed."""
+    found = unless_missing(sm.list_tags, ResourceArn=arn)
+    return None if found is None else tag_map(found.get("Tags")).get(RUN_TAG)
+
+
+def _model_found_by(
+    sm: Any, name: str, run_id: str, runs: Mapping[str, tuple[RunRecord, str]], under: Scope
+) -> str | None:
+    """Why a model tagged with a run id is this prefix's; None when it is another run's."""
+    if run_id in runs:
+        return f"tag {RUN_TAG}={run_id} ({runs[run_id][1]})"
+    model = unless_missing(sm.describe_model, ModelName=name) or {}
+    containers = [model.get("PrimaryContainer") or {}, *(model.get("Containers") or [])]
+    if any(under.owns(str(c.get("ModelDataUrl", ""))) for c in containers):
+        return f"tag {RUN_TAG}={run_id} and model data under the prefix"
+    return None
 
 
 def _workteam_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]]) -> list[Item]:
@@ -316,10 +376,11 @@ def _listing(s3: Any, settings: Settings) -> list[tuple[str, int]]:
 def _object_items(listing: list[tuple[str, int]], scope: Scope) -> list[Item]:
     """One row for the prefix's own objects, and one (kept) per walkthrough prefix nested in it."""
     items = []
-    ours = [size for key, size in listing if _owned_key(key, scope.prefix, scope.nested)]
+    owned = [(k, size) for k, size in listing if _owned_key(k, scope.prefix, scope.nested)]
+    ours = [size for _, size in owned]
     if ours:
         uri = f"s3://{scope.bucket}/{scope.prefix}"
-        note = f"{len(ours)} objects, {sum(ours) / 1e6:.1f} MB"
+        note = f"{len(ours)} objects, {sum(ours) / 1e6:.1f} MB: {_contents(owned, scope.prefix)}"
         if scope.nested:
             note += f" (not those of the {len(scope.nested)} walkthrough prefix(es) under it)"
         target = {"prefix": scope.prefix, "keep": "\n".join(scope.nested)}
@@ -335,6 +396,32 @@ def _object_items(listing: list[tuple[str, int]], scope: Scope) -> list[Item]:
         found_by = "a walkthrough prefix inside the prefix"
         items.append(Item(f"s3://{scope.bucket}/{nested}", "S3 objects", found_by, KEEP, note))
     return items
+
+
+#: What the prefix's folders hold, as the plan explains them.
+FOLDERS = {
+    "images": "staged images",
+    "test": "held-out test images and their labels",
+    "output": "labeling output",
+    "training-input": "training channels",
+    "training-output": "models",
+    "predictions": "batch transform output",
+    "runs": "run records",
+}
+
+
+def _contents(owned: list[tuple[str, int]], prefix: str) -> str:
+    """The prefix's folders and their object counts (`predictions/ (batch transform output) 20`)."""
+    counts: dict[str, int] = {}
+    for key, _ in owned:
+        rest = key[len(prefix) :]
+        top = rest.split("/", 1)[0] + "/" if "/" in rest else "files at the top"
+        counts[top] = counts.get(top, 0) + 1
+    shown = []
+    for top, count in sorted(counts.items()):
+        what = FOLDERS.get(top.rstrip("/"))
+        shown.append(f"{top} ({what}) {count}" if what else f"{top} {count}")
+    return ", ".join(shown)
 
 
 def _role_items(aws: Any, settings: Settings) -> list[Item]:
@@ -507,7 +594,8 @@ def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset
     objects = _object_items(listing, under)
     last_key = listing[-1][0] if listing else None
     items = [
-        *_looked("labeling and training jobs", lambda: _job_items(sm, runs, under)),
+        *_looked("labeling, training and transform jobs", lambda: _job_items(sm, runs, under)),
+        *_looked("models", lambda: _model_items(sm, runs, under)),
         *_looked("workteam", lambda: _workteam_items(sm, runs)),
         *objects,
         *_looked("IAM role", lambda: _role_items(aws, settings)),
@@ -576,6 +664,21 @@ def _stop_training(aws: Any, plan: Plan, item: Item) -> str:
         sm.stop_training_job(TrainingJobName=name)
         return "stop requested"
     return status
+
+
+def _stop_transform(aws: Any, plan: Plan, item: Item) -> str:
+    sm = aws.client("sagemaker")
+    name = item.target["name"]
+    status = sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
+    if status == "InProgress":
+        sm.stop_transform_job(TransformJobName=name)
+        return "stop requested"
+    return status
+
+
+def _delete_model(aws: Any, plan: Plan, item: Item) -> str:
+    aws.client("sagemaker").delete_model(ModelName=item.target["name"])  # gone: "already gone"
+    return "deleted"
 
 
 def _job_status(aws: Any, item: Item) -> str:
@@ -692,6 +795,8 @@ def _delete_bucket(aws: Any, plan: Plan, item: Item) -> str:
 _ACTIONS: dict[str, Callable[[Any, Plan, Item], str]] = {
     "labeling job": _stop_labeling,
     "training job": _stop_training,
+    "transform job": _stop_transform,
+    "model": _delete_model,
     "workteam": _delete_workteam,
     "S3 objects": _delete_objects,
     "IAM role": _delete_role,

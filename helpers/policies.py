@@ -5,8 +5,9 @@
   EKS cluster's IAM OIDC provider (IRSA);
 - `execution_policy`: what the SageMaker execution role needs (read the inputs, write the outputs
   under the prefix; logs, metrics and the algorithm image);
-- `pod_policy`: what the pipeline's pods need (workteam, labeling and training jobs, and
-  `iam:PassRole` on the execution role, for SageMaker only);
+- `pod_policy`: what the pipeline's pods need (workteam, labeling and training jobs, with
+  predictions on the model and the batch transform job, and `iam:PassRole` on the execution
+  role, for SageMaker only);
 - `walkthrough_policy`: what the notebooks themselves need to check, stage, submit and follow.
 
 `python -m helpers.policies [execution|pod|walkthrough|trust]` prints one, filled in with the
@@ -270,8 +271,11 @@ def execution_policy(
 ) -> dict[str, Any]:
     """Inline policy of the SageMaker execution role, scoped to the bucket and prefix.
 
-    With KMS keys set it may use those keys (`key_arns` gives the ARNs of aliases); with a VPC
-    set, it may manage the training job's network interfaces.
+    The prefix-wide object grant covers every job's reads and writes: Ground Truth's and
+    training's, and the batch transform's (it lists and reads `test/images/`, writes
+    `predictions/<run id>/`); its logs go to `/aws/sagemaker/TransformJobs`, its image is the
+    algorithm's. With KMS keys set it may use those keys (`key_arns` gives the ARNs of aliases);
+    with a VPC set, it may manage the training job's network interfaces.
     """
     region = settings.region
     statements: list[dict[str, Any]] = [
@@ -381,7 +385,10 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
                 ],
                 "Resource": _sagemaker_arn(settings, account, "training-job"),
             },
+            *_prediction_statements(settings, account),
             {
+                # the training job's RoleArn and the model's ExecutionRoleArn (CreateModel) are
+                # both passed to sagemaker.amazonaws.com
                 "Sid": "PassTheExecutionRoleToSageMaker",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
@@ -421,6 +428,47 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
             },
         ],
     }
+
+
+def _prediction_statements(settings: Settings, account: str) -> list[dict[str, Any]]:
+    """What the pods call for predictions (none when they are off): the model, the transform job.
+
+    `create-model` calls CreateModel (with the run's tags, hence AddTags; the Python set's retry
+    reads DescribeModel); `predict` calls CreateTransformJob and DescribeTransformJob, and
+    StopTransformJob when its pod is terminated (the official program's SIGTERM handler) and in
+    the exit handler `stop-run-jobs`. The official program prints the job's CloudWatch logs
+    (DescribeLogStreams, GetLogEvents in `/aws/sagemaker/TransformJobs`). `evaluate` reads the
+    test labels and each image's `.out` object by its key (S3 reads under the prefix, granted
+    by `LabeledDataAndTrainingInputs`; no listing).
+    """
+    if not settings.predictions:
+        return []
+    region = settings.region
+    return [
+        {
+            "Sid": "Models",
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+            "Resource": _sagemaker_arn(settings, account, "model"),
+        },
+        {
+            "Sid": "TransformJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
+                "sagemaker:AddTags",
+            ],
+            "Resource": _sagemaker_arn(settings, account, "transform-job"),
+        },
+        {
+            "Sid": "TransformLogs",
+            "Effect": "Allow",
+            "Action": ["logs:GetLogEvents", "logs:DescribeLogStreams"],
+            "Resource": f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/TransformJobs:*",
+        },
+    ]
 
 
 def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
@@ -513,6 +561,10 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                     "sagemaker:DescribeLabelingJob",
                     "sagemaker:ListTrainingJobs",
                     "sagemaker:DescribeTrainingJob",
+                    "sagemaker:ListModels",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:ListTransformJobs",
+                    "sagemaker:DescribeTransformJob",
                     "servicequotas:ListAWSDefaultServiceQuotas",
                     "servicequotas:GetServiceQuota",
                     "logs:GetLogEvents",
@@ -526,6 +578,8 @@ def walkthrough_policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Action": [
                     "sagemaker:StopLabelingJob",
                     "sagemaker:StopTrainingJob",
+                    "sagemaker:StopTransformJob",
+                    "sagemaker:DeleteModel",
                     "sagemaker:DeleteWorkteam",
                 ],
                 "Resource": "*",

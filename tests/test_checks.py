@@ -271,6 +271,37 @@ def _drop_pass_role(setup: Setup) -> None:
     )
 
 
+def _drop_create_transform_job(setup: Setup) -> None:
+    """The pod role as an administrator wrote it before predictions: no CreateTransformJob."""
+    doc = policies.pod_policy(setup.settings, ACCOUNT, EXECUTION_ROLE)
+    for statement in doc["Statement"]:
+        actions = statement["Action"]
+        if isinstance(actions, list):
+            statement["Action"] = [a for a in actions if a != "sagemaker:CreateTransformJob"]
+    setup.client("iam").put_role_policy(
+        RoleName="checks-test-pod-role",
+        PolicyName=policies.POD_POLICY_NAME,
+        PolicyDocument=json.dumps(doc),
+    )
+
+
+def _execution_role_per_folder(setup: Setup) -> None:
+    """An execution role granted folder by folder, as before predictions: no test/, predictions/."""
+    doc = policies.execution_policy(setup.settings, ACCOUNT)
+    layout = setup.settings.layout
+    folders = ("images", "output", "training-input", "training-output")
+    files = ("train.manifest", "validation.manifest", "class_labels.json", "instructions.template")
+    doc["Statement"][0]["Resource"] = [
+        *(f"arn:aws:s3:::{BUCKET}/{layout.key(f)}" for f in files),
+        *(f"arn:aws:s3:::{BUCKET}/{layout.key(f)}/*" for f in folders),
+    ]
+    setup.client("iam").put_role_policy(
+        RoleName="checks-test-execution-role",
+        PolicyName=policies.EXECUTION_POLICY_NAME,
+        PolicyDocument=json.dumps(doc),
+    )
+
+
 def _empty_group(setup: Setup) -> None:
     idp = setup.client("cognito-idp")
     pool = setup.settings.user_pool
@@ -317,6 +348,19 @@ BREAKS: list[tuple[str, int, str, Callable[[Setup], None]]] = [
     ("trust-with-https", 6, "without https://", lambda s: _set_trust(s, https="yes")),
     ("oidc-provider-missing", 6, "no IAM OIDC provider", _delete_oidc_provider),
     ("pass-role-missing", 7, "iam:PassRole", _drop_pass_role),
+    (
+        "pod-role-lacks-create-transform-job",
+        7,
+        "may not sagemaker:CreateTransformJob on arn:aws:sagemaker:eu-west-1:123456789012:"
+        "transform-job/mini-image-classification-predictions-00000000",
+        _drop_create_transform_job,
+    ),
+    (
+        "execution-role-without-test-images-and-predictions",
+        5,
+        f"s3:PutObject on s3://{BUCKET}/{PREFIX}/predictions/00000000/x.jpg.out",
+        _execution_role_per_folder,
+    ),
     ("empty-group", 9, "has 0 user(s), fewer than the 3 workers", _empty_group),
     ("group-missing", 9, f"group {GROUP} does not exist", _delete_group),
     ("workforce-with-another-pool", 9, "uses pool", _workforce_with_another_pool),
@@ -572,24 +616,30 @@ def test_kfp_api_check_in_aws_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class FakeQuotas:
-    """A stand-in for Service Quotas with one SageMaker training quota."""
+    """A stand-in for Service Quotas: SageMaker's training and transform quotas, AWS's shapes."""
 
-    def __init__(self, value: float) -> None:
-        self.value = value
+    def __init__(self, value: float, transform: float = 4) -> None:
+        self.values = {"L-123": value, "L-456": transform}
 
     def client(self, service: str) -> FakeQuotas:
         assert service == "service-quotas"
         return self
 
     def get_paginator(self, name: str) -> FakeQuotas:
+        assert name == "list_aws_default_service_quotas"
         return self
 
     def paginate(self, **_: Any) -> list[dict[str, Any]]:
-        quota = {"QuotaName": "ml.p3.2xlarge for training job usage", "QuotaCode": "L-123"}
-        return [{"Quotas": [{**quota, "Value": 0.0}]}]
+        training = {"QuotaName": "ml.p3.2xlarge for training job usage", "QuotaCode": "L-123"}
+        transform = {"QuotaName": "ml.c5.xlarge for transform job usage", "QuotaCode": "L-456"}
+        other = {"QuotaName": "ml.c5.xlarge for training job usage", "QuotaCode": "L-789"}
+        return [
+            {"Quotas": [{**training, "Value": 0.0}, {**other, "Value": 0.0}]},
+            {"Quotas": [{**transform, "Value": 2.0}]},
+        ]
 
-    def get_service_quota(self, **_: Any) -> dict[str, Any]:
-        return {"Quota": {"Value": self.value}}
+    def get_service_quota(self, QuotaCode: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+        return {"Quota": {"Value": self.values[QuotaCode]}}
 
 
 def test_a_gpu_quota_below_the_instance_count_fails_with_the_request_command() -> None:
@@ -603,6 +653,51 @@ def test_a_gpu_quota_below_the_instance_count_fails_with_the_request_command() -
         "--quota-code L-123 --desired-value 1 --region eu-west-1",
     )
     assert account.training_instance(Context(settings, FakeQuotas(2))).status == PASS
+
+
+def test_a_transform_quota_below_one_instance_fails_with_the_request_command() -> None:
+    from helpers.checks import account
+
+    settings = load({"region": REGION}, env={})
+    assert settings.predictions and settings.transform_instance_type == "ml.c5.xlarge"
+    fine = account.training_instance(Context(settings, FakeQuotas(1, transform=4)))
+    assert fine.status == PASS
+    assert "quota 'ml.c5.xlarge for transform job usage' is 4 (need 1)" in fine.found
+    low = account.training_instance(Context(settings, FakeQuotas(1, transform=0)))
+    assert low.status == FAIL, low
+    assert "quota 'ml.c5.xlarge for transform job usage' is 0, below 1" in low.found
+    assert "training job usage" not in low.found  # the training quota is fine
+    assert "transform_instance_type" in low.fix and "GPU" not in low.fix  # CPU types do
+    assert low.commands == (
+        "aws service-quotas request-service-quota-increase --service-code sagemaker "
+        "--quota-code L-456 --desired-value 1 --region eu-west-1",
+    )
+    off = dataclasses.replace(settings, test_images_per_class=0)
+    unchecked = account.training_instance(Context(off, FakeQuotas(1, transform=0)))
+    assert unchecked.status == PASS
+    assert "transform quota is not checked: predictions are off" in unchecked.found
+
+
+def test_with_predictions_off_the_pod_role_needs_no_model_or_transform_job(setup: Setup) -> None:
+    off = dataclasses.replace(setup.settings, test_images_per_class=0)
+    doc = policies.pod_policy(off, ACCOUNT, EXECUTION_ROLE)
+    assert "Transform" not in json.dumps(doc) and "sagemaker:CreateModel" not in json.dumps(doc)
+    setup.client("iam").put_role_policy(
+        RoleName="checks-test-pod-role",
+        PolicyName=policies.POD_POLICY_NAME,
+        PolicyDocument=json.dumps(doc),
+    )
+    try:
+        result = setup.check(7, off)
+        assert result.status == PASS and "predictions are off" in result.found
+        assert setup.check(7).status == FAIL  # with predictions on, the same role falls short
+    finally:
+        put = policies.pod_policy(setup.settings, ACCOUNT, EXECUTION_ROLE)
+        setup.client("iam").put_role_policy(
+            RoleName="checks-test-pod-role",
+            PolicyName=policies.POD_POLICY_NAME,
+            PolicyDocument=json.dumps(put),
+        )
 
 
 def test_a_denied_call_is_a_skip_with_the_reason(setup: Setup) -> None:

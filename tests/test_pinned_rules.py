@@ -139,3 +139,79 @@ def test_no_policy_names_every_object_of_the_bucket(make: str) -> None:
         "walkthrough": lambda: policies.walkthrough_policy(settings, ACCOUNT),
     }[make]()
     assert f"arn:aws:s3:::{BUCKET}/*" not in json.dumps(policy)
+
+
+# --- predictions: the model and the batch transform (issue 13) ----------------------------------
+
+
+def _allows(policy: dict[str, Any], action: str, resource: str, **context: str) -> bool:
+    from helpers.local.iam.policy import NamedPolicy, evaluate
+
+    return evaluate([NamedPolicy("p", policy)], action, resource, context).allowed
+
+
+def test_pod_policy_lets_the_pods_make_the_model_and_the_transform_job_and_no_more() -> None:
+    settings = _settings()
+    policy = policies.pod_policy(settings, ACCOUNT, ROLE)
+    sm = f"arn:aws:sagemaker:us-west-2:{ACCOUNT}"
+    model = f"{sm}:model/mini-image-classification-model-0a1b2c3d"
+    job = f"{sm}:transform-job/mini-image-classification-predictions-0a1b2c3d"
+    for action in ("CreateModel", "DescribeModel", "AddTags"):
+        assert _allows(policy, f"sagemaker:{action}", model), action
+    for action in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob", "AddTags"):
+        assert _allows(policy, f"sagemaker:{action}", job), action
+    statements = _by_sid(policy)
+    assert statements["Models"]["Resource"] == f"{sm}:model/*"
+    assert statements["TransformJobs"]["Resource"] == f"{sm}:transform-job/*"
+    # the pods create and stop, the notebooks clean up: no deleting from a pipeline pod
+    assert not _allows(policy, "sagemaker:DeleteModel", model)
+    assert not _allows(policy, "sagemaker:CreateEndpoint", f"{sm}:endpoint/x")
+    assert not _allows(policy, "sagemaker:CreateModel", f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:m")
+    # the official batch transform program prints the job's CloudWatch logs
+    logs = f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:/aws/sagemaker/TransformJobs:log-stream:x"
+    assert _allows(policy, "logs:GetLogEvents", logs)
+    # CreateModel passes the execution role (ExecutionRoleArn) to SageMaker, as training does
+    to_sagemaker = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    assert _allows(policy, "iam:PassRole", ROLE, **to_sagemaker)
+    assert not _allows(policy, "iam:PassRole", ROLE, **{"iam:PassedToService": "ec2.amazonaws.com"})
+    # evaluate reads the test labels and the predictions under the prefix
+    layout = settings.layout
+    for uri in (layout.test_labels, layout.predictions("0a1b2c3d") + "x.jpg.out"):
+        assert _allows(policy, "s3:GetObject", "arn:aws:s3:::" + uri.removeprefix("s3://"))
+
+
+def test_with_predictions_off_the_pod_policy_is_as_before() -> None:
+    values = {"mode": "aws", "bucket": BUCKET, "prefix": PREFIX, "role_arn": ROLE}
+    off = load({**values, "test_images_per_class": 0}, env={})
+    assert not off.predictions
+    sids = set(_by_sid(policies.pod_policy(off, ACCOUNT, ROLE)))
+    assert not sids & {"Models", "TransformJobs", "TransformLogs"}
+
+
+def test_execution_policy_lets_the_transform_job_read_test_images_and_write_predictions() -> None:
+    settings = _settings()
+    policy = policies.execution_policy(settings, ACCOUNT)
+    layout = settings.layout
+    image = "arn:aws:s3:::" + layout.test_image_uri("x.jpg").removeprefix("s3://")
+    out = "arn:aws:s3:::" + (layout.predictions("0a1b2c3d") + "x.jpg.out").removeprefix("s3://")
+    assert _allows(policy, "s3:GetObject", image)
+    assert _allows(policy, "s3:PutObject", out)
+    listing = {"s3:prefix": layout.test_image_keys}
+    assert _allows(policy, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", **listing)
+    logs = f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:/aws/sagemaker/TransformJobs"
+    assert _allows(policy, "logs:CreateLogStream", logs)
+
+
+def test_walkthrough_policy_can_clean_up_models_and_transform_jobs() -> None:
+    policy = policies.walkthrough_policy(_settings(), ACCOUNT)
+    sm = f"arn:aws:sagemaker:us-west-2:{ACCOUNT}"
+    for action, resource in (
+        ("ListModels", "*"),
+        ("ListTransformJobs", "*"),
+        ("ListTags", f"{sm}:model/m"),
+        ("DescribeModel", f"{sm}:model/m"),
+        ("DeleteModel", f"{sm}:model/m"),
+        ("DescribeTransformJob", f"{sm}:transform-job/j"),
+        ("StopTransformJob", f"{sm}:transform-job/j"),
+    ):
+        assert _allows(policy, f"sagemaker:{action}", resource), action

@@ -1,7 +1,8 @@
-"""Checks of the account as a whole: credentials, region, GPU training quota, Ground Truth."""
+"""Checks of the account as a whole: credentials, region, instance quotas, Ground Truth."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -9,6 +10,7 @@ from botocore.exceptions import ClientError
 from helpers import gt_access, regions
 from helpers.checks.context import Context
 from helpers.checks.model import (
+    PREDICTIONS_OFF,
     Outcome,
     cli,
     combine,
@@ -65,7 +67,11 @@ def region(ctx: Context) -> Outcome:
 
 
 def training_instance(ctx: Context) -> Outcome:
-    """The training instance type is a GPU type, and the account's quota covers the count."""
+    """The training instance type is a GPU type; the account's quotas cover the jobs' instances.
+
+    The training quota (`<type> for training job usage`) and, with predictions on, the batch
+    transform's (`<type> for transform job usage`, one instance): often small on new accounts.
+    """
     s = ctx.settings
     kind, count = s.training_instance_type, s.training_instance_count
     problem = training_instance_problem(kind)
@@ -73,46 +79,74 @@ def training_instance(ctx: Context) -> Outcome:
         return failed(
             problem, f"set training_instance_type to a GPU type, e.g. {DEFAULT_TRAINING_INSTANCE}."
         )
+    needs = [Need(f"{kind} for training job usage", count, "training_instance_count")]
+    if s.predictions:
+        needs.append(Need(f"{s.transform_instance_type} for transform job usage", 1, ""))
+    names = ", ".join(f"'{n.quota}'" for n in needs)
     quotas = ctx.client("service-quotas")
-    name = f"{kind} for training job usage"
     try:
-        code, default = _quota_code(quotas, name)
+        codes = _quota_codes(quotas, {n.quota for n in needs})
     except ClientError as exc:
         if error_code(exc) != "NoSuchResourceException":
             raise
         return skipped(
-            f"{kind} is a GPU type the algorithm supports; its training quota could not be read: "
-            + _no_quotas_reason(s.mode, str(exc.response["Error"].get("Message", ""))),
-            "check the quota in the Service Quotas console (SageMaker, "
-            f"'{name}') if training fails with ResourceLimitExceeded.",
+            f"{kind} is a GPU type the algorithm supports; its quotas ({names}) could not be "
+            "read: " + _no_quotas_reason(s.mode, str(exc.response["Error"].get("Message", ""))),
+            f"check the quotas in the Service Quotas console (SageMaker, {names}) if a job fails "
+            "with ResourceLimitExceeded.",
         )
-    if code is None:
+    parts = [_quota(quotas, s.region, need, codes.get(need.quota)) for need in needs]
+    fine = "; ".join([f"{kind} is a GPU type", *(p.found for p in parts)])
+    if not s.predictions:
+        fine += f" (the transform quota is not checked: {PREDICTIONS_OFF})"
+    return combine(parts, fine)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A SageMaker quota a job needs: its name, the instances, the setting holding the count."""
+
+    quota: str
+    count: int
+    count_setting: str
+
+
+def _quota(quotas: Any, region: str, need: Need, found: tuple[str, float] | None) -> Outcome:
+    """PASS when the account's quota covers the need, FAIL with the increase request if not."""
+    if found is None:
         return skipped(
-            f"{kind} is a GPU type; Service Quotas lists no quota named '{name}'",
+            f"Service Quotas lists no quota named '{need.quota}'",
             "check the quota in the Service Quotas console.",
         )
+    code, default = found
     try:
         value = quotas.get_service_quota(ServiceCode="sagemaker", QuotaCode=code)["Quota"]["Value"]
     except ClientError as exc:
         if error_code(exc) != "NoSuchResourceException":
             raise
         value = default
-    if value < count:
-        return failed(
-            f"the account's quota '{name}' is {value:g}, below training_instance_count={count} "
-            "(new accounts often have 0 for GPU training instances: the job would fail with "
-            "ResourceLimitExceeded)",
-            "request an increase (it can take a day or more), or use another GPU type with quota.",
-            cli(
-                "service-quotas",
-                "request-service-quota-increase",
-                s.region,
-                service_code="sagemaker",
-                quota_code=code,
-                desired_value=count,
-            ),
-        )
-    return passed(f"{kind} is a GPU type; quota '{name}' is {value:g} (need {count})")
+    if value >= need.count:
+        return passed(f"quota '{need.quota}' is {value:g} (need {need.count})")
+    wanted = f"{need.count_setting}={need.count}" if need.count_setting else f"{need.count}"
+    other = (
+        "another GPU type with quota"
+        if need.count_setting
+        else "set transform_instance_type to another type with quota (the algorithm's inference "
+        "also runs on CPU types)"
+    )
+    return failed(
+        f"the account's quota '{need.quota}' is {value:g}, below {wanted} (new accounts often "
+        "have small or 0 quotas: the job would fail with ResourceLimitExceeded)",
+        f"request an increase (it can take a day or more), or use {other}.",
+        cli(
+            "service-quotas",
+            "request-service-quota-increase",
+            region,
+            service_code="sagemaker",
+            quota_code=code,
+            desired_value=need.count,
+        ),
+    )
 
 
 def _no_quotas_reason(mode: str, message: str) -> str:
@@ -125,16 +159,17 @@ def _no_quotas_reason(mode: str, message: str) -> str:
     return f"Service Quotas has no SageMaker quotas in this region ({message})"
 
 
-def _quota_code(quotas: Any, name: str) -> tuple[str | None, float]:
-    """Find a SageMaker quota's code and default value by its name."""
+def _quota_codes(quotas: Any, names: set[str]) -> dict[str, tuple[str, float]]:
+    """Find SageMaker quotas' codes and default values by their names (one listing)."""
     pages = quotas.get_paginator("list_aws_default_service_quotas").paginate(
         ServiceCode="sagemaker"
     )
+    found = {}
     for page in pages:
         for quota in page.get("Quotas", []):
-            if quota.get("QuotaName") == name:
-                return quota["QuotaCode"], float(quota.get("Value", 0))
-    return None, 0.0
+            if quota.get("QuotaName") in names:
+                found[quota["QuotaName"]] = (quota["QuotaCode"], float(quota.get("Value", 0)))
+    return found
 
 
 # --- 14. access to Ground Truth -------------------------------------------------------------------

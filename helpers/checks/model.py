@@ -14,6 +14,8 @@ from helpers.awserrors import DENIED_CODES, error_code, is_denied, is_missing  #
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 #: Statuses from worst to best (a combined outcome takes the worst).
 SEVERITY = (FAIL, WARN, SKIP, PASS)
+#: Why the prediction parts of checks 5, 7 and 12 are not checked.
+PREDICTIONS_OFF = "predictions are off (test_images_per_class=0): no model or transform job"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from helpers.awserrors import is_missing
 from helpers.checks import trust
 from helpers.checks.context import Context
 from helpers.checks.model import (
+    PREDICTIONS_OFF,
     Outcome,
     cli,
     combine,
@@ -30,6 +31,8 @@ from helpers.tags import SETUP_TAG, SHARED_TAG, tag_option
 #: Managed policies that grant far more than the walkthrough needs.
 BROAD_POLICIES = ("AdministratorAccess",)
 Request = tuple[str, str]  # (action, resource ARN)
+#: The run id the permission checks simulate names with (any run's are alike).
+SAMPLE_RUN_ID = "00000000"
 
 
 def s3_arn(uri: str) -> str:
@@ -144,10 +147,17 @@ def _broad_warning(ctx: Context, arn: str, put: str) -> Outcome | None:
 
 
 def execution_requests(settings: Settings) -> list[Request]:
-    """What Ground Truth and training do with the execution role: read inputs, write outputs."""
+    """What the jobs do with the execution role: read inputs, write outputs.
+
+    With predictions on, also the batch transform's: list and read the test images, write the
+    predictions of a run.
+    """
     layout = settings.layout
     reads = [*vars(input_uris(settings)).values(), layout.image_uri("x")]
     writes = [f"{layout.labeling_output}/x", f"{layout.training_output}/x"]
+    if settings.predictions:
+        reads.append(layout.test_image_uri("x.jpg"))
+        writes.append(layout.predictions(SAMPLE_RUN_ID) + "x.jpg.out")
     return [("s3:GetObject", s3_arn(u)) for u in reads] + [
         ("s3:PutObject", s3_arn(u)) for u in writes
     ]
@@ -194,6 +204,9 @@ def execution_role(ctx: Context) -> Outcome:
             )
         )
     denied = simulate(ctx.client("iam"), arn, execution_requests(s))
+    if s.predictions:  # the transform job lists its S3Prefix input
+        listing = [("s3:ListBucket", s.layout.bucket_arn)]
+        denied += simulate(ctx.client("iam"), arn, listing, {"s3:prefix": s.layout.test_image_keys})
     if denied:
         parts.append(
             failed(
@@ -203,10 +216,15 @@ def execution_role(ctx: Context) -> Outcome:
             )
         )
     parts.append(_broad_warning(ctx, arn, put) or passed(""))
+    predicts = (
+        "; the transform job may read the test images and write the predictions"
+        if s.predictions
+        else f" ({PREDICTIONS_OFF})"
+    )
     return combine(
         parts,
         f"role {name} trusts {policies.SAGEMAKER_SERVICE}; it may read the inputs and images and "
-        f"write under {s.s3_prefix_uri}/",
+        f"write under {s.s3_prefix_uri}/" + predicts,
     )
 
 
@@ -442,7 +460,7 @@ def _pod_identity(ctx: Context, arn: str, doc: dict[str, Any]) -> Outcome:
 
 def pod_requests(settings: Settings, account: str) -> list[Request]:
     """What the pipeline's pods do as the pod role (for the run's names)."""
-    names = run_names(settings, "00000000")
+    names = run_names(settings, SAMPLE_RUN_ID)
     base = f"arn:aws:sagemaker:{settings.region}:{account}"
     team = f"{base}:workteam/private-crowd/{names.team}"
     jobs = [f"{base}:labeling-job/{n.lower()}" for n in (names.train_job, names.validation_job)]
@@ -452,6 +470,17 @@ def pod_requests(settings: Settings, account: str) -> list[Request]:
         requests += [(f"sagemaker:{a}", job) for a in ("CreateLabelingJob", "DescribeLabelingJob")]
     training_actions = ("CreateTrainingJob", "DescribeTrainingJob", "AddTags")
     requests += [(f"sagemaker:{a}", training) for a in training_actions]
+    if settings.predictions:
+        model = f"{base}:model/{names.model.lower()}"
+        transform = f"{base}:transform-job/{names.transform_job.lower()}"
+        requests += [(f"sagemaker:{a}", model) for a in ("CreateModel", "DescribeModel", "AddTags")]
+        transform_actions = (
+            "CreateTransformJob",
+            "DescribeTransformJob",
+            "StopTransformJob",
+            "AddTags",
+        )
+        requests += [(f"sagemaker:{a}", transform) for a in transform_actions]
     return requests
 
 
@@ -479,14 +508,20 @@ def pod_role_permissions(ctx: Context) -> Outcome:
             failed(
                 f"role {name} may not {describe_denied(denied)}",
                 "give it the pipeline's least-privilege policy (workteams, labeling and training "
-                "jobs, and iam:PassRole on the execution role for SageMaker only):",
+                "jobs, the model and the batch transform job, and iam:PassRole on the execution "
+                "role for SageMaker only):",
                 put,
             )
         )
     parts.append(_broad_warning(ctx, arn, put) or passed(""))
     execution = policies.role_name(s.role_arn) if s.role_arn else "(role_arn unset)"
+    jobs = (
+        "labeling jobs, training jobs, models and transform jobs"
+        if s.predictions
+        else f"labeling jobs and training jobs ({PREDICTIONS_OFF})"
+    )
     return combine(
         parts,
-        f"role {name} may create and describe workteams, labeling jobs and training jobs, and "
-        f"pass {execution} to {policies.SAGEMAKER_SERVICE}",
+        f"role {name} may create and describe workteams, {jobs}, and pass {execution} to "
+        f"{policies.SAGEMAKER_SERVICE}",
     )

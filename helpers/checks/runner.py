@@ -94,7 +94,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         12,
         "training instance",
-        "GPU training instance type, and the account's quota",
+        "GPU training instance type; the account's training and transform quotas",
         account.training_instance,
     ),
     Check(
