@@ -53,6 +53,7 @@ def settings_for(**overrides: Any) -> Any:
         "bucket": BUCKET,
         "prefix": PREFIX,
         "images_per_class": 4,
+        "test_images_per_class": 2,
         "user_groups": GROUP,
         "labelers": "cleanup-a,cleanup-b,cleanup-c",
         "eks_cluster_name": CLUSTER,
@@ -95,9 +96,13 @@ def run(local_aws_url: str) -> Iterator[dict[str, Any]]:
     s3, iam, sm = aws.client("s3"), aws.client("iam"), aws.client("sagemaker")
     workforce_pool(REGION)
     ensure_bucket(s3, BUCKET, REGION, create=True)
-    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
-    dataset.stage_images(settings, s3, chosen)
-    dataset.write_inputs(settings, s3, chosen)
+    open_images = dataset.load_annotations(settings, s3)
+    chosen = dataset.choose_images(settings, s3, open_images)
+    examples = dataset.choose_examples(settings, open_images, chosen)
+    test = dataset.choose_test_images(settings, open_images, chosen, examples)
+    dataset.stage_images(settings, s3, chosen, examples, test)
+    dataset.write_inputs(settings, s3, chosen, examples)
+    dataset.write_test_labels(settings, s3, test)
     steps = provision.create_missing(settings, aws)
     assert not [s for s in steps if s.outcome == provision.FAILED], steps
     submitted = submission.submit_or_resume(settings, aws)
@@ -595,18 +600,6 @@ def test_the_plan_counts_the_predictions_with_the_prefix_s_objects() -> None:
     assert "test/ (held-out test images and their labels) 1" in item.note
 
 
-def _local_model_tags(sm: Any, name: str) -> bool:
-    """True once the local SageMaker keeps a model's tags (issue 13's local part; moto's models
-    before it have none: ListTags answers that the resource does not exist)."""
-    from botocore.exceptions import ClientError
-
-    arn = sm.describe_model(ModelName=name)["ModelArn"]
-    try:
-        return bool(sm.list_tags(ResourceArn=arn)["Tags"])
-    except ClientError:
-        return False
-
-
 def test_clean_up_deletes_the_run_s_models_in_the_local_aws_and_leaves_another_run_s(
     local_aws_url: str,
 ) -> None:
@@ -645,10 +638,6 @@ def test_clean_up_deletes_the_run_s_models_in_the_local_aws_and_leaves_another_r
             Tags=[{"Key": "walkthrough-run", "Value": run_id}],
         )
         models[run_id] = name
-    if not _local_model_tags(sm, models[OUR_RUN]):
-        for name in models.values():
-            sm.delete_model(ModelName=name)
-        pytest.skip("the local SageMaker keeps no model tags yet (issue 13's local part)")
     plan = cleanup.survey(settings, aws)
     rows = {(i.resource, i.kind): i for i in plan.items}
     assert rows[(models[OUR_RUN], "model")].action == "delete"
