@@ -28,6 +28,10 @@ from helpers.settings import Settings, load
 IMAGES_PER_CLASS = 5
 WORKERS_PER_OBJECT = 1
 MAX_RUN_SECONDS = 1800
+#: Held-out images per class the smoke run's batch transform predicts.
+TEST_IMAGES_PER_CLASS = 2
+#: What the estimate bills the transform instance for: a small job's start-up dominates.
+TRANSFORM_BILLED_SECONDS = 900
 NOTEBOOKS = ("01_prepare_dataset", "02_check_aws_setup", "03_run_pipeline")
 CLEAN_UP = "05_clean_up"
 
@@ -42,6 +46,8 @@ class Smoke:
     labeling_usd: float
     training_usd: float | None
     instance_type: str
+    transform_usd: float | None
+    transform_type: str
 
     def estimate(self) -> str:
         """The cost estimate, as shown before anything is created."""
@@ -59,9 +65,21 @@ class Smoke:
                 f"  Ground Truth: {self.labeling_usd:.2f} USD ({self.objects} objects x "
                 f"{costs.GROUND_TRUTH_PRICE_PER_OBJECT} USD; {costs.PRICES_SOURCE})",
                 f"  training: {training}",
+                f"  predictions: {self._predictions()}",
                 "  S3 and the KFP cluster: a few cents or less.",
                 "Everything the run creates is removed at the end (notebook 05), also on failure.",
             ]
+        )
+
+    def _predictions(self) -> str:
+        """The batch transform's line of the estimate."""
+        objects = len(self.parameters["classes"]) * TEST_IMAGES_PER_CLASS
+        if self.transform_usd is None:
+            return f"{self.transform_type}: no price on file, check {costs.TRANSFORM_PRICES_SOURCE}"
+        return (
+            f"at most {self.transform_usd:.2f} USD ({objects} test images on {self.transform_type} "
+            f"for up to {TRANSFORM_BILLED_SECONDS // 60} minutes; "
+            f"{costs.TRANSFORM_PRICES_SOURCE}, {costs.TRANSFORM_PRICES_NOTE})"
         )
 
 
@@ -87,11 +105,18 @@ def plan(settings: Settings, stamp: str) -> Smoke:
         if hourly is None
         else round(hourly * settings.training_instance_count * MAX_RUN_SECONDS / 3600, 2)
     )
+    transform_hourly = costs.TRANSFORM_PRICE_PER_HOUR.get(settings.transform_instance_type)
+    transform = (
+        None
+        if transform_hourly is None
+        else round(transform_hourly * TRANSFORM_BILLED_SECONDS / 3600, 2)
+    )
     parameters = {
         "mode": "aws",
         "prefix": prefix,
         "classes": classes,
         "images_per_class": IMAGES_PER_CLASS,
+        "test_images_per_class": TEST_IMAGES_PER_CLASS,
         "ground_truth_num_workers_per_object": WORKERS_PER_OBJECT,
         "training_max_run_time": MAX_RUN_SECONDS,
         "new_run": True,
@@ -104,6 +129,8 @@ def plan(settings: Settings, stamp: str) -> Smoke:
         labeling_usd=costs.ground_truth_fee(objects, costs.prices()),
         training_usd=training,
         instance_type=settings.training_instance_type,
+        transform_usd=transform,
+        transform_type=settings.transform_instance_type,
     )
 
 

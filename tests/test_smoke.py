@@ -37,6 +37,9 @@ def test_the_smoke_run_is_small_and_its_cost_is_shown(monkeypatch: pytest.Monkey
     assert planned.labeling_usd == 0.8 and planned.training_usd == 1.91
     text = planned.estimate()
     assert "0.80 USD" in text and "at most 1.91 USD (ml.p3.2xlarge" in text
+    # 0.204 USD an hour for at most 15 minutes: 4 held-out images predicted on ml.c5.xlarge
+    assert planned.parameters["test_images_per_class"] == 2 and planned.transform_usd == 0.05
+    assert "predictions: at most 0.05 USD (4 test images on ml.c5.xlarge" in text
 
 
 def test_nothing_runs_when_the_cost_is_not_confirmed(
