@@ -237,11 +237,13 @@ def test_stop_run_jobs_runs_under_python_37_and_finds_nothing_to_stop(
         "train_job_name": "never-created-train",
         "validation_job_name": "never-created-validation",
         "training_job_name": "never-created-training",
+        "transform_job_name": "never-created-predictions",
     }
     done = run37("stop_run_jobs", local_aws_url, flags, [], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "labeling job never-created-train: not created" in done.stdout
     assert "training job never-created-training: not created" in done.stdout
+    assert "transform job never-created-predictions: not created" in done.stdout
     assert "Nothing of this run was still running." in done.stdout
 
 
