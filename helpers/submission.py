@@ -32,11 +32,15 @@ PACKAGE_NAME = "mini-image-classification-pipeline.yaml"
 
 
 def compile_package(
-    settings: Settings, component_set: str | None = None, folder: Path | None = None
+    settings: Settings,
+    component_set: str | None = None,
+    folder: Path | None = None,
+    predictions: bool = True,
 ) -> Path:
     """Compile the pipeline (a component set, the settings' by default) into a folder.
 
     The folder is runs/pipeline/ by default (to look at); a run's package goes to its run folder.
+    `predictions=False` leaves out the prediction steps (a run whose arguments name no transform).
     """
     from helpers import components
 
@@ -45,7 +49,7 @@ def compile_package(
     folder = folder or runs_dir() / "pipeline"
     folder.mkdir(parents=True, exist_ok=True)
     return pipeline.compile_pipeline(
-        parts, folder / PACKAGE_NAME, aws_secret=settings.kfp_aws_secret
+        parts, folder / PACKAGE_NAME, aws_secret=settings.kfp_aws_secret, predictions=predictions
     )
 
 
@@ -169,7 +173,13 @@ class KfpRunner:
         client = kfp_client(settings)
         namespace = kfp_namespace(settings)
         package = str(
-            compile_package(settings, record.component_set, local_runner.folder(record.run_id))
+            compile_package(
+                settings,
+                record.component_set,
+                local_runner.folder(record.run_id),
+                # the prediction steps run when the arguments name them (as in local mode)
+                predictions=bool(record.arguments.get("transform_job_name")),
+            )
         )
         version_name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"
         pipeline_id = find_pipeline(client, namespace)
