@@ -53,7 +53,9 @@ def run(arguments: dict[str, Any], pipeline_root: Path) -> None:
         raise_on_error=True,
     )
     try:
-        pipeline.build(components.python(install=False))(**arguments)
+        # the prediction steps run when the arguments name them (the settings' test images > 0)
+        predictions = bool(arguments.get("transform_job_name"))
+        pipeline.build(components.python(install=False), predictions=predictions)(**arguments)
     except Exception:
         if not exit_handler_runs_after_failure():
             print("kfp.local before 2.17 skips the exit handler: running its step", flush=True)
@@ -63,6 +65,7 @@ def run(arguments: dict[str, Any], pipeline_root: Path) -> None:
                 train_job_name=arguments.get("ground_truth_train_job_name", ""),
                 validation_job_name=arguments.get("ground_truth_validation_job_name", ""),
                 training_job_name=arguments.get("training_job_name", ""),
+                transform_job_name=arguments.get("transform_job_name", ""),
             )
         raise
 

@@ -1,8 +1,12 @@
-"""The Ground Truth -> training pipeline (KFP v2).
+"""The Ground Truth -> training -> predictions pipeline (KFP v2).
 
 Private workteam -> two labeling jobs (train, validation) -> a step that builds the training
 channels and hyperparameters from what was labeled -> SageMaker training (built-in
-image-classification, Pipe mode, augmented manifests). Each labeling task watches the other's job
+image-classification, Pipe mode, augmented manifests) -> a SageMaker model from the training
+job's artifact -> a batch transform job over the held-out test images -> an evaluate step that
+scores the predictions and emits KFP artifacts (Model, Metrics, ClassificationMetrics).
+`build(..., predictions=False)` gives the pipeline without the last three steps. Each labeling
+task watches the other's job
 and stops its own when that one failed or was stopped; an exit handler stops whatever job of the
 run still runs when the run ends. Compile it as the upstream sample does:
 
@@ -13,6 +17,7 @@ pipeline on the lightweight Python components.
 """
 
 # No `from __future__ import annotations` here: KFP reads the pipeline's parameter types.
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,9 @@ PIPELINE_NAME = "mini-image-classification-ground-truth"
 DESCRIPTION = (
     "Label images with SageMaker Ground Truth (private workteam, train and validation "
     "jobs) and train the built-in image-classification algorithm on the labels"
+)
+PREDICTIONS_DESCRIPTION = (
+    "; then label held-out test images with the model (batch transform) and score them"
 )
 #: Hyperparameters that learn from about a hundred images; num_classes and
 #: num_training_samples are added from the labeled data at run time.
@@ -41,16 +49,36 @@ DEFAULT_HYPERPARAMETERS = {
 }
 #: The exit handler's step: it runs when the run ends, after the others.
 EXIT_TASK = "stop-run-jobs"
+#: The pipeline parameters of the predictions (absent from the pipeline built without them).
+PREDICTION_PARAMETERS = (
+    "model_name",
+    "transform_job_name",
+    "transform_input_location",
+    "transform_output_location",
+    "transform_instance_type",
+    "test_labels_location",
+)
+#: What the transform job sends and asks for. The built-in image-classification algorithm takes
+#: image/png, image/jpeg and application/x-image for inference (SageMaker Developer Guide,
+#: "Image Classification - MXNet", "Input/Output Interface for the Image Classification
+#: Algorithm") and answers each image with JSON, {"prediction": [p_0, ..., p_k]} in class index
+#: order. The official transform program sends both as given, even empty: so they are set here.
+TRANSFORM_CONTENT_TYPE = "application/x-image"
+TRANSFORM_ACCEPT = "application/json"
+#: One image per request; 6 MB is the official component's default and SageMaker's.
+TRANSFORM_MAX_PAYLOAD_MB = 6
 
 
-def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
+def build(
+    parts: components.ComponentSet, aws_secret: str | None = None, predictions: bool = True
+) -> Any:
     """Return the pipeline function built from a component set.
 
     Credentials reach the pods through IRSA (the run's service account) unless `aws_secret`
-    names a Kubernetes secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    names a Kubernetes secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. With
+    `predictions=False` the pipeline stops after training, without the prediction parameters.
     """
 
-    @dsl.pipeline(name=PIPELINE_NAME, description=DESCRIPTION)
     def mini_image_classification(
         region: str = "us-west-2",
         endpoint_url: str = "",
@@ -92,15 +120,23 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
         training_output_encryption_key: str = "",
         training_vpc_subnets: str = "",
         training_vpc_security_group_ids: str = "",
+        model_name: str = "",
+        transform_job_name: str = "",
+        transform_input_location: str = "",
+        transform_output_location: str = "",
+        transform_instance_type: str = "ml.c5.xlarge",  # settings.DEFAULT_TRANSFORM_INSTANCE
+        test_labels_location: str = "",
     ) -> None:
         # The exit handler: when the run ends (succeeded, failed or terminated), stop whatever
         # job of the run still runs, so that nothing goes on billing.
+        extra = {"transform_job_name": transform_job_name} if predictions else {}
         stop = parts.stop_run_jobs(
             region=region,
             endpoint_url=endpoint_url,
             train_job_name=ground_truth_train_job_name,
             validation_job_name=ground_truth_validation_job_name,
             training_job_name=training_job_name,
+            **extra,
         ).set_display_name("stop-run-jobs")
         with dsl.ExitHandler(stop, name="run-jobs"):
             workteam = parts.workteam(
@@ -182,7 +218,52 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
                 vpc_subnets=training_vpc_subnets,
                 vpc_security_group_ids=training_vpc_security_group_ids,
             ).set_display_name("train")
-        for task in (workteam, *labeling.values(), prepared, training, stop):
+            added = []
+            if predictions:
+                model = parts.create_model(
+                    region=region,
+                    endpoint_url=endpoint_url,
+                    tags=tags,
+                    model_name=model_name,
+                    role=role_arn,
+                    image=training.outputs["training_image"],
+                    model_artifact_url=training.outputs["model_artifact_url"],
+                    vpc_subnets=training_vpc_subnets,
+                    vpc_security_group_ids=training_vpc_security_group_ids,
+                ).set_display_name("create-model")
+                predict = parts.batch_transform(
+                    region=region,
+                    endpoint_url=endpoint_url,
+                    tags=tags,
+                    job_name=transform_job_name,
+                    model_name=model.outputs["model_name"],
+                    max_payload=TRANSFORM_MAX_PAYLOAD_MB,
+                    batch_strategy="SingleRecord",
+                    input_location=transform_input_location,
+                    data_type="S3Prefix",
+                    content_type=TRANSFORM_CONTENT_TYPE,
+                    split_type="None",
+                    compression_type="None",
+                    output_location=transform_output_location,
+                    accept=TRANSFORM_ACCEPT,
+                    join_source="None",
+                    instance_type=transform_instance_type,
+                    instance_count=1,
+                    output_encryption_key=training_output_encryption_key,
+                    resource_encryption_key=training_resource_encryption_key,
+                ).set_display_name("predict")
+                scored = parts.evaluate(
+                    region=region,
+                    endpoint_url=endpoint_url,
+                    training_job_name=training.outputs["job_name"],
+                    model_name=model.outputs["model_name"],
+                    model_artifact_url=training.outputs["model_artifact_url"],
+                    test_labels_location=test_labels_location,
+                    predictions_location=predict.outputs["output_location"],
+                    label_category_config=ground_truth_label_category_config,
+                ).set_display_name("evaluate")
+                added = [model, predict, scored]
+        for task in (workteam, *labeling.values(), prepared, training, *added, stop):
             task.set_caching_options(False)
             if aws_secret:
                 from kfp import kubernetes
@@ -196,14 +277,23 @@ def build(parts: components.ComponentSet, aws_secret: str | None = None) -> Any:
                     },
                 )
 
-    return mini_image_classification
+    if not predictions:  # KFP reads the parameters from the signature: leave theirs out
+        signature = inspect.signature(mini_image_classification)
+        kept = [p for p in signature.parameters.values() if p.name not in PREDICTION_PARAMETERS]
+        trimmed = signature.replace(parameters=kept)
+        mini_image_classification.__signature__ = trimmed  # type: ignore[attr-defined]
+    description = DESCRIPTION + (PREDICTIONS_DESCRIPTION if predictions else "")
+    return dsl.pipeline(name=PIPELINE_NAME, description=description)(mini_image_classification)
 
 
 def compile_pipeline(
-    parts: components.ComponentSet, path: Path, aws_secret: str | None = None
+    parts: components.ComponentSet,
+    path: Path,
+    aws_secret: str | None = None,
+    predictions: bool = True,
 ) -> Path:
     """Compile the pipeline built from `parts` to a YAML file."""
-    compiler.Compiler().compile(build(parts, aws_secret), str(path))
+    compiler.Compiler().compile(build(parts, aws_secret, predictions), str(path))
     return path
 
 

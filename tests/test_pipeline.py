@@ -37,7 +37,8 @@ REGION = "us-west-2"
 BUCKET = "gt-pipeline-tests"
 PREFIX = "pipeline-tests/demo"
 GROUP = "pipeline-test-labelers"
-EXPECTED_DAG = {
+#: The pipeline without predictions (`predictions=False`): as it was before them.
+DAG_WITHOUT_PREDICTIONS = {
     "create-workteam": [],
     "label-train": ["create-workteam"],
     "label-validation": ["create-workteam"],
@@ -45,8 +46,18 @@ EXPECTED_DAG = {
     "train": ["prepare-training"],
     "stop-run-jobs": ["train"],  # the exit handler's step, drawn after the last step
 }
-#: Every step creates or changes AWS resources: none may be replayed from KFP's cache.
+EXPECTED_DAG = {
+    **DAG_WITHOUT_PREDICTIONS,
+    "create-model": ["train"],
+    "predict": ["create-model"],
+    "evaluate": ["create-model", "predict", "train"],
+    "stop-run-jobs": ["evaluate"],
+}
+#: Every step creates or changes AWS resources (evaluate writes artifacts from the run's
+#: results): none may be replayed from KFP's cache.
 SIDE_EFFECTING = set(EXPECTED_DAG)
+#: The pipeline's parameters before predictions (what the pipeline without them still takes).
+PARAMETERS_WITHOUT_PREDICTIONS = 40
 
 
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
@@ -65,16 +76,31 @@ def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["workteam", "ground_truth", "train", "prepare_training", "stop_run_jobs"]
+    "name",
+    [
+        "workteam",
+        "ground_truth",
+        "train",
+        "prepare_training",
+        "stop_run_jobs",
+        "create_model",
+        "batch_transform",
+        "evaluate",
+    ],
 )
 def test_the_two_component_sets_have_one_interface(name: str) -> None:
     official = components.interface(getattr(components.official(), name))
     python = components.interface(getattr(components.python(), name))
     assert official == python
-    # typed, not artifacts
-    assert all(
-        kind in ("String", "Integer", "Dict", "List") for kind in official["outputs"].values()
-    )
+    artifacts = {"model": "system.Model@0.0.1", "metrics": "system.Metrics@0.0.1"}
+    artifacts["confusion_matrix"] = "system.ClassificationMetrics@0.0.1"
+    for output, kind in official["outputs"].items():
+        if name == "evaluate" and output in artifacts:  # KFP artifacts, for the KFP UI
+            assert kind == artifacts[output]
+        else:  # typed, not artifacts
+            assert kind in ("String", "Integer", "Float", "Dict", "List"), (output, kind)
+    if name == "evaluate":
+        assert set(official["outputs"]) == {*artifacts, "test_accuracy", "test_images"}
 
 
 @pytest.mark.parametrize(
@@ -85,6 +111,8 @@ def test_both_sets_compile_to_the_upstream_dag_with_caching_off(parts: Any, tmp_
     dag, tasks = compiled_dag(package)
     assert dag == EXPECTED_DAG
     assert set(tasks) == SIDE_EFFECTING
+    stop = tasks[pipeline.EXIT_TASK]["inputs"]["parameters"]["transform_job_name"]
+    assert stop["componentInputParameter"].endswith("transform_job_name")
     for name, task in tasks.items():
         assert not task.get("cachingOptions", {}).get("enableCache"), name
     root = yaml.safe_load(package.read_text())["root"]["dag"]["tasks"]
@@ -108,6 +136,8 @@ def test_official_tasks_run_the_official_image(tmp_path: Path) -> None:
     assert programs == {
         "workteam/src/sagemaker_workteam_component.py",
         "train/src/sagemaker_training_component.py",
+        "model/src/sagemaker_model_component.py",
+        "batch_transform/src/sagemaker_transform_component.py",
     }
     ours = [
         e["container"]
@@ -198,11 +228,61 @@ def test_no_official_step_installs_anything_or_runs_the_kfp_executor(tmp_path: P
         for e in executors.values()
         if e["container"]["image"] == components.OFFICIAL_IMAGE
     ]
-    assert len(on_official) == len(executors) == 6
+    assert len(on_official) == len(executors) == 9
+    given_executor_input = []
     for container in on_official:
         command = " ".join(str(x) for x in container.get("command", []) + container.get("args", []))
-        for forbidden in ("pip install", "executor_main", "--executor_input", "kfp=="):
+        for forbidden in ("pip install", "executor_main", "kfp=="):
             assert forbidden not in command, (forbidden, command[:300])
+        if "--executor_input" in container.get("args", []):
+            given_executor_input.append(container["command"][2])
+    # only evaluate takes KFP's executor input, read by our program, not by KFP's executor
+    assert given_executor_input == [components.program_source(python_set.evaluate)]
+
+
+def test_without_predictions_the_pipeline_is_as_before(tmp_path: Path) -> None:
+    for parts in (components.official(), components.python()):
+        package = pipeline.compile_pipeline(parts, tmp_path / "p.yaml", predictions=False)
+        dag, tasks = compiled_dag(package)
+        assert dag == DAG_WITHOUT_PREDICTIONS
+        spec = yaml.safe_load(package.read_text())
+        parameters = spec["root"]["inputDefinitions"]["parameters"]
+        assert len(parameters) == PARAMETERS_WITHOUT_PREDICTIONS
+        assert not set(parameters) & set(pipeline.PREDICTION_PARAMETERS)
+        assert "transform_job_name" not in tasks[pipeline.EXIT_TASK]["inputs"]["parameters"]
+        assert spec["pipelineInfo"]["description"] == pipeline.DESCRIPTION
+        with_them = pipeline.compile_pipeline(parts, tmp_path / "q.yaml")
+        added = yaml.safe_load(with_them.read_text())["root"]["inputDefinitions"]["parameters"]
+        assert set(added) - set(parameters) == set(pipeline.PREDICTION_PARAMETERS)
+
+
+def test_the_predict_task_asks_for_one_image_per_request_and_json_answers(
+    tmp_path: Path,
+) -> None:
+    for parts in (components.official(), components.python()):
+        package = pipeline.compile_pipeline(parts, tmp_path / "p.yaml")
+        given = compiled_dag(package)[1]["predict"]["inputs"]["parameters"]
+        constants = {
+            k: v["runtimeValue"]["constant"] for k, v in given.items() if "runtimeValue" in v
+        }
+        assert constants == {
+            "content_type": "application/x-image",
+            "accept": "application/json",
+            "batch_strategy": "SingleRecord",
+            "split_type": "None",
+            "compression_type": "None",
+            "join_source": "None",
+            "data_type": "S3Prefix",
+            "max_payload": 6,
+            "instance_count": 1,
+        }
+        for name, parameter in (
+            ("input_location", "transform_input_location"),
+            ("output_location", "transform_output_location"),
+            ("instance_type", "transform_instance_type"),
+            ("job_name", "transform_job_name"),
+        ):
+            assert given[name]["componentInputParameter"].endswith(parameter)
 
 
 def test_dsl_compile_works_as_upstream_documents(tmp_path: Path) -> None:
@@ -230,7 +310,7 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
     )
     documents = list(yaml.safe_load_all(package.read_text()))
     platform = json.dumps(documents[1])
-    assert platform.count('"secretName": "aws-secret"') == 6
+    assert platform.count('"secretName": "aws-secret"') == 9
     assert "AWS_SECRET_ACCESS_KEY" in platform
 
 
@@ -905,7 +985,7 @@ def test_with_kfp_216_the_local_runner_runs_the_exit_step_after_a_failure(
 
     stopped: list[dict[str, Any]] = []
 
-    def failing(_: Any) -> Any:
+    def failing(_: Any, **__: Any) -> Any:
         def run(**_: Any) -> None:
             raise RuntimeError("Pipeline finished with status FAILURE")
 
@@ -929,6 +1009,7 @@ def test_with_kfp_216_the_local_runner_runs_the_exit_step_after_a_failure(
             "train_job_name": "a-train",
             "validation_job_name": "a-validation",
             "training_job_name": "a-training",
+            "transform_job_name": "",
         }
     ]
 
@@ -944,3 +1025,278 @@ def test_the_self_contained_component_knows_the_same_ground_truth_regions() -> N
     source = inspect.getsource(python_set.ground_truth)
     embedded = dict(re.findall(r'"([a-z]{2}-[a-z]+-\d)": "(\d{12})"', source))
     assert embedded == dict(regions.GROUND_TRUTH_LAMBDA_ACCOUNTS)
+
+
+# --- the prediction steps -------------------------------------------------------------------------
+
+
+class FakeSageMaker:
+    """A SageMaker client whose answers a test gives; records the calls made to it."""
+
+    def __init__(self, real: Any, answers: dict[str, Any]) -> None:
+        self.exceptions = real.exceptions
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**request: Any) -> Any:
+            self.calls.append((operation, request))
+            answer = self.answers[operation]
+            if callable(answer):
+                answer = answer(**request)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+
+@pytest.fixture
+def fake_sagemaker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Give the components a FakeSageMaker (and the real clients of other services)."""
+    real_session = boto3.session.Session
+    made: list[FakeSageMaker] = []
+
+    def install(answers: dict[str, Any]) -> list[FakeSageMaker]:
+        class Session(real_session):  # type: ignore[misc, valid-type]
+            def client(self, service: str, *args: Any, **kwargs: Any) -> Any:
+                real = super().client(service, *args, **kwargs)
+                if service != "sagemaker":
+                    return real
+                made.append(FakeSageMaker(real, answers))
+                return made[-1]
+
+        monkeypatch.setattr(boto3.session, "Session", Session)
+        return made
+
+    return install
+
+
+def client_error(code: str, message: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Operation")
+
+
+def test_stop_run_jobs_stops_the_run_s_transform_job(fake_sagemaker: Any) -> None:
+    made = fake_sagemaker(
+        {
+            "describe_labeling_job": {"LabelingJobStatus": "Completed"},
+            "describe_training_job": {"TrainingJobStatus": "Completed"},
+            "describe_transform_job": {"TransformJobStatus": "InProgress"},
+            "stop_transform_job": {},
+        }
+    )
+    python_set.stop_run_jobs(
+        region=REGION,
+        train_job_name="t",
+        validation_job_name="v",
+        training_job_name="tr",
+        transform_job_name="run-predictions",
+    )
+    assert ("stop_transform_job", {"TransformJobName": "run-predictions"}) in made[0].calls
+    # not created yet (the run ended before predict): nothing to stop, no error
+    made = fake_sagemaker(
+        {
+            "describe_transform_job": client_error(
+                "ValidationException", "Could not find transform job 'arn:...:transform-job/x'."
+            ),
+        }
+    )
+    python_set.stop_run_jobs(
+        region=REGION,
+        train_job_name="",
+        validation_job_name="",
+        training_job_name="",
+        transform_job_name="x",
+    )
+    assert [c[0] for c in made[-1].calls] == ["describe_transform_job"]
+
+
+TRANSFORM_ARGUMENTS = {
+    "region": REGION,
+    "model_name": "m",
+    "input_location": "s3://b/p/test/images/",
+    "output_location": "s3://b/p/predictions/run-1/",
+    "job_name": "run-1-predictions",
+    "tags": {"walkthrough-run": "run-1"},
+    "max_payload": 6,
+    "batch_strategy": "SingleRecord",
+    "content_type": "application/x-image",
+    "accept": "application/json",
+    "instance_type": "ml.c5.xlarge",
+}
+
+
+def test_the_python_transform_sends_the_official_program_s_request_and_fails_with_the_reason(
+    fake_sagemaker: Any,
+) -> None:
+    made = fake_sagemaker(
+        {
+            "create_transform_job": {"TransformJobArn": "arn"},
+            "describe_transform_job": {
+                "TransformJobStatus": "Failed",
+                "FailureReason": "ClientError: See job logs for more information",
+            },
+        }
+    )
+    with pytest.raises(RuntimeError) as err:
+        python_set.batch_transform(**TRANSFORM_ARGUMENTS)
+    assert "run-1-predictions failed: ClientError: See job logs for more information" in str(
+        err.value
+    )
+    assert "/aws/sagemaker/TransformJobs" in str(err.value)
+    (operation, request), *_ = made[0].calls
+    assert operation == "create_transform_job"
+    # what the official 1.1.2 program sends for the same inputs (from its transform template)
+    assert request == {
+        "TransformJobName": "run-1-predictions",
+        "ModelName": "m",
+        "MaxConcurrentTransforms": 0,
+        "MaxPayloadInMB": 6,
+        "BatchStrategy": "SingleRecord",
+        "Environment": {},
+        "TransformInput": {
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/p/test/images/"}
+            },
+            "ContentType": "application/x-image",
+            "CompressionType": "None",
+            "SplitType": "None",
+        },
+        "TransformOutput": {
+            "S3OutputPath": "s3://b/p/predictions/run-1/",
+            "Accept": "application/json",
+        },
+        "TransformResources": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1},
+        "DataProcessing": {"JoinSource": "None"},
+        "Tags": [{"Key": "walkthrough-run", "Value": "run-1"}],
+    }
+
+
+def test_a_retried_python_transform_attaches_to_its_job_and_refuses_another(
+    fake_sagemaker: Any,
+) -> None:
+    ours = {
+        "TransformJobStatus": "Completed",
+        "ModelName": "m",
+        "TransformInput": {
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/p/test/images/"}
+            }
+        },
+        "TransformOutput": {"S3OutputPath": "s3://b/p/predictions/run-1/"},
+    }
+    taken = client_error("ValidationException", "Job name must be unique; it already exists.")
+    fake_sagemaker({"create_transform_job": taken, "describe_transform_job": ours})
+    done = python_set.batch_transform(**TRANSFORM_ARGUMENTS)
+    assert done.output_location == "s3://b/p/predictions/run-1/"
+    fake_sagemaker(
+        {"create_transform_job": taken, "describe_transform_job": {**ours, "ModelName": "other"}}
+    )
+    with pytest.raises(RuntimeError, match="already exists with another model"):
+        python_set.batch_transform(**TRANSFORM_ARGUMENTS)
+
+
+def test_a_retried_python_create_model_attaches_to_its_model_and_refuses_another(
+    fake_sagemaker: Any,
+) -> None:
+    arguments = {
+        "region": REGION,
+        "model_name": "run-1-model",
+        "role": "arn:aws:iam::123456789012:role/exec",
+        "image": "433757028032.dkr.ecr.us-west-2.amazonaws.com/image-classification:1",
+        "model_artifact_url": "s3://b/p/training-output/job/output/model.tar.gz",
+        "tags": {"walkthrough-run": "run-1"},
+    }
+    made = fake_sagemaker({"create_model": {"ModelArn": "arn:model"}})
+    assert python_set.create_model(**arguments).model_name == "run-1-model"
+    assert made[0].calls[0][1] == {
+        "ModelName": "run-1-model",
+        "ExecutionRoleArn": arguments["role"],
+        "EnableNetworkIsolation": True,
+        "Tags": [{"Key": "walkthrough-run", "Value": "run-1"}],
+        "PrimaryContainer": {
+            "Environment": {},
+            "Image": arguments["image"],
+            "ModelDataUrl": arguments["model_artifact_url"],
+        },
+    }
+    existing = {
+        "ExecutionRoleArn": arguments["role"],
+        "PrimaryContainer": {
+            "Image": arguments["image"],
+            "ModelDataUrl": arguments["model_artifact_url"],
+        },
+    }
+    taken = client_error("ValidationException", 'Cannot create already existing model "arn".')
+    fake_sagemaker({"create_model": taken, "describe_model": existing})
+    assert python_set.create_model(**arguments).model_name == "run-1-model"
+    other = {**existing, "PrimaryContainer": {"Image": "another", "ModelDataUrl": "s3://x"}}
+    fake_sagemaker({"create_model": taken, "describe_model": other})
+    with pytest.raises(RuntimeError, match="already exists with another image"):
+        python_set.create_model(**arguments)
+
+
+def test_the_python_evaluate_logs_kfp_artifacts_through_kfp_local(
+    local_aws_url: str, tmp_path: Path
+) -> None:
+    """The Python set's evaluate, run by KFP's own executor (kfp.local): its artifacts."""
+    from kfp import local as kfp_local
+
+    from tests.test_official_programs import (
+        CLASSES,
+        EVALUATE_BUCKET,
+        EXPECTED_MATRIX,
+        failed_training_job,
+        stage_predictions,
+    )
+
+    flags = stage_predictions(EVALUATE_BUCKET, "eval-local")
+    flags["training_job_name"] = failed_training_job(local_aws_url, "eval-tests-training-local")
+    kfp_local.init(
+        runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
+    )
+    task = components.python(install=False).evaluate(**flags)
+    assert task.outputs["test_accuracy"] == 0.75
+    assert task.outputs["test_images"] == 4
+    assert task.outputs["metrics"].metadata == {"test_accuracy": 0.75, "test_images": 4}
+    matrix = task.outputs["confusion_matrix"].metadata["confusionMatrix"]
+    assert [s["displayName"] for s in matrix["annotationSpecs"]] == CLASSES
+    assert [r["row"] for r in matrix["rows"]] == EXPECTED_MATRIX
+    model = task.outputs["model"]
+    assert model.metadata["model_data_url"] == flags["model_artifact_url"]
+    assert model.uri.startswith(str(tmp_path / "root"))  # KFP's URI, under the pipeline root
+
+
+def test_evaluate_logs_the_training_job_s_validation_accuracy(
+    local_aws_url: str, fake_sagemaker: Any, tmp_path: Path
+) -> None:
+    from kfp import dsl
+
+    from tests.test_official_programs import EVALUATE_BUCKET, stage_predictions
+
+    flags = stage_predictions(EVALUATE_BUCKET, "eval-validation")
+    fake_sagemaker(
+        {
+            "describe_training_job": {
+                "FinalMetricDataList": [
+                    {"MetricName": "train:accuracy", "Value": 0.97},
+                    {"MetricName": "validation:accuracy", "Value": 0.8125},
+                ],
+                "AlgorithmSpecification": {"TrainingImage": "image"},
+            }
+        }
+    )
+    metrics = dsl.Metrics(uri=str(tmp_path / "metrics"))
+    model = dsl.Model(uri=str(tmp_path / "model"))
+    matrix = dsl.ClassificationMetrics(uri=str(tmp_path / "matrix"))
+    python_set.evaluate(
+        **flags, training_job_name="job", model=model, metrics=metrics, confusion_matrix=matrix
+    )
+    assert metrics.metadata == {
+        "test_accuracy": 0.75,
+        "test_images": 4,
+        "validation_accuracy": 0.8125,
+    }
+    assert model.metadata["training_image"] == "image"

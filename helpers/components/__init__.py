@@ -2,11 +2,12 @@
 
 `official()` loads our specs for the official SageMaker components image; `python(install)` wraps
 the lightweight boto3 functions of `python_set`. Both give the same inputs and outputs (names and
-types), so the pipeline is built the same way from either. Two steps are ours in both sets:
-`prepare_training` (training channels from the labeled manifests) and `stop_run_jobs` (the exit
-handler's step). Each is one self-contained function: the Python set runs it as a lightweight
-component; the official set runs its file as a program on the official image (`program`), with
-the image's own python3 3.7 and boto3 1.14, so no step of the official set installs anything.
+types), so the pipeline is built the same way from either. Three steps are ours in both sets:
+`prepare_training` (training channels from the labeled manifests), `evaluate` (the model's test
+accuracy, as KFP artifacts) and `stop_run_jobs` (the exit handler's step). Each is one
+self-contained function: the Python set runs it as a lightweight component; the official set runs
+its file as a program on the official image (`program`), with the image's own python3 3.7 and
+boto3 1.14, so no step of the official set installs anything.
 The official set's labeling step runs the official Ground Truth program under a program of ours
 (`ground_truth_watch`) that stops the job when the run's other labeling job failed, as the
 Python set's `ground_truth` does itself.
@@ -24,6 +25,7 @@ import yaml
 from kfp import components, dsl
 
 from helpers.components import python_set
+from helpers.components.evaluate import evaluate
 from helpers.components.prepare_training import prepare_training
 from helpers.components.stop_run_jobs import stop_run_jobs
 
@@ -35,9 +37,16 @@ PYTHON_IMAGE = "python:3.11-slim"
 #: 1.34.41 is the first boto3 whose botocore takes credentials from EKS Pod Identity.
 PYTHON_PACKAGES = ["boto3>=1.34.41,<2"]
 #: The programs of ours that run on the official image (Python 3.7, boto3 1.14, botocore 1.17).
-PROGRAMS: tuple[Callable[..., Any], ...] = (prepare_training, stop_run_jobs)
+PROGRAMS: tuple[Callable[..., Any], ...] = (prepare_training, stop_run_jobs, evaluate)
 #: KFP's types for the functions' parameter annotations.
-_KFP_TYPES = {str: "String", int: "Integer", bool: "Boolean", dict: "JsonObject", list: "JsonArray"}
+_KFP_TYPES = {
+    str: "String",
+    int: "Integer",
+    float: "Float",
+    bool: "Boolean",
+    dict: "JsonObject",
+    list: "JsonArray",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class ComponentSet:
     train: Any
     prepare_training: Any
     stop_run_jobs: Any
+    create_model: Any
+    batch_transform: Any
+    evaluate: Any
 
 
 def program_source(function: Callable[..., Any]) -> str:
@@ -76,24 +88,35 @@ def program(function: Callable[..., Any], image: str = OFFICIAL_IMAGE) -> Any:
 
     The program's source is in the command (`python3 -c`), so nothing needs to be in the image
     but python3 and boto3; inputs are `--<name>` flags and each output is written to the file
-    given by `--<name>_output_path`, as the official programs do.
+    given by `--<name>_output_path`, as the official programs do. Output artifacts
+    (`Output[Metrics]` and the like) take KFP's executor input (`--executor_input`), and the
+    program writes the executor output file KFP's launcher reads their metadata from.
     """
+    from kfp.dsl.types import type_annotations
+
     signature = inspect.signature(function)
-    inputs, args = [], []
+    inputs, args, outputs = [], [], []
     for name, parameter in signature.parameters.items():
+        if type_annotations.is_artifact_wrapped_in_Output(parameter.annotation):
+            kind = type_annotations.get_io_artifact_class(parameter.annotation)
+            outputs.append({"name": name, "type": kind.schema_title.split(".")[-1]})
+            continue
         entry: dict[str, Any] = {"name": name, "type": _KFP_TYPES[parameter.annotation]}
         if parameter.default is not inspect.Parameter.empty:
             default = parameter.default
             entry["default"] = default if isinstance(default, str) else str(default)
         inputs.append(entry)
         args += [f"--{name}", {"inputValue": name}]
+    if outputs:
+        args += ["--executor_input", {"executorInput": None}]
     returns = signature.return_annotation
-    outputs = [
+    values = [
         {"name": name, "type": _KFP_TYPES[kind]}
         for name, kind in getattr(returns, "__annotations__", {}).items()
     ]
-    for output in outputs:
+    for output in values:
         args += [f"--{output['name']}_output_path", {"outputPath": output["name"]}]
+    outputs += values
     spec = {
         "name": function.__name__.replace("_", "-"),
         "description": (function.__doc__ or "").strip().splitlines()[0],
@@ -121,6 +144,9 @@ def official() -> ComponentSet:
         # programs of ours run by the image's own python3 (3.7): KFP installs nothing
         prepare_training=program(prepare_training),
         stop_run_jobs=program(stop_run_jobs),
+        create_model=components.load_component_from_file(str(SPECS / "model.yaml")),
+        batch_transform=components.load_component_from_file(str(SPECS / "batch_transform.yaml")),
+        evaluate=program(evaluate),
     )
 
 
@@ -138,6 +164,9 @@ def python(install: bool = True) -> ComponentSet:
         train=dsl.component(python_set.train, **options),
         prepare_training=dsl.component(prepare_training, **options),
         stop_run_jobs=dsl.component(stop_run_jobs, **options),
+        create_model=dsl.component(python_set.create_model, **options),
+        batch_transform=dsl.component(python_set.batch_transform, **options),
+        evaluate=dsl.component(evaluate, **options),
     )
 
 

@@ -9,10 +9,20 @@ when a job fails, and stops its job when the task is cancelled (SIGTERM).
 from typing import NamedTuple  # no `from __future__ import annotations`: KFP reads the types
 
 # Shared with the official set, which runs them as Python 3.7 programs on the official image.
+from helpers.components.evaluate import evaluate
 from helpers.components.prepare_training import prepare_training
 from helpers.components.stop_run_jobs import stop_run_jobs
 
-__all__ = ["create_workteam", "ground_truth", "train", "prepare_training", "stop_run_jobs"]
+__all__ = [
+    "create_workteam",
+    "ground_truth",
+    "train",
+    "prepare_training",
+    "stop_run_jobs",
+    "create_model",
+    "batch_transform",
+    "evaluate",
+]
 
 
 def create_workteam(
@@ -490,3 +500,237 @@ def train(
     return namedtuple("Outputs", ["model_artifact_url", "job_name", "training_image"])(
         job["ModelArtifacts"]["S3ModelArtifacts"], name, image
     )
+
+
+def create_model(
+    region: str,
+    model_name: str,
+    role: str,
+    endpoint_url: str = "",
+    assume_role: str = "",
+    tags: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    container_host_name: str = "",
+    image: str = "",
+    model_artifact_url: str = "",
+    environment: dict = {},  # noqa: B006
+    model_package: str = "",
+    secondary_containers: list = [],  # noqa: B006
+    vpc_security_group_ids: str = "",
+    vpc_subnets: str = "",
+    network_isolation: bool = True,
+) -> NamedTuple("Outputs", [("model_name", str)]):
+    """Create a SageMaker model (or attach to one of the same name and request)."""
+    from collections import namedtuple
+
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(RoleArn=assume_role, RoleSessionName="kfp-model")[
+            "Credentials"
+        ]
+        session = boto3.session.Session(
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
+    # the request the official program makes from the same inputs
+    request = {
+        "ModelName": model_name,
+        "ExecutionRoleArn": role,
+        "EnableNetworkIsolation": network_isolation,
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
+    }
+    if secondary_containers:
+        request["Containers"] = secondary_containers
+    else:
+        container = {"Environment": environment}
+        if container_host_name:
+            container["ContainerHostname"] = container_host_name
+        if model_package:
+            container["ModelPackageName"] = model_package
+        elif image:
+            container["Image"] = image
+            if model_artifact_url:
+                container["ModelDataUrl"] = model_artifact_url
+        else:
+            raise ValueError("create_model needs an image or a model_package")
+        request["PrimaryContainer"] = container
+    if vpc_security_group_ids and vpc_subnets:
+        request["VpcConfig"] = {
+            "SecurityGroupIds": vpc_security_group_ids.split(","),
+            "Subnets": vpc_subnets.split(","),
+        }
+    try:
+        arn = sagemaker.create_model(**request)["ModelArn"]
+        print(f"Created model {model_name}: {arn}")
+    except sagemaker.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        taken = error.get("Code") == "ResourceInUse" or "already exist" in str(
+            error.get("Message", "")
+        )
+        if not taken:
+            raise
+        found = sagemaker.describe_model(ModelName=model_name)
+        mine = request.get("PrimaryContainer", {})
+        theirs = found.get("PrimaryContainer", {})
+        same = found.get("ExecutionRoleArn") == role and all(
+            theirs.get(key) == mine.get(key)
+            for key in ("Image", "ModelDataUrl", "ModelPackageName")
+        )
+        if not same:
+            raise RuntimeError(
+                f"A model named {model_name} already exists with another image, model data or "
+                "role. Model names are unique per account and region: choose another name."
+            ) from None
+        print(f"Model {model_name} already exists with this request: attaching to it")
+    return namedtuple("Outputs", ["model_name"])(model_name)
+
+
+def batch_transform(
+    region: str,
+    model_name: str,
+    input_location: str,
+    output_location: str,
+    endpoint_url: str = "",
+    assume_role: str = "",
+    tags: dict = {},  # noqa: B006 - KFP reads defaults from the signature
+    job_name: str = "",
+    max_concurrent: int = 0,
+    max_payload: int = 6,
+    batch_strategy: str = "",
+    environment: dict = {},  # noqa: B006
+    data_type: str = "S3Prefix",
+    content_type: str = "",
+    split_type: str = "None",
+    compression_type: str = "None",
+    accept: str = "",
+    assemble_with: str = "",
+    output_encryption_key: str = "",
+    input_filter: str = "",
+    output_filter: str = "",
+    join_source: str = "None",
+    instance_type: str = "ml.m4.xlarge",
+    instance_count: int = 1,
+    resource_encryption_key: str = "",
+) -> NamedTuple("Outputs", [("output_location", str)]):
+    """Run a SageMaker batch transform job and wait for it to finish."""
+    import signal
+    import sys
+    import time
+    from collections import namedtuple
+    from datetime import datetime
+
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(
+            RoleArn=assume_role, RoleSessionName="kfp-transform"
+        )["Credentials"]
+        session = boto3.session.Session(
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    sagemaker = session.client("sagemaker", endpoint_url=endpoint_url or None)
+    name = job_name or f"BatchTransform-{datetime.now():%Y%m%d%H%M%S}"
+    # the request the official program makes from the same inputs (empty MIME types left out)
+    transform_input = {
+        "DataSource": {"S3DataSource": {"S3DataType": data_type, "S3Uri": input_location}}
+    }
+    for key, value in (
+        ("ContentType", content_type),
+        ("CompressionType", compression_type),
+        ("SplitType", split_type),
+    ):
+        if value:
+            transform_input[key] = value
+    transform_output = {"S3OutputPath": output_location}
+    for key, value in (
+        ("Accept", accept),
+        ("KmsKeyId", output_encryption_key),
+        ("AssembleWith", assemble_with),
+    ):
+        if value:
+            transform_output[key] = value
+    resources = {"InstanceType": instance_type, "InstanceCount": instance_count}
+    if resource_encryption_key:
+        resources["VolumeKmsKeyId"] = resource_encryption_key
+    processing = {
+        k: v
+        for k, v in (
+            ("InputFilter", input_filter),
+            ("OutputFilter", output_filter),
+            ("JoinSource", join_source),
+        )
+        if v
+    }
+    request = {
+        "TransformJobName": name,
+        "ModelName": model_name,
+        "MaxConcurrentTransforms": max_concurrent,
+        "MaxPayloadInMB": max_payload,
+        "Environment": environment,
+        "TransformInput": transform_input,
+        "TransformOutput": transform_output,
+        "TransformResources": resources,
+        "DataProcessing": processing,
+        "Tags": [{"Key": k, "Value": str(v)} for k, v in tags.items()],
+    }
+    if batch_strategy:
+        request["BatchStrategy"] = batch_strategy
+    try:
+        sagemaker.create_transform_job(**request)
+        print(f"Created transform job {name}")
+    except sagemaker.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        taken = error.get("Code") == "ResourceInUse" or "already exist" in str(
+            error.get("Message", "")
+        )
+        if not taken:
+            raise
+        found = sagemaker.describe_transform_job(TransformJobName=name)
+        same = (
+            found["ModelName"] == model_name
+            and found["TransformInput"]["DataSource"] == transform_input["DataSource"]
+            and found["TransformOutput"]["S3OutputPath"] == output_location
+        )
+        if not same:
+            raise RuntimeError(
+                f"A transform job named {name} already exists with another model, input or "
+                "output. Transform job names are unique per account and region: choose "
+                "another name."
+            ) from None
+        print(f"Transform job {name} already exists with this request: attaching to it")
+
+    def stop(signum: int, frame: object) -> None:
+        print(f"Task cancelled: stopping transform job {name}", flush=True)
+        try:
+            sagemaker.stop_transform_job(TransformJobName=name)
+        finally:
+            sys.exit(1)
+
+    signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    last = None
+    while True:
+        job = sagemaker.describe_transform_job(TransformJobName=name)
+        status = job["TransformJobStatus"]
+        if status != last:
+            print(f"{status} after {time.monotonic() - started:.0f} s", flush=True)
+            last = status
+        if status == "Completed":
+            break
+        if status in ("Failed", "Stopped"):
+            raise RuntimeError(
+                f"Transform job {name} {status.lower()}: "
+                f"{job.get('FailureReason', 'no reason given')} (its log: CloudWatch group "
+                f"/aws/sagemaker/TransformJobs, streams {name}/...)"
+            )
+        time.sleep(2)
+    print(f"Predictions written under {output_location}", flush=True)
+    return namedtuple("Outputs", ["output_location"])(output_location)

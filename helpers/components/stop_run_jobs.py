@@ -1,4 +1,4 @@
-"""The exit handler's step: stop the run's labeling and training jobs that are still running.
+"""The exit handler's step: stop the run's labeling, training and transform jobs still running.
 
 When a run ends (succeeded, failed, or terminated on a cluster), whatever job of the run still
 runs would go on billing. This step looks the jobs up by their names (pipeline parameters) and
@@ -14,8 +14,9 @@ def stop_run_jobs(
     validation_job_name: str,
     training_job_name: str,
     endpoint_url: str = "",
+    transform_job_name: str = "",
 ):
-    """Stop the run's labeling and training jobs that are still running; say what it found."""
+    """Stop the run's labeling, training and transform jobs still running; say what it found."""
     import boto3
     from botocore.exceptions import ClientError
 
@@ -24,11 +25,13 @@ def stop_run_jobs(
     )
 
     def missing(error: ClientError) -> bool:
-        # DescribeLabelingJob says ResourceNotFound; DescribeTrainingJob a ValidationException
+        # DescribeLabelingJob says ResourceNotFound; DescribeTrainingJob and
+        # DescribeTransformJob a ValidationException ("... not found", "Could not find ...")
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "")
+        message = error.response.get("Error", {}).get("Message", "").lower()
         return code == "ResourceNotFound" or (
-            code == "ValidationException" and "not found" in message.lower()
+            code == "ValidationException"
+            and ("not found" in message or "could not find" in message)
         )
 
     stopped = []
@@ -61,6 +64,21 @@ def stop_run_jobs(
             stopped.append("training job " + training_job_name)
         if status:
             print(f"training job {training_job_name}: {status}")
+    if transform_job_name:
+        try:
+            status = sagemaker.describe_transform_job(TransformJobName=transform_job_name)[
+                "TransformJobStatus"
+            ]
+        except ClientError as error:
+            if not missing(error):
+                raise
+            status = None
+            print(f"transform job {transform_job_name}: not created")
+        if status == "InProgress":
+            sagemaker.stop_transform_job(TransformJobName=transform_job_name)
+            stopped.append("transform job " + transform_job_name)
+        if status:
+            print(f"transform job {transform_job_name}: {status}")
     if stopped:
         print("Stopped what was still running: " + ", ".join(stopped), flush=True)
     else:

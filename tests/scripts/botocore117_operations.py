@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = [
     ROOT / "helpers" / "components" / "prepare_training.py",
     ROOT / "helpers" / "components" / "stop_run_jobs.py",
+    ROOT / "helpers" / "components" / "evaluate.py",
     ROOT / "helpers" / "components" / "ground_truth_watch.py",
 ]
 
