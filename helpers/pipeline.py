@@ -259,6 +259,7 @@ def build(
                     model_name=model.outputs["model_name"],
                     model_artifact_url=training.outputs["model_artifact_url"],
                     test_labels_location=test_labels_location,
+                    transform_input_location=transform_input_location,
                     predictions_location=predict.outputs["output_location"],
                     label_category_config=ground_truth_label_category_config,
                 ).set_display_name("evaluate")

@@ -40,7 +40,8 @@ PYTHON37 = project_root() / ".venv37" / "bin" / "python"
 REGION = "us-west-2"
 BUCKET = "official-program-tests"
 #: What the programs may import: the standard library of Python 3.7, boto3 and botocore.
-IMPORTABLE = {"argparse", "collections", "inspect", "json", "os", "signal", "subprocess"} | {
+IMPORTABLE = {"argparse", "collections", "concurrent", "inspect", "json", "os", "signal"} | {
+    "subprocess",
     "sys",
     "time",
     "typing",
@@ -458,6 +459,7 @@ def stage_predictions(bucket: str, base: str) -> dict[str, str]:
         "model_name": "eval-tests-model",
         "model_artifact_url": f"s3://{bucket}/{base}/training-output/model.tar.gz",
         "test_labels_location": f"s3://{bucket}/{base}/test/labels.jsonl",
+        "transform_input_location": f"s3://{bucket}/{base}/test/images/",
         "predictions_location": f"s3://{bucket}/{base}/predictions/run-1/",
         "label_category_config": f"s3://{bucket}/{base}/class_labels.json",
     }

@@ -46,6 +46,7 @@ def evaluate(
     model_name: str,
     model_artifact_url: str,
     test_labels_location: str,
+    transform_input_location: str,
     predictions_location: str,
     label_category_config: str,
     model: Output[Model],
@@ -56,12 +57,13 @@ def evaluate(
     """Score the batch transform's predictions against the test labels; log KFP artifacts.
 
     Each test image's prediction is its `.out` object under `predictions_location` (its key
-    relative to the transform's input prefix, plus `.out`); the predicted class is the index of the
-    highest probability, in the order of `label_category_config`.
+    relative to `transform_input_location`, plus `.out`), read by key; the predicted class is
+    the index of the highest probability, in the order of `label_category_config`.
     """
     import json
     import os
     from collections import namedtuple
+    from concurrent.futures import ThreadPoolExecutor
 
     import boto3
 
@@ -82,43 +84,38 @@ def evaluate(
     if not truth:
         raise RuntimeError(f"No test image in {test_labels_location}: nothing to evaluate")
 
-    # every .out object under the transform's output, by its key relative to that prefix
-    bucket, prefix = split(predictions_location.rstrip("/") + "/")
-    predictions = {}
-    token = None
-    while True:
-        if token:
-            page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, ContinuationToken=token)
-        else:
-            page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        for entry in page.get("Contents", []):
-            if entry["Key"].endswith(".out"):
-                relative = entry["Key"][len(prefix) : -len(".out")]
-                body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-                predictions[relative] = json.loads(body.decode("utf-8"))["prediction"]
-        if not page.get("IsTruncated"):
-            break
-        token = page["NextContinuationToken"]
+    # each test image's .out object: its key relative to the transform's input prefix + ".out",
+    # read by key (no listing: the pod role may read under the prefix, not list it)
+    in_bucket, in_prefix = split(transform_input_location.rstrip("/") + "/")
+    out_bucket, out_prefix = split(predictions_location.rstrip("/") + "/")
 
     def prediction_of(source_ref):
-        """The prediction whose relative key is the longest tail of the image's key."""
-        parts = split(source_ref)[1].split("/")
-        for start in range(len(parts)):
-            found = predictions.get("/".join(parts[start:]))
-            if found is not None:
-                return found
-        return None
+        bucket, key = split(source_ref)
+        if bucket != in_bucket or not key.startswith(in_prefix):
+            raise ValueError(
+                f"Test image {source_ref} is not under the transform's input "
+                f"{transform_input_location}: the transform did not predict it"
+            )
+        out_key = out_prefix + key[len(in_prefix) :] + ".out"
+        try:
+            body = s3.get_object(Bucket=out_bucket, Key=out_key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body.decode("utf-8"))["prediction"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found_predictions = list(pool.map(prediction_of, [line["source-ref"] for line in truth]))
 
     matrix = [[0] * len(classes) for _ in classes]
     scored, missing = 0, []
-    for line in truth:
+    for number, line in enumerate(truth):
         name = line["class-name"]
         if name not in classes:
             raise ValueError(
                 f"Test image {line['source-ref']} has class {name!r}, which is not in "
                 f"{label_category_config} ({', '.join(classes)})"
             )
-        probabilities = prediction_of(line["source-ref"])
+        probabilities = found_predictions[number]
         if probabilities is None:
             missing.append(line["source-ref"])
             continue
