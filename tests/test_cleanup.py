@@ -617,6 +617,10 @@ def test_clean_up_deletes_the_run_s_models_in_the_local_aws_and_leaves_another_r
             PolicyName=policies.EXECUTION_POLICY_NAME,
             PolicyDocument=json.dumps(policies.execution_policy(settings, ACCOUNT)),
         )
+        # another walkthrough's models live elsewhere in the bucket: the role reads there too
+        iam.attach_role_policy(
+            RoleName=role, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        )
     record = json.dumps(dataclasses.asdict(_record(OUR_RUN)))
     for run_id in (OUR_RUN, "latest"):
         key = settings.layout.run_record(run_id).split("/", 3)[3]

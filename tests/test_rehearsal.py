@@ -366,6 +366,9 @@ def test_notebook_03_submits_through_the_kfp_api_and_follows_the_run(
     assert len(polls) >= 3
     assert done["counts"]["sagemaker.DescribeLabelingJob"] >= 2
     assert done["counts"]["sagemaker.DescribeTrainingJob"] >= 1
+    # the pods predicted the held-out images: one model, one batch transform job
+    assert done["counts"]["sagemaker.CreateModel"] == 1
+    assert done["counts"]["sagemaker.CreateTransformJob"] == 1
     report = done["new_runs"][run_id]
     assert report["state"] == "SUCCEEDED"
     assert {t["display_name"]: t["state"] for t in report["tasks"]} == dict.fromkeys(
@@ -375,6 +378,9 @@ def test_notebook_03_submits_through_the_kfp_api_and_follows_the_run(
             "label-validation",
             "prepare-training",
             "train",
+            "create-model",
+            "predict",
+            "evaluate",
             "stop-run-jobs",
         ),
         "SUCCEEDED",
@@ -476,7 +482,8 @@ def test_the_smoke_run_runs_the_smallest_pipeline_and_removes_what_it_made(
     made = rehearsal["smoke"]
     result = made["result"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert made["counts"].get("s3.CopyObject") == 10 + 2  # 2 classes x 5 images, 2 examples
+    # 2 classes x 5 images, 2 examples, 2 x 2 held-out test images
+    assert made["counts"].get("s3.CopyObject") == 10 + 2 + 4
     assert made["counts"].get("sagemaker.CreateLabelingJob") == 2
     assert made["counts"].get("sagemaker.CreateTrainingJob") == 1
     assert made["counts"].get("sagemaker.DeleteWorkteam") == 1
