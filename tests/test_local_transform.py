@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image, ImageDraw
 
-from helpers import regions
+from helpers import regions, results
 from helpers.local.sagemaker.shapes import check_response
 from helpers.local.standins import classifier
 from tests.support import SAGEMAKER_TRUST
@@ -224,6 +224,9 @@ def test_a_non_image_or_too_large_object_fails_the_job_and_is_named_in_the_data_
     assert f"{inputs}notes.txt: Unable to decode the image" in named
     assert f"{inputs}huge.jpg: Too much data for max payload size" in named
     assert "good.jpg" not in named
+    # what notebook 04 shows of the failed job: its data-log's last lines name the object
+    streams, shown = results.transform_log_tail(client("logs"), "tf-tests-bad-input")
+    assert streams and any(f"{inputs}notes.txt: ClientError" in line for line in shown)
     summary = sm.list_transform_jobs(NameContains="tf-tests-bad-input")["TransformJobSummaries"]
     assert summary[0]["FailureReason"] == FAILURE
 

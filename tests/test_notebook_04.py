@@ -71,7 +71,9 @@ def test_notebook_04_reviews_the_run(
         if "text/html" in o.get("data", {}) and "class_name" in "".join(o["data"]["text/html"])
     )
     assert "&lt;NA&gt;" not in first and "<NA>" not in first
-    assert all(first.count(f">{name}<") == 2 for name in finished_run["settings"].classes)
+    # (a class the consolidated labels never chose in one job's few objects shows once: the
+    # labels come from the simulated workers, whose answers vary with the run's names)
+    assert all(1 <= first.count(f">{name}<") <= 2 for name in finished_run["settings"].classes)
     text = "".join("".join(o.get("text", "")) for o in outputs)
     assert "agree with Open Images" in text and "0.024 USD per task" in text
     labeled = len(finished_run["chosen"])
