@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import papermill
+from botocore.config import Config
 
 from helpers import dataset
 from helpers.aws import connect
+from helpers.local.sagemaker.shapes import check_response
 from helpers.paths import project_root
 from helpers.settings import load
 
@@ -119,3 +122,15 @@ def execute_notebook(
 def notebook_outputs(notebook: dict[str, Any]) -> list[dict[str, Any]]:
     """Every output of the notebook's code cells, in order."""
     return [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+def local_client(name: str, validate: bool = True) -> Any:
+    """A boto3 client of the session's local AWS (the tests' region), validating or not."""
+    return boto3.client(name, region_name=REGION, config=Config(parameter_validation=validate))
+
+
+def checked_sagemaker(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """Fail when a SageMaker response breaks botocore's output shape for the operation."""
+    problems = check_response("sagemaker", operation, answer)
+    assert problems == [], f"{operation}: {problems}"
+    return answer

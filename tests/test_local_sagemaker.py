@@ -9,33 +9,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from helpers import dataset, local, regions
 from helpers.local import drive_clock
-from helpers.local.sagemaker.shapes import check_response
 from helpers.settings import load
 from tests.support import SAGEMAKER_TRUST, workforce_pool
+from tests.support import checked_sagemaker as checked
+from tests.support import local_client as client
 
 REGION = "us-west-2"
 BUCKET = "gt-local-sagemaker-tests"
 PREFIX = "sm-tests/demo"
 BASE = f"s3://{BUCKET}/{PREFIX}"
 pytestmark = pytest.mark.usefixtures("local_aws_url")
-
-
-def client(name: str, validate: bool = True) -> Any:
-    return boto3.client(name, region_name=REGION, config=Config(parameter_validation=validate))
-
-
-def checked(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
-    """Fail when a response breaks botocore's output shape for the operation."""
-    problems = check_response("sagemaker", operation, answer)
-    assert problems == [], f"{operation}: {problems}"
-    return answer
 
 
 def make_role(name: str, policy: dict[str, Any] | None = None, managed: str | None = None) -> str:

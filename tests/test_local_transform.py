@@ -8,16 +8,15 @@ import random
 import time
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image, ImageDraw
 
 from helpers import regions, results
-from helpers.local.sagemaker.shapes import check_response
 from helpers.local.standins import classifier
 from tests.support import SAGEMAKER_TRUST
+from tests.support import checked_sagemaker as checked
+from tests.support import local_client as client
 
 REGION = "us-west-2"
 BUCKET = "gt-local-transform-tests"
@@ -25,17 +24,6 @@ BASE = f"s3://{BUCKET}/tf-tests"
 IMAGE = regions.image_classification_image(REGION)
 FAILURE = "ClientError: See job logs for more information"
 pytestmark = pytest.mark.usefixtures("local_aws_url")
-
-
-def client(name: str, validate: bool = True) -> Any:
-    return boto3.client(name, region_name=REGION, config=Config(parameter_validation=validate))
-
-
-def checked(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
-    """Fail when a response breaks botocore's output shape for the operation."""
-    problems = check_response("sagemaker", operation, answer)
-    assert problems == [], f"{operation}: {problems}"
-    return answer
 
 
 def error_of(call: Any, **request: Any) -> tuple[str, str]:
@@ -92,7 +80,11 @@ def setup() -> dict[str, Any]:
     validation = [(picture(i % 2, 100 + i), i % 2) for i in range(4)]
     result = classifier.train(hp, train, validation, lambda _line: None)
     put(f"{BASE}/model/model.tar.gz", classifier.model_archive(result, hp))
-    return {"role": role["Role"]["Arn"], "model_data": f"{BASE}/model/model.tar.gz"}
+    # the test images every transform of these tests reads (each test may run alone)
+    truth = {"a.jpg": 0, "b.jpg": 1, "more/c.jpg": 0, "more/d.jpg": 1, "e.jpg": 1}
+    for i, (rel, label) in enumerate(truth.items()):
+        put(f"{BASE}/test/images/{rel}", picture(label, 1000 + i))
+    return {"role": role["Role"]["Arn"], "model_data": f"{BASE}/model/model.tar.gz", "truth": truth}
 
 
 def create_model(setup: dict[str, Any], name: str, **changes: Any) -> dict[str, Any]:
@@ -160,9 +152,7 @@ def test_a_transform_job_writes_one_prediction_per_image(setup: dict[str, Any]) 
     model = checked("DescribeModel", sm.describe_model(ModelName="tf-tests-model"))
     assert model["PrimaryContainer"]["ModelDataUrl"] == setup["model_data"]
     assert model["ExecutionRoleArn"] == setup["role"]
-    truth = {"a.jpg": 0, "b.jpg": 1, "more/c.jpg": 0, "more/d.jpg": 1, "e.jpg": 1}
-    for i, (rel, label) in enumerate(truth.items()):
-        put(f"{BASE}/test/images/{rel}", picture(label, 1000 + i))
+    truth = setup["truth"]
     request = transform_request("tf-tests-predict", "tf-tests-model", f"{BASE}/test/images/")
     arn = checked("CreateTransformJob", sm.create_transform_job(**request))["TransformJobArn"]
     assert arn == f"arn:aws:sagemaker:{REGION}:123456789012:transform-job/tf-tests-predict"
