@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers import gt_access, local_runner
+from helpers import gt_access, local_runner, person_labelers
 from helpers.awserrors import unless_missing
 from helpers.errors import WalkthroughError
 from helpers.names import RunNames
@@ -81,6 +81,7 @@ def follow(
         bar = progress(total=objects, desc="objects labeled", unit="obj")
     labeling_over = False
     training_status = None
+    told: set[tuple[str, str]] = set()  # (job, person) whose wait was shown
     outcome: bool | None = None
     deadline = time.monotonic() + timeout
     try:
@@ -89,6 +90,7 @@ def follow(
             state = observe(aws, names)
             if state.labeling and not labeling_over:
                 done, total, detail = _labeling_progress(state)
+                detail = _with_people(aws, state, detail, told)
                 if bar is None:  # the count was not given: the jobs' own, once they exist
                     bar = progress(total=total, desc="objects labeled", unit="obj")
                 bar.total = max(bar.total or 0, total)
@@ -135,6 +137,19 @@ def labeling_refusal(record: RunRecord, state: RunState) -> str | None:
         "CreateLabelingJob answered AccessDenied without naming a missing permission, the "
         f"account may not have Ground Truth access: {gt_access.CLOSURE}; {gt_access.LOCAL_MODE}"
     )
+
+
+def _with_people(aws: Any, state: RunState, detail: str, told: set[tuple[str, str]]) -> str:
+    """The bar's note plus the tasks waiting for people (local mode); where to open them, once."""
+    region = next(iter(state.labeling.values()))["LabelingJobArn"].split(":")[3]
+    names = {job["LabelingJobName"] for job in state.labeling.values()}
+    pending = [p for p in person_labelers.waiting(aws, region) if p["job_name"] in names]
+    for entry in pending:
+        if (entry["job_name"], entry["username"]) not in told:
+            told.add((entry["job_name"], entry["username"]))
+            print(person_labelers.waiting_line(entry, person_labelers.portal_link(aws)), flush=True)
+    note = person_labelers.waiting_note(pending)
+    return f"{detail}; waiting for people: {note}" if note else detail
 
 
 def _labeling_progress(state: RunState) -> tuple[int, int, str]:

@@ -76,9 +76,11 @@ def fault_stats(url: str) -> dict[str, Any]:
 
 def set_person_labelers(url: str, usernames: list[str]) -> list[str]:
     """Set whose labeling tasks wait for a person (jobs created from now on); return them."""
-    return list(_post(f"{url}{ADMIN_PREFIX}labeling/people", {"person_labelers": usernames})[
-        "person_labelers"
-    ])
+    return list(
+        _post(f"{url}{ADMIN_PREFIX}labeling/people", {"person_labelers": usernames})[
+            "person_labelers"
+        ]
+    )
 
 
 def labeling_pending(url: str, region: str) -> list[dict[str, Any]]:
