@@ -310,3 +310,32 @@ def test_the_admin_routes_set_person_labelers_and_list_pending_tasks(
     ]
     assert (pending["username"], pending["tasks_waiting"]) == ("rue", objects)
     sagemaker.stop_labeling_job(LabelingJobName="people-admin")
+
+
+def test_the_setting_names_labelers_and_is_refused_in_aws_mode() -> None:
+    from helpers.aws import person_labeler_names
+    from helpers.errors import InputError
+    from helpers.settings import load
+
+    settings = load({"person_labelers": "labeler-2, labeler-1"}, env={})
+    assert person_labeler_names(settings) == ["labeler-2", "labeler-1"]
+    assert person_labeler_names(load({}, env={})) == []
+    with pytest.raises(InputError) as stranger:
+        load({"person_labelers": "labeler-1,zoe"}, env={})
+    assert stranger.value.setting == "person_labelers"
+    assert "zoe" in stranger.value.rule and "labelers" in stranger.value.fix
+    with pytest.raises(InputError) as aws:
+        load({"mode": "aws", "bucket": "my-team-gt-bucket", "person_labelers": "ana"}, env={})
+    assert aws.value.setting == "person_labelers" and "local mode only" in aws.value.rule
+    from_env = load({}, env={"WALKTHROUGH_PERSON_LABELERS": "labeler-3"})
+    assert from_env.person_labelers == "labeler-3"
+
+
+def test_the_local_config_reads_person_labelers() -> None:
+    from helpers.errors import InputError
+
+    config = LocalConfig.from_environment({"WALKTHROUGH_LOCAL_PERSON_LABELERS": "rue, pat,rue"})
+    assert config.person_labelers == ("pat", "rue")
+    assert LocalConfig.from_environment({}).person_labelers == ()
+    with pytest.raises(InputError):
+        LocalConfig.from_environment({"WALKTHROUGH_LOCAL_PERSON_LABELERS": "a b"})
