@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers import gt_access, local_runner, person_labelers
+from helpers import gt_access, local_runner, people
 from helpers.awserrors import unless_missing
 from helpers.errors import WalkthroughError
 from helpers.names import RunNames
@@ -143,12 +143,12 @@ def _with_people(aws: Any, state: RunState, detail: str, told: set[tuple[str, st
     """The bar's note plus the tasks waiting for people (local mode); where to open them, once."""
     region = next(iter(state.labeling.values()))["LabelingJobArn"].split(":")[3]
     names = {job["LabelingJobName"] for job in state.labeling.values()}
-    pending = [p for p in person_labelers.waiting(aws, region) if p["job_name"] in names]
+    pending = [p for p in people.waiting(aws, region) if p["job_name"] in names]
     for entry in pending:
         if (entry["job_name"], entry["username"]) not in told:
             told.add((entry["job_name"], entry["username"]))
-            print(person_labelers.waiting_line(entry, person_labelers.portal_link(aws)), flush=True)
-    note = person_labelers.waiting_note(pending)
+            print(people.waiting_line(entry, people.portal_link(aws)), flush=True)
+    note = people.waiting_note(pending)
     return f"{detail}; waiting for people: {note}" if note else detail
 
 

@@ -48,6 +48,8 @@ OTHER_VARIABLES: Mapping[str, str] = types.MappingProxyType(
         "WALKTHROUGH_LOCAL_GPU_QUOTA": "the local AWS's GPU training instance quota",
         "WALKTHROUGH_LOCAL_WORKER_ACCURACY": "the simulated workers' accuracy range",
         "WALKTHROUGH_LOCAL_WORKER_SECONDS": "the simulated workers' seconds-per-task range",
+        "WALKTHROUGH_LOCAL_PERSON_LABELERS": "the local AWS's person labelers (the walkthrough "
+        "sets them from person_labelers)",
     }
 )
 #: Other spellings accepted for a setting, in every source: the upstream pipeline's flag is
