@@ -261,10 +261,20 @@ def test_without_person_labelers_the_plan_is_unchanged_and_a_person_replaces_one
         assert theirs.answers == others
 
 
-def test_the_admin_routes_set_person_labelers_and_list_pending_tasks(
-    local_aws_url: str, inputs: dict[str, Any]
+def test_connect_sends_the_setting_and_notebook_03_says_what_waits_for_whom(
+    local_aws_url: str, inputs: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sagemaker = boto3.client("sagemaker", region_name=REGION)
+    from helpers import following, people
+    from helpers.aws import connect
+    from helpers.local.admin import ADMIN_PREFIX, http
+    from helpers.settings import load
+
+    with pytest.raises(ValueError, match="list of Cognito usernames"):
+        local.set_person_labelers(local_aws_url, "rue")  # type: ignore[arg-type]
+    given = {**inputs["settings"].to_dict(), "labelers": ",".join(USERS), "person_labelers": "rue"}
+    settings = load(given, env={})
+    aws = connect(settings)
+    sagemaker = aws.client("sagemaker")
     member = {
         "CognitoMemberDefinition": {
             "UserPool": inputs["pool"],
@@ -275,10 +285,8 @@ def test_the_admin_routes_set_person_labelers_and_list_pending_tasks(
     arn = sagemaker.create_workteam(
         WorkteamName="people-admin", Description="three", MemberDefinitions=[member]
     )["WorkteamArn"]
-    assert local.set_person_labelers(local_aws_url, ["rue", "rue "]) == ["rue"]
     try:
-        with pytest.raises(ValueError, match="list of Cognito usernames"):
-            local.set_person_labelers(local_aws_url, "rue")  # type: ignore[arg-type]
+        assert http(f"{local_aws_url}{ADMIN_PREFIX}labeling/people") == {"person_labelers": ["rue"]}
         sagemaker.create_labeling_job(
             LabelingJobName="people-admin",
             LabelAttributeName="category",
@@ -302,13 +310,28 @@ def test_the_admin_routes_set_person_labelers_and_list_pending_tasks(
             },
         )
     finally:
+        connect(inputs["settings"])  # the default: no person labeler
         assert local.set_person_labelers(local_aws_url, []) == []
     local.drive_clock(local_aws_url, advance=60)
     objects = len(read(f"{BASE}/train.manifest").splitlines())
-    (pending,) = [
-        p for p in local.labeling_pending(local_aws_url, REGION) if p["job_name"] == "people-admin"
+    pending = local.labeling_pending(local_aws_url, REGION)
+    (mine,) = [p for p in pending if p["job_name"] == "people-admin"]
+    assert (mine["username"], mine["tasks_waiting"]) == ("rue", objects)
+
+    lines = people.sign_in_lines(aws, settings)
+    link = people.portal_link(aws)
+    assert link and lines[0] == f"Label it yourself: open {link} and sign in as"
+    assert lines[1].lstrip().startswith("rue")
+    job = sagemaker.describe_labeling_job(LabelingJobName="people-admin")
+    state = following.RunState(labeling={"train": job})
+    told: set[tuple[str, str]] = set()
+    note = following._with_people(aws, state, "train 0/4", told)
+    assert note == f"train 0/4; waiting for people: rue {objects} tasks"
+    following._with_people(aws, state, "train 0/4", told)  # the link is said once
+    assert capsys.readouterr().out.splitlines() == [
+        f"labeling job people-admin waits for people: {objects} tasks for rue "
+        f"(open {link} and sign in as rue)"
     ]
-    assert (pending["username"], pending["tasks_waiting"]) == ("rue", objects)
     sagemaker.stop_labeling_job(LabelingJobName="people-admin")
 
 

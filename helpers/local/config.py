@@ -56,7 +56,7 @@ class LocalConfig:
         metadata=_doc(
             "none",
             "Cognito usernames whose labeling tasks wait for a person in the labeling portal "
-            "(comma-separated; notebooks set it from the `person_labelers` setting)",
+            "(comma-separated; `aws.connect` replaces them with the `person_labelers` setting)",
         ),
     )
 
