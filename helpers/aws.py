@@ -223,7 +223,16 @@ def use_local_aws(settings: Settings) -> str:
 
     url = local.ensure_running()
     # the walkthrough's person labelers get real tasks in jobs created from now on
-    local.set_person_labelers(url, person_labeler_names(settings))
+    people = person_labeler_names(settings)
+    try:
+        local.set_person_labelers(url, people)
+    except ValueError as exc:  # a local AWS older than person labelers
+        if people:
+            raise LocalAwsError(
+                f"the local AWS at {url} cannot leave tasks to person labelers ({exc}): it was "
+                "started by an older version of the walkthrough. Stop it with `python -m "
+                "helpers.local stop` and run this again."
+            ) from exc
     for name in [*_CLEARED, *(n for n in os.environ if n.startswith(_SERVICE_ENDPOINTS))]:
         os.environ.pop(name, None)
     os.environ.update(local_environment(url, settings.region))

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import local, regions
+from helpers import local, regions, results
 from helpers.local.config import LocalConfig
 from helpers.local.core import Backend, ServiceError
 from helpers.local.sagemaker.routes import SageMaker
@@ -177,6 +177,16 @@ def test_a_persons_answers_join_the_job_and_its_output(
         assert list(pat["answerContent"]) == ["my-answer"]  # keyed by the element's name
         assert pat["answerContent"]["my-answer"]["label"] in chosen.values()
         assert pat["workerMetadata"]["identityData"]["identityProviderType"] == "Cognito"
+    files = {
+        f"people-all/annotations/worker-response/iteration-1/{i}/x.json": json.dumps(r)
+        for i, r in enumerate(responses)
+    }
+    table = results.worker_summary(
+        results.parse_worker_responses(files).assign(consolidated="Fruit")
+    )  # notebook 04's per-worker table: the person beside the simulated workers
+    assert sorted(table["worker"]) == sorted(worker_id(u, REGION) for u in USERS)
+    assert table.set_index("worker").loc[worker_id("pat", REGION), "tasks"] == objects
+    assert table["agreement"].notna().all()
 
 
 def test_a_lease_runs_out_and_the_task_goes_back_to_the_queue(
