@@ -26,24 +26,22 @@ def _local_view(aws: Any, route: str) -> Any | None:
 
 def portal_link(aws: Any) -> str | None:
     """The labeling portal's sign-in link of the region's private workforce."""
-    workforce = cognito.private_workforce(aws.client("sagemaker"))
-    return cognito.sign_in_url(workforce) if workforce else None
+    sagemaker = aws.client("sagemaker")
+    workforce = cognito.private_workforce(sagemaker)
+    return cognito.sign_in_url(workforce, sagemaker.meta.endpoint_url) if workforce else None
 
 
 def invitations(aws: Any, settings: Settings) -> dict[str, dict[str, Any]]:
     """Local mode: the latest invitation (temporary password) of each person labeler, by name."""
     answer = _local_view(aws, "cognito/outbox")
-    sent = (
-        answer.get("messages", answer.get("invitations", []))
-        if isinstance(answer, dict)
-        else answer
-    )
+    sent = answer.get("Invitations", []) if isinstance(answer, dict) else []
     people = set(person_labeler_names(settings))
     found: dict[str, dict[str, Any]] = {}
-    for invitation in sent or []:
-        if invitation.get("Username") in people and invitation.get("Region") in (
-            None,
-            settings.region,
+    for invitation in sent:  # oldest first: the latest one of a user wins
+        if (
+            invitation.get("Username") in people
+            and invitation.get("Region") == settings.region
+            and settings.user_pool in (None, invitation.get("UserPoolId"))
         ):
             found[invitation["Username"]] = invitation
     return found

@@ -372,3 +372,47 @@ def test_the_local_config_reads_person_labelers() -> None:
     assert LocalConfig.from_environment({}).person_labelers == ()
     with pytest.raises(InputError):
         LocalConfig.from_environment({"WALKTHROUGH_LOCAL_PERSON_LABELERS": "a b"})
+
+
+class _Door:
+    """An Aws stand-in: the local AWS's admin views (None: aws mode) and a SageMaker client."""
+
+    def __init__(self, views: dict[str, Any] | None) -> None:
+        self.views = views
+
+    def local_admin(self, route: str) -> Any:
+        return None if self.views is None else self.views.get(route.split("?")[0])
+
+    def client(self, service: str) -> Any:
+        from types import SimpleNamespace
+
+        workforce = {"SubDomain": "localhost:4566/portal/abc", "CognitoConfig": {"UserPool": "p"}}
+        return SimpleNamespace(
+            list_workforces=lambda: {"Workforces": [workforce]},
+            meta=SimpleNamespace(endpoint_url="http://127.0.0.1:4566"),
+        )
+
+
+def test_sign_in_lines_show_the_temporary_password_in_local_mode_only() -> None:
+    from helpers import people
+    from helpers.settings import load
+
+    settings = load({"person_labelers": "labeler-1,labeler-2"}, env={})
+    invitation = {"UserPoolId": "p", "Region": REGION, "TemporaryPassword": "Tmp-1"}
+    outbox = {
+        "Invitations": [
+            {**invitation, "Username": "labeler-1", "TemporaryPassword": "Old-0"},
+            {**invitation, "Username": "labeler-1"},
+            {**invitation, "Username": "labeler-3"},
+            {**invitation, "Username": "labeler-2", "Region": "eu-west-1"},
+        ]
+    }
+    local_mode = _Door({"health": {"ready": True}, "cognito/outbox": outbox})
+    assert people.sign_in_lines(local_mode, settings) == [
+        "Label it yourself: open http://localhost:4566/portal/abc and sign in as",
+        "  labeler-1, temporary password Tmp-1 (you choose your own at the first sign-in)",
+        "  labeler-2 (no temporary password on record: the user was made before this local AWS "
+        "started, or already signed in with a password of their own)",
+    ]
+    assert people.sign_in_lines(_Door(None), settings) == []  # aws mode: Cognito e-mails them
+    assert "set person_labelers" in people.sign_in_lines(local_mode, load({}, env={}))[0]
