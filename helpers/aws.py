@@ -111,6 +111,18 @@ class Aws:
         """The endpoint every client uses in local mode (the local AWS), or None for AWS itself."""
         return self.local_url
 
+    def local_admin(self, route: str) -> Any | None:
+        """The JSON answer of a local AWS admin route (GET), or None in aws mode (AWS has none).
+
+        Notebooks read the local-only views through it: the tasks waiting for person labelers
+        (`labeling/pending?region=...`) and the local Cognito's invitations (`cognito/outbox`).
+        """
+        if self.local_url is None:
+            return None
+        from helpers.local import admin
+
+        return admin.http(f"{self.local_url}{admin.ADMIN_PREFIX}{route}", timeout=10)
+
     def account_id(self) -> str:
         """Return the account the credentials belong to (asked once)."""
         if self._account is None:
@@ -210,10 +222,26 @@ def use_local_aws(settings: Settings) -> str:
     from helpers import local
 
     url = local.ensure_running()
+    # the walkthrough's person labelers get real tasks in jobs created from now on
+    people = person_labeler_names(settings)
+    try:
+        local.set_person_labelers(url, people)
+    except ValueError as exc:  # a local AWS older than person labelers
+        if people:
+            raise LocalAwsError(
+                f"the local AWS at {url} cannot leave tasks to person labelers ({exc}): it was "
+                "started by an older version of the walkthrough. Stop it with `python -m "
+                "helpers.local stop` and run this again."
+            ) from exc
     for name in [*_CLEARED, *(n for n in os.environ if n.startswith(_SERVICE_ENDPOINTS))]:
         os.environ.pop(name, None)
     os.environ.update(local_environment(url, settings.region))
     return url
+
+
+def person_labeler_names(settings: Settings) -> list[str]:
+    """The Cognito usernames of the `person_labelers` setting (comma-separated)."""
+    return [n.strip() for n in (settings.person_labelers or "").split(",") if n.strip()]
 
 
 def without_endpoint_overrides(environment: Mapping[str, str]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers import gt_access, local_runner
+from helpers import gt_access, local_runner, people
 from helpers.awserrors import unless_missing
 from helpers.errors import WalkthroughError
 from helpers.names import RunNames
@@ -111,6 +111,7 @@ def follow(
         bar = progress(total=objects, desc="objects labeled", unit="obj")
     labeling_over = False
     statuses: dict[str, str] = {}
+    told: set[tuple[str, str]] = set()  # (job, person) whose wait was shown
     outcome: bool | None = None
     deadline = time.monotonic() + timeout
     try:
@@ -119,6 +120,7 @@ def follow(
             state = observe(aws, names)
             if state.labeling and not labeling_over:
                 done, total, detail = _labeling_progress(state)
+                detail = _with_people(aws, state, detail, told)
                 if bar is None:  # the count was not given: the jobs' own, once they exist
                     bar = progress(total=total, desc="objects labeled", unit="obj")
                 bar.total = max(bar.total or 0, total)
@@ -179,6 +181,19 @@ def labeling_refusal(record: RunRecord, state: RunState) -> str | None:
         "CreateLabelingJob answered AccessDenied without naming a missing permission, the "
         f"account may not have Ground Truth access: {gt_access.CLOSURE}; {gt_access.LOCAL_MODE}"
     )
+
+
+def _with_people(aws: Any, state: RunState, detail: str, told: set[tuple[str, str]]) -> str:
+    """The bar's note plus the tasks waiting for people (local mode); where to open them, once."""
+    region = next(iter(state.labeling.values()))["LabelingJobArn"].split(":")[3]
+    names = {job["LabelingJobName"] for job in state.labeling.values()}
+    pending = [p for p in people.waiting(aws, region) if p["job_name"] in names]
+    for entry in pending:
+        if (entry["job_name"], entry["username"]) not in told:
+            told.add((entry["job_name"], entry["username"]))
+            print(people.waiting_line(entry, people.portal_link(aws)), flush=True)
+    note = people.waiting_note(pending)
+    return f"{detail}; waiting for people: {note}" if note else detail
 
 
 def _labeling_progress(state: RunState) -> tuple[int, int, str]:

@@ -561,7 +561,7 @@ def parse_worker_responses(files: Mapping[str, str]) -> pd.DataFrame:
             "iteration": answers["iteration"].astype(int),
             "object": answers["object"].astype(int),
             "worker": answers["workerId"],
-            "answer": answers.get("answerContent.crowd-image-classifier.label"),
+            "answer": _labels(answers),
             "seconds": pd.to_numeric(seconds, errors="coerce").fillna(
                 (submitted - accepted).dt.total_seconds()
             ),
@@ -569,6 +569,12 @@ def parse_worker_responses(files: Mapping[str, str]) -> pd.DataFrame:
             "submitted": submitted,
         }
     )
+
+
+def _labels(answers: pd.DataFrame) -> pd.Series:
+    """Each answer's label, whatever the element's name (an answer is keyed by its `name`)."""
+    keys = [c for c in answers if c.startswith("answerContent.") and c.endswith(".label")]
+    return answers[keys].bfill(axis=1).iloc[:, 0] if keys else pd.Series(None, index=answers.index)
 
 
 def _timestamps(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -48,6 +48,8 @@ OTHER_VARIABLES: Mapping[str, str] = types.MappingProxyType(
         "WALKTHROUGH_LOCAL_GPU_QUOTA": "the local AWS's GPU training instance quota",
         "WALKTHROUGH_LOCAL_WORKER_ACCURACY": "the simulated workers' accuracy range",
         "WALKTHROUGH_LOCAL_WORKER_SECONDS": "the simulated workers' seconds-per-task range",
+        "WALKTHROUGH_LOCAL_PERSON_LABELERS": "the local AWS's person labelers (the walkthrough "
+        "sets them from person_labelers)",
     }
 )
 #: Other spellings accepted for a setting, in every source: the upstream pipeline's flag is
@@ -189,6 +191,9 @@ class Settings:
     #: users that create-missing puts in the Cognito group (comma-separated; a name with "@" is
     #: also their e-mail address, for the invitation); local default: one per worker per object
     labelers: str | None = None
+    #: local mode: `labelers` who label themselves in the local labeling portal (comma-separated);
+    #: simulated workers answer for the others. Unset: simulated workers answer everything
+    person_labelers: str | None = None
     #: create the EKS cluster record when it is missing (local mode only: a real cluster is
     #: made with eksctl)
     create_eks_cluster: bool | None = None
@@ -597,6 +602,29 @@ def _validate_setup(s: Settings) -> None:
     )
 
 
+def _validate_person_labelers(s: Settings) -> None:
+    """Person labelers: local mode only, and each one among `labelers`."""
+    names = [n.strip() for n in (s.person_labelers or "").split(",") if n.strip()]
+    _check(
+        not names or s.mode == "local",
+        "person_labelers",
+        s.person_labelers,
+        "local mode only: in aws mode every labeler is a person, who signs in to the "
+        "labeling portal",
+        "unset person_labelers (and WALKTHROUGH_PERSON_LABELERS) in aws mode",
+    )
+    labelers = [n.strip() for n in (s.labelers or "").split(",") if n.strip()]
+    strangers = [n for n in names if n not in labelers]
+    _check(
+        not strangers,
+        "person_labelers",
+        s.person_labelers,
+        f"must be among `labelers` (the team's Cognito users: {', '.join(labelers) or 'none'}); "
+        f"{', '.join(strangers)} is not",
+        "pick names from labelers, or add them to labelers",
+    )
+
+
 def validate(s: Settings) -> None:
     """Raise InputError for the first setting that breaks a rule."""
     _check(
@@ -839,6 +867,7 @@ def validate(s: Settings) -> None:
     )
     _validate_network(s)
     _validate_setup(s)  # last: its local defaults derive from the settings checked above
+    _validate_person_labelers(s)
 
 
 #: Free-text settings with the length SageMaker's API allows (botocore's service model:
@@ -1002,6 +1031,8 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "kfp_aws_secret": "a Kubernetes secret with AWS keys for the pods (unset: IRSA)",
         "new_run": "submit a new run even when notebook 03 has one on record",
         "labelers": "users create-missing puts in the Cognito group (comma-separated)",
+        "person_labelers": "local mode: `labelers` who label in the local labeling portal "
+        "themselves (comma-separated; simulated workers answer for the others)",
         "create_eks_cluster": "create the EKS cluster record (local mode only)",
         "create_missing": "create missing setup pieces in notebook 02",
         "confirm_submit": "confirm a submission that creates labeling work and cost (aws mode)",

@@ -106,9 +106,14 @@ class _Timeline:
         counters = {"TotalLabeled": labeled, "FailedNonRetryableError": 0}
         return {
             "LabelingJobName": LabelingJobName,
+            "LabelingJobArn": f"arn:aws:sagemaker:us-west-2:1:labeling-job/{LabelingJobName}",
             "LabelingJobStatus": "Completed" if labeled == count else "InProgress",
             "LabelCounters": {**counters, "Unlabeled": count - labeled},
         }
+
+    def local_admin(self, route: str) -> None:
+        """No local AWS here (as in aws mode): no tasks wait for people."""
+        return None
 
     def describe_training_job(self, **_: str) -> dict[str, str]:
         if self.poll < len(self.steps) - 1:

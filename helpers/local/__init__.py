@@ -13,9 +13,11 @@ from helpers.local.admin import (
     drive_clock,
     fault_stats,
     health,
+    labeling_pending,
     request_counts,
     reset_request_counts,
     set_faults,
+    set_person_labelers,
 )
 from helpers.local.process import ensure_running, start, status, stop
 
@@ -25,9 +27,11 @@ __all__ = [
     "fault_stats",
     "ensure_running",
     "health",
+    "labeling_pending",
     "request_counts",
     "reset_request_counts",
     "set_faults",
+    "set_person_labelers",
     "start",
     "status",
     "stop",

@@ -1,4 +1,5 @@
-"""The client of the local AWS's admin routes (`/_walkthrough/`): health, counts, clock, faults."""
+"""The client of the local AWS's admin routes (`/_walkthrough/`): health, counts, clock, faults,
+person labelers."""
 
 from __future__ import annotations
 
@@ -71,3 +72,17 @@ def clear_faults(url: str) -> None:
 def fault_stats(url: str) -> dict[str, Any]:
     """The fault configuration and how many faults were injected, per kind."""
     return http(f"{url}{ADMIN_PREFIX}faults")
+
+
+def set_person_labelers(url: str, usernames: list[str]) -> list[str]:
+    """Set whose labeling tasks wait for a person (jobs created from now on); return them."""
+    return list(
+        _post(f"{url}{ADMIN_PREFIX}labeling/people", {"person_labelers": usernames})[
+            "person_labelers"
+        ]
+    )
+
+
+def labeling_pending(url: str, region: str) -> list[dict[str, Any]]:
+    """Per labeling job and person labeler: the tasks waiting for them in the portal."""
+    return list(http(f"{url}{ADMIN_PREFIX}labeling/pending?region={region}")["pending"])

@@ -51,6 +51,14 @@ class LocalConfig:
     faults: FaultConfig = field(
         default=FaultConfig(), metadata=_doc("none", "faults to inject, as JSON (below)")
     )
+    person_labelers: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "none",
+            "Cognito usernames whose labeling tasks wait for a person in the labeling portal "
+            "(comma-separated; `aws.connect` replaces them with the `person_labelers` setting)",
+        ),
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
@@ -122,6 +130,18 @@ def _faults(name: str, raw: str) -> FaultConfig:
         ) from None
 
 
+def _usernames(name: str, raw: str) -> tuple[str, ...]:
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    if any(len(n) > 128 or any(c.isspace() for c in n) for n in names):
+        raise InputError(
+            name,
+            raw,
+            "comma-separated Cognito usernames (1-128 characters, no spaces)",
+            f"set {name}=labeler-1, or unset it",
+        )
+    return tuple(sorted(set(names)))
+
+
 _PARSERS = {
     "speed": _speed,
     "worker_accuracy": _range(0.0, 1.0, "0.85,0.95"),
@@ -129,4 +149,5 @@ _PARSERS = {
     "gpu_quota": _count(10_000, "2"),
     "port": _count(65_535, "0"),
     "faults": _faults,
+    "person_labelers": _usernames,
 }

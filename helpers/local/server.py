@@ -338,9 +338,36 @@ class LocalAws:
             except BodyTooLarge as exc:
                 return _json_response(start_response, 413, {"error": str(exc)})
         try:
+            if route.startswith("labeling/"):
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                return self._labeling_route(route, method, body, query, start_response)
             return self._admin_route(route, method, body, start_response)
         except (ValueError, TypeError) as exc:
             return _json_response(start_response, 400, {"error": str(exc)})
+
+    def _labeling_route(
+        self,
+        route: str,
+        method: str,
+        body: bytes,
+        query: dict[str, list[str]],
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        """The person labelers (POST `labeling/people`) and their waiting tasks (GET `pending`)."""
+        labeling = self.sagemaker.labeling
+        if route == "labeling/pending" and method == "GET":
+            region = query.get("region", ["us-west-2"])[0]
+            return _json_response(start_response, 200, {"pending": labeling.pending(region)})
+        if route == "labeling/people" and method in ("GET", "POST"):
+            if method == "POST":
+                change = guards.admin_object(body)
+                unknown = sorted(set(change) - {"person_labelers"})
+                if unknown:
+                    raise ValueError(f"unknown keys {unknown}; known: ['person_labelers']")
+                labeling.set_person_labelers(change.get("person_labelers", []))
+            people = list(labeling.person_labelers())
+            return _json_response(start_response, 200, {"person_labelers": people})
+        return _json_response(start_response, 404, {"error": f"no admin route {method} {route!r}"})
 
     def _admin_route(
         self, route: str, method: str, body: bytes, start_response: StartResponse

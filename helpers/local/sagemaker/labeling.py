@@ -8,6 +8,10 @@ At creation the job is planned in full: which workers answer which object, what 
 when (in simulated seconds). Time then reveals the plan: `LabelCounters` grow as objects are
 consolidated, and when every object is labeled or expired the job writes Ground Truth's real
 output layout under `<S3OutputPath>/<job-name>/`. Stopping a job writes what was labeled so far.
+
+With person labelers (see `people`), the plan leaves their tasks to them: those objects are
+done when their simulated answers and their people's answers are in, and the job stays
+InProgress while tasks wait for people.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from helpers.local.core import (
     validation,
 )
 from helpers.local.openimages import mirror
+from helpers.local.sagemaker import people
 from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
 from helpers.local.sagemaker.output_layout import OutputLayout
 from helpers.local.standins import workers as crowd
@@ -68,7 +73,8 @@ class ObjectPlan:
     truth: int | None
     answers: list[WorkerAnswer]
     done_at: float  # simulated seconds after creation when consolidated, or when it expires
-    expired: bool
+    expired: bool  # expired by the plan (persons' tasks may still make it expire later)
+    people: list[people.PersonTask] = field(default_factory=list)  # tasks left to persons
 
 
 @dataclass
@@ -99,6 +105,38 @@ class LabelingJob(Job):
         """Simulated seconds after creation at which the last object is done."""
         return max((o.done_at for o in self.objects), default=INITIALIZING_SECONDS)
 
+    @property
+    def waits_for_people(self) -> bool:
+        """True when the plan left tasks to person labelers."""
+        return any(o.people for o in self.objects)
+
+    def people_expiry(self) -> float:
+        """When (clock time) objects whose person tasks are not all answered expire.
+
+        A person works in real time: TaskAvailabilityLifetimeInSeconds counts clock seconds
+        from the moment the job starts (InProgress), not simulated ones.
+        """
+        lifetime = float(
+            self.request["HumanTaskConfig"].get("TaskAvailabilityLifetimeInSeconds", 864000)
+        )
+        return self.at(INITIALIZING_SECONDS) + lifetime
+
+    def outcome(self, plan: ObjectPlan, now: float) -> tuple[float, bool] | None:
+        """When (clock time) an object is done, and whether it expired; None while it waits.
+
+        Without person tasks it is the plan's; with them, the later of its simulated answers
+        and its people's answers (plus the consolidation delay), or the expiry of its tasks.
+        """
+        if plan.expired or not plan.people:
+            return self.at(plan.done_at), plan.expired
+        answered = [t.submitted for t in plan.people if t.submitted is not None]
+        if len(answered) == len(plan.people):
+            return max(
+                self.at(plan.done_at), max(answered) + CONSOLIDATION_DELAY / self.speed
+            ), False
+        expiry = self.people_expiry()
+        return (expiry, True) if now >= expiry else None
+
 
 @dataclass
 class LabelingJobs(JobOperations):
@@ -107,6 +145,7 @@ class LabelingJobs(JobOperations):
     _jobs: dict[tuple[str, str], LabelingJob] = field(default_factory=dict)  # (region, lower name)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
+    _person_labelers: tuple[str, ...] | None = None  # set by the admin route; else the config's
 
     # --- operations -------------------------------------------------------------------------------
 
@@ -169,6 +208,157 @@ class LabelingJobs(JobOperations):
             job.last_modified = job.stop_requested_at
         return {}
 
+    # --- person labelers (see `people`) -----------------------------------------------------------
+
+    def person_labelers(self) -> tuple[str, ...]:
+        """The Cognito usernames whose tasks wait for people, in jobs created from now on."""
+        if self._person_labelers is not None:
+            return self._person_labelers
+        return self.config.person_labelers
+
+    def set_person_labelers(self, usernames: list[str]) -> tuple[str, ...]:
+        """Replace the person labelers (for jobs created from now on; running jobs keep theirs)."""
+        if not isinstance(usernames, list) or not all(
+            isinstance(u, str) and u.strip() for u in usernames
+        ):
+            raise ValueError("person_labelers must be a list of Cognito usernames")
+        self._person_labelers = tuple(sorted({u.strip() for u in usernames}))
+        return self._person_labelers
+
+    def person_jobs(self, region: str, username: str, groups: list[str]) -> list[dict[str, Any]]:
+        """The InProgress jobs with tasks for this person, of teams whose groups they are in."""
+        answer = []
+        for job in self._region_jobs(region):
+            self.advance(job)
+            human = job.request["HumanTaskConfig"]
+            team = self.workforces.workteam_by_arn(human["WorkteamArn"])
+            team_groups = {
+                m["CognitoMemberDefinition"]["UserGroup"] for m in team["MemberDefinitions"]
+            }
+            if job.status != "InProgress" or not team_groups & set(groups):
+                continue
+            with job.lock:
+                waiting = self._waiting(job, username)
+            if waiting:
+                answer.append(
+                    {
+                        "job_name": job.name,
+                        "title": human["TaskTitle"],
+                        "description": human["TaskDescription"],
+                        "tasks_waiting": len(waiting),
+                        "time_limit_seconds": int(human["TaskTimeLimitInSeconds"]),
+                    }
+                )
+        return answer
+
+    def take_task(self, region: str, job_name: str, username: str) -> people.Task | None:
+        """Lease this person's next task of a job (the one they hold, if any); None when none."""
+        job = self._job(region, job_name)
+        self.advance(job)
+        with job.lock:
+            if job.status != "InProgress":
+                return None
+            now = self.clock.now()
+            waiting = self._waiting(job, username)
+            held = [(p, t) for p, t in waiting if t.leased(now)]
+            if held:
+                plan, task = held[0]
+            elif waiting:
+                plan, task = waiting[0]
+                limit = float(job.request["HumanTaskConfig"]["TaskTimeLimitInSeconds"])
+                task.accepted, task.lease_until = now, now + limit
+            else:
+                return None
+            mine = self._mine(job, username)
+            return people.Task(
+                task_id=task.task_id,
+                job_name=job.name,
+                source_ref=str(plan.line["source-ref"]),
+                labels=list(job.labels),
+                ui_template_uri=job.request["HumanTaskConfig"]["UiConfig"]["UiTemplateS3Uri"],
+                title=job.request["HumanTaskConfig"]["TaskTitle"],
+                description=job.request["HumanTaskConfig"]["TaskDescription"],
+                deadline=float(task.lease_until or now),
+                index=sum(1 for t in mine if t.submitted is not None) + 1,
+                total=len(mine),
+            )
+
+    def submit_answer(
+        self, region: str, job_name: str, username: str, task_id: str, answer: dict[str, Any]
+    ) -> None:
+        """Take a person's answer to the task they lease (ValidationException when it is not)."""
+        job = self._job(region, job_name)
+        self.advance(job)
+        with job.lock:
+            people.refuse_unless_open(job)
+            now = self.clock.now()
+            plan, task = people.find_task(job, task_id)
+            if task.worker.username != username:
+                raise validation(f"Task {task_id} of labeling job {job.name} is not yours")
+            if task.submitted is not None:
+                raise validation(f"Task {task_id} of labeling job {job.name} is already answered")
+            if job.outcome(plan, now) is not None:
+                raise validation(
+                    f"Task {task_id} of labeling job {job.name} expired "
+                    "(TaskAvailabilityLifetimeInSeconds)"
+                )
+            if not task.leased(now):
+                raise validation(
+                    f"Your time for task {task_id} ran out (TaskTimeLimitInSeconds) or you did "
+                    "not take it: take the task again"
+                )
+            label = people.check_answer(job, answer)
+            task.label, task.answer, task.submitted = label, dict(answer), now
+            job.last_modified = now
+
+    def pending(self, region: str) -> list[dict[str, Any]]:
+        """Per job and person: the tasks waiting for them (leased ones included)."""
+        answer = []
+        for job in self._region_jobs(region):
+            self.advance(job)
+            if job.status != "InProgress":
+                continue
+            with job.lock:
+                now = self.clock.now()
+                for username in sorted({t.worker.username for o in job.objects for t in o.people}):
+                    waiting = self._waiting(job, username)
+                    if waiting:
+                        answer.append(
+                            {
+                                "job_name": job.name,
+                                "username": username,
+                                "worker_id": waiting[0][1].worker.worker_id,
+                                "tasks_waiting": len(waiting),
+                                "leased": sum(1 for _, t in waiting if t.leased(now)),
+                                "workteam_arn": job.request["HumanTaskConfig"]["WorkteamArn"],
+                            }
+                        )
+        return answer
+
+    def _waiting(
+        self, job: LabelingJob, username: str
+    ) -> list[tuple[ObjectPlan, people.PersonTask]]:
+        """This person's unanswered tasks on objects still open, in manifest order."""
+        now = self.clock.now()
+        return [
+            (plan, task)
+            for plan, task in people.open_tasks(job, username)
+            if task.submitted is None and job.outcome(plan, now) is None
+        ]
+
+    def _mine(self, job: LabelingJob, username: str) -> list[people.PersonTask]:
+        """This person's tasks on objects that have not expired (answered ones included)."""
+        now = self.clock.now()
+        return [
+            task
+            for plan, task in people.open_tasks(job, username)
+            if not (outcome := job.outcome(plan, now)) or not outcome[1]
+        ]
+
+    def _region_jobs(self, region: str) -> list[LabelingJob]:
+        with self._lock:
+            return [j for (r, _), j in self._jobs.items() if r == region]
+
     # --- time -------------------------------------------------------------------------------------
 
     def advance_all(self) -> None:
@@ -199,9 +389,18 @@ class LabelingJobs(JobOperations):
                     return
                 job.status = "InProgress"
                 job.last_modified = now
-            end = job.at(job.simulated_end() + FINALIZE_SECONDS)
-            if job.status == "InProgress" and now >= end:
+            end = self._end(job, now)
+            if job.status == "InProgress" and end is not None and now >= end:
                 self._finish(job, "Completed", labeled_before=None)
+
+    def _end(self, job: LabelingJob, now: float) -> float | None:
+        """When (clock time) the job completes; None while objects wait for people."""
+        if not job.waits_for_people:
+            return job.at(job.simulated_end() + FINALIZE_SECONDS)
+        outcomes = [job.outcome(o, now) for o in job.objects]
+        if any(o is None for o in outcomes):
+            return None
+        return max(o[0] for o in outcomes if o is not None) + FINALIZE_SECONDS / job.speed
 
     # --- description ------------------------------------------------------------------------------
 
@@ -209,11 +408,12 @@ class LabelingJobs(JobOperations):
         """LabelCounters at the given clock time (now by default)."""
         now = self.clock.now() if until is None else until
         if job.status == "Initializing":
-            done: list[ObjectPlan] = []
+            done: list[tuple[float, bool]] = []
         else:
-            done = [o for o in job.objects if job.at(o.done_at) <= now]
-        labeled = sum(1 for o in done if not o.expired)
-        failed = sum(1 for o in done if o.expired)
+            outcomes = (job.outcome(o, now) for o in job.objects)
+            done = [o for o in outcomes if o is not None and o[0] <= now]
+        labeled = sum(1 for _, expired in done if not expired)
+        failed = sum(1 for _, expired in done if expired)
         return {
             "TotalLabeled": labeled,
             "HumanLabeled": labeled,
@@ -397,6 +597,7 @@ class LabelingJobs(JobOperations):
             human.get("TaskAvailabilityLifetimeInSeconds", 864000)
         )
         free = {w.worker_id: INITIALIZING_SECONDS for w in workers}
+        persons = set(self.person_labelers()) & {w.username for w in workers}
         for index, (line, truth) in enumerate(zip(lines, truths, strict=True)):
             answers: list[WorkerAnswer] = []
             if len(workers) >= per_object:
@@ -409,9 +610,25 @@ class LabelingJobs(JobOperations):
                     free[worker.worker_id] = start + spent
             done = max((a.submitted for a in answers), default=expiry) + CONSOLIDATION_DELAY
             expired = len(answers) < per_object or done > expiry
+            tasks: list[people.PersonTask] = []
+            if persons and not expired:  # a person's task replaces their simulated answer
+                tasks = [
+                    people.new_task(index, a.worker)
+                    for a in answers
+                    if a.worker.username in persons
+                ]
+                answers = [a for a in answers if a.worker.username not in persons]
+                done = max((a.submitted for a in answers), default=INITIALIZING_SECONDS)
+                done += CONSOLIDATION_DELAY
             job.objects.append(
                 ObjectPlan(
-                    index, line, truth, answers if not expired else [], min(done, expiry), expired
+                    index,
+                    line,
+                    truth,
+                    answers if not expired else [],
+                    min(done, expiry),
+                    expired,
+                    tasks,
                 )
             )
 
@@ -477,8 +694,14 @@ class LabelingJobs(JobOperations):
 
     def _finish(self, job: LabelingJob, status: str, labeled_before: float | None) -> None:
         """Write the output layout for the objects done by `labeled_before` (all when None)."""
-        cutoff = labeled_before
-        done = [o for o in job.objects if cutoff is None or job.at(o.done_at) <= cutoff]
+        now = self.clock.now()
+        cutoff = now if labeled_before is None else labeled_before
+        done = [
+            (o, *outcome)
+            for o in job.objects
+            if (outcome := job.outcome(o, now)) is not None
+            and (labeled_before is None or outcome[0] <= cutoff)
+        ]
         role = job.request["RoleArn"]
         problem = self.roles.check_write(
             role, [job.output.output_manifest]
@@ -497,26 +720,34 @@ class LabelingJobs(JobOperations):
         job.status = status
         job.finished_at = job.last_modified = self.clock.now()
 
-    def _write_outputs(self, job: LabelingJob, done: list[ObjectPlan]) -> None:
+    def _write_outputs(self, job: LabelingJob, done: list[tuple[ObjectPlan, float, bool]]) -> None:
+        """Write the output layout for the objects done: (plan, when, expired) each."""
         attribute = job.request["LabelAttributeName"]
-        answered = [o for o in done if not o.expired]
+        answered = [o for o, _, expired in done if not expired]
         consolidated = consolidate(
-            [(o.index, a.worker.worker_id, a.label) for o in answered for a in o.answers],
+            [(o.index, a.worker.worker_id, a.label) for o in answered for a in o.answers]
+            + [
+                (o.index, t.worker.worker_id, t.label)
+                for o in answered
+                for t in o.people
+                if t.label is not None
+            ],
             len(job.labels),
         )
-        finished = {o.index: o for o in done}
+        finished = {o.index: (when, expired) for o, when, expired in done}
         lines = []
         responses = []
         for plan in job.objects:
             if plan.index not in finished:
                 continue
             line = dict(plan.line)
-            when = _iso(job.at(plan.done_at))
+            done_time, expired = finished[plan.index]
+            when = _iso(done_time)
             metadata: dict[str, Any] = {
                 "job-name": f"labeling-job/{job.name.lower()}",
                 "type": "groundtruth/image-classification",
             }
-            if plan.expired:
+            if expired:
                 metadata["failure-reason"] = (
                     "ClientError: The task expired before enough workers answered it "
                     "(TaskAvailabilityLifetimeInSeconds); too few workers in the work team for "
@@ -545,7 +776,10 @@ class LabelingJobs(JobOperations):
             line[f"{attribute}-metadata"] = metadata
             lines.append(json.dumps(line))
         manifest = "\n".join(lines) + ("\n" if lines else "")
-        stamp = _stamp(job.at(job.simulated_end()))
+        last = job.at(job.simulated_end())
+        if job.waits_for_people:
+            last = max((when for _, when, _ in done), default=job.at(INITIALIZING_SECONDS))
+        stamp = _stamp(last)
         kms_key = job.request["OutputConfig"].get("KmsKeyId")
         self._write(
             job.output.consolidation_response(stamp),
@@ -564,17 +798,26 @@ class LabelingJobs(JobOperations):
                 "submissionTime": _iso(job.at(a.submitted), zulu=True),
                 "timeSpentInSeconds": round(a.submitted - a.accepted, 3),
                 "workerId": a.worker.worker_id,
-                "workerMetadata": {
-                    "identityData": {
-                        "identityProviderType": "Cognito",
-                        "issuer": f"https://cognito-idp.{job.region}.amazonaws.com/{pool}",
-                        "sub": hashlib.sha256(a.worker.username.encode()).hexdigest()[:32],
-                    }
-                },
+                "workerMetadata": _identity(job, pool, a.worker),
             }
             for a in plan.answers
         ]
-        stamp = _stamp(job.at(max(a.submitted for a in plan.answers)))
+        submitted = [job.at(a.submitted) for a in plan.answers]
+        for task in plan.people:
+            if task.submitted is None or task.accepted is None:
+                continue
+            answers.append(
+                {
+                    "answerContent": task.answer,
+                    "acceptanceTime": _iso(task.accepted, zulu=True),
+                    "submissionTime": _iso(task.submitted, zulu=True),
+                    "timeSpentInSeconds": round(task.submitted - task.accepted, 3),
+                    "workerId": task.worker.worker_id,
+                    "workerMetadata": _identity(job, pool, task.worker),
+                }
+            )
+            submitted.append(task.submitted)
+        stamp = _stamp(max(submitted))
         self._write(
             job.output.worker_response(plan.index, stamp),
             json.dumps({"answers": answers}),
@@ -591,6 +834,17 @@ class LabelingJobs(JobOperations):
         if job is None:
             raise not_found(f"Could not find labeling job {name} in {region} (account {ACCOUNT})")
         return job
+
+
+def _identity(job: LabelingJob, pool: str, worker: crowd.Worker) -> dict[str, Any]:
+    """A worker response's workerMetadata: the worker's Cognito identity."""
+    return {
+        "identityData": {
+            "identityProviderType": "Cognito",
+            "issuer": f"https://cognito-idp.{job.region}.amazonaws.com/{pool}",
+            "sub": hashlib.sha256(worker.username.encode()).hexdigest()[:32],
+        }
+    }
 
 
 def _iso(epoch: float, zulu: bool = False) -> str:
