@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -49,10 +50,16 @@ def with_workforce_pool(settings: Settings, aws: Any) -> Settings:
     return dataclasses.replace(settings, **updates, sources=types.MappingProxyType(sources))
 
 
-def sign_in_url(workforce: dict[str, Any]) -> str | None:
-    """Return the labeling portal's sign-in URL of a workforce."""
+def sign_in_url(workforce: dict[str, Any], endpoint_url: str = "https://") -> str | None:
+    """Return the labeling portal's sign-in URL of a workforce.
+
+    `SubDomain` is the portal's address without scheme: a host name on AWS, the local AWS's
+    `localhost:<port>/portal/<id>` in local mode. The scheme is the SageMaker endpoint's
+    (`endpoint_url`, a client's `meta.endpoint_url`): `https` on AWS, `http` locally.
+    """
     subdomain = workforce.get("SubDomain")
-    return f"https://{subdomain}" if subdomain else None
+    scheme = urlsplit(endpoint_url).scheme or "https"
+    return f"{scheme}://{subdomain}" if subdomain else None
 
 
 def group_names(settings: Settings) -> list[str]:
