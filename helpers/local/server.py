@@ -243,6 +243,22 @@ def _api_error(
     return _respond(start_response, status, body.encode(), "text/xml")
 
 
+def _varying_by_origin(start_response: StartResponse) -> StartResponse:
+    """Say `Vary: Origin` on an object: its CORS headers depend on the request's Origin.
+
+    Without it a browser reuses a picture it loaded without CORS (an example in a task's
+    instructions) for the same presigned link loaded with CORS (the task's picture), which then
+    fails the CORS check although the bucket allows it.
+    """
+
+    def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+        if not any(name.lower() == "vary" for name, _ in headers):
+            headers = [*headers, ("Vary", "Origin")]
+        return start_response(status, headers, *rest)
+
+    return start
+
+
 class _ThenRun(list[bytes]):
     """A WSGI body that starts `after` once the server has sent it (WSGI calls close() then)."""
 
@@ -321,6 +337,8 @@ class LocalAws:
             # `If-None-Match: *` writes of a key exactly one succeeds, as on S3
             with self._conditional_writes:
                 return list(self.moto_app(environ, start_response))
+        if operation == "GetObject":
+            return self.moto_app(environ, _varying_by_origin(start_response))
         return self.moto_app(environ, start_response)
 
     def _faults_apply(self, environ: dict[str, Any]) -> bool:

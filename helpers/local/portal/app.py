@@ -115,7 +115,7 @@ class Portal:
             ),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
+            ("Referrer-Policy", "same-origin"),
             ("Cache-Control", "no-store"),
         ]
         if reply.location:

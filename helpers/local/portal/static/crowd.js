@@ -47,7 +47,11 @@
     var image = make("img", "task-image");
     image.crossOrigin = "anonymous"; // as the real element: the bucket's CORS rule applies
     image.alt = "The picture to label";
+    image.addEventListener("load", function () {
+      image.setAttribute("data-state", "loaded");
+    });
     image.addEventListener("error", function () {
+      image.setAttribute("data-state", "failed");
       say(
         "The picture could not be loaded from S3. A bucket without the CORS rule Ground Truth " +
           "needs (GET from any origin) blocks it here as in the real portal; the setup checks " +
