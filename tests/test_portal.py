@@ -18,6 +18,8 @@ import pytest
 from portal_support import LABELS, PortalAws, make_person_job, make_team, portal_aws, workforce
 
 from helpers import cognito
+from helpers.aws import Aws
+from helpers.local import admin
 
 
 @pytest.fixture
@@ -118,10 +120,10 @@ def test_the_outbox_keeps_the_invitation_cognito_would_email(aws: PortalAws) -> 
     assert given["TemporaryPassword"] == "Given-Pass1!"
     assert len(ana["TemporaryPassword"]) >= 8 and ana["PortalUrl"].startswith("http://localhost:")
     # the made-up password is the user's: the first sign-in with it asks for a new one
-    client_id = aws.client("sagemaker").list_workforces()["Workforces"][0]["CognitoConfig"]
-    assert client_id
     status = idp.admin_get_user(UserPoolId=pool, Username="ana")["UserStatus"]
     assert status == "FORCE_CHANGE_PASSWORD"
+    assert admin.cognito_outbox(aws.url) == mail  # what the walkthrough reads in local mode
+    assert Aws(settings=None, session=None).invitations() == []  # type: ignore[arg-type]
 
 
 def test_the_first_sign_in_sets_a_new_password_through_the_local_cognito(aws: PortalAws) -> None:
