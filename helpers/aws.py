@@ -111,19 +111,6 @@ class Aws:
         """The endpoint every client uses in local mode (the local AWS), or None for AWS itself."""
         return self.local_url
 
-    def invitations(self) -> list[dict[str, Any]]:
-        """The Cognito invitations the local AWS kept instead of emailing them; none on AWS.
-
-        In local mode each gives the user name, the temporary password and the labeling
-        portal's link (`helpers.local.admin.cognito_outbox`); on AWS, Cognito emails them to
-        the users and nobody else sees the password, so this is empty.
-        """
-        if self.local_url is None:
-            return []
-        from helpers import local
-
-        return local.cognito_outbox(self.local_url)
-
     def account_id(self) -> str:
         """Return the account the credentials belong to (asked once)."""
         if self._account is None:

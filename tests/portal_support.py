@@ -94,8 +94,8 @@ class FakeQueue:
                     "job_name": j.name,
                     "title": j.title,
                     "description": j.description,
-                    "waiting": len(self._waiting(j, username)),
-                    "time_limit": j.time_limit,
+                    "tasks_waiting": len(self._waiting(j, username)),
+                    "time_limit_seconds": j.time_limit,
                 }
                 for j in self.jobs.values()
                 if j.groups & set(groups) and username in j.persons and self._waiting(j, username)

@@ -268,7 +268,12 @@ class Portal:
     def _next(self, request: Request, session: Session, region: str, job: str) -> Reply:
         assert session.username is not None
         previous = session.task
-        session.task = self.queue.take_task(region, job, session.username)
+        try:
+            session.task = self.queue.take_task(region, job, session.username)
+        except (ValueError, ServiceError) as exc:
+            session.task = None
+            session.notice = exc.message if isinstance(exc, ServiceError) else str(exc)
+            return Reply(303, location=f"{request.base}/")
         if session.task is None:
             session.finished = str(getattr(previous, "title", "") or session.finished or job)
             return Reply(303, location=f"{request.base}/done")

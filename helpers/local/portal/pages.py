@@ -87,8 +87,8 @@ def jobs(
         "<tr>"
         f'<td class="title">{_e(j.get("title") or j.get("job_name"))}</td>'
         f"<td>{_e(j.get('description', ''))}</td>"
-        f'<td class="waiting">{_e(j.get("waiting", ""))}</td>'
-        f"<td>{_e(_duration(j.get('time_limit')))}</td>"
+        f'<td class="waiting">{_e(j.get("tasks_waiting", ""))}</td>'
+        f"<td>{_e(_duration(j.get('time_limit_seconds')))}</td>"
         f'<td><form method="post" action="{_e(base)}/start">'
         f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
         f'<input type="hidden" name="job" value="{_e(j.get("job_name", ""))}">'
