@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from helpers.local.admin import (
     clear_faults,
-    cognito_outbox,
     drive_clock,
     fault_stats,
     health,
@@ -22,7 +21,6 @@ from helpers.local.process import ensure_running, start, status, stop
 
 __all__ = [
     "clear_faults",
-    "cognito_outbox",
     "drive_clock",
     "fault_stats",
     "ensure_running",

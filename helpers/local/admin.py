@@ -72,11 +72,3 @@ def fault_stats(url: str) -> dict[str, Any]:
     """The fault configuration and how many faults were injected, per kind."""
     return http(f"{url}{ADMIN_PREFIX}faults")
 
-
-def cognito_outbox(url: str) -> list[dict[str, Any]]:
-    """The invitations the local Cognito would have emailed (user, temporary password, portal).
-
-    Each has `UserPoolId`, `Username`, `TemporaryPassword`, `Region`, `SentAt` (epoch) and
-    `PortalUrl` (the labeling portal of the pool's workforce, None when there is none yet).
-    """
-    return list(http(f"{url}{ADMIN_PREFIX}cognito/outbox")["Invitations"])
