@@ -71,4 +71,3 @@ def clear_faults(url: str) -> None:
 def fault_stats(url: str) -> dict[str, Any]:
     """The fault configuration and how many faults were injected, per kind."""
     return http(f"{url}{ADMIN_PREFIX}faults")
-
