@@ -139,6 +139,9 @@ def test_the_first_sign_in_sets_a_new_password_through_the_local_cognito(aws: Po
     pool, _ = workforce(aws)
     user = aws.client("cognito-idp").admin_get_user(UserPoolId=pool, Username="ana")
     assert user["UserStatus"] == "CONFIRMED"
+    signed_out = client.send("POST", f"{base}/signout", {"csrf": jobs.csrf})
+    assert signed_out.headers["Location"] == f"{base}/signin"
+    assert client.send("GET", f"{base}/").headers["Location"] == f"{base}/signin"
     again = sign_in(Client(aws.port), base, "ana", team.users["ana"])
     assert "Incorrect username or password." in again.text  # the temporary one is gone
     assert sign_in(Client(aws.port), base, "ana", "My-new-pass-42").status == 303

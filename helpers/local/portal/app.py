@@ -9,9 +9,11 @@
 - `POST /signout`
 - `GET  /portal/static/<file>`  the crowd-element stand-ins' script and the stylesheet
 
-Every response carries a Content-Security-Policy (scripts and styles from the portal only,
-images from the local S3 only, forms posting to the portal only), `nosniff`, no framing, no
-referrer, no caching. Every POST carries the session's anti-forgery token.
+Every response carries a Content-Security-Policy (scripts and styles from the portal only, no
+inline script; images from the local S3 only; forms posting to the portal only), `nosniff`, no
+framing, no referrer to other origins (S3's links), no caching. Every POST carries the session's
+anti-forgery token, and one from another origin is refused. The session cookie is HTTP-only and
+same-site (Lax), named after the port (browsers share cookies between a host's ports).
 """
 
 from __future__ import annotations
