@@ -157,7 +157,7 @@
     if (event.key >= "1" && event.key <= "9") {
       classifiers[0].choose(Number(event.key) - 1);
       event.preventDefault();
-    } else if (event.key === "Enter") {
+    } else if (event.key === "Enter" && !/^(BUTTON|A|SUMMARY)$/.test(target.tagName)) {
       submit();
       event.preventDefault();
     }
