@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from portal_support import LABELS, PortalAws, make_person_job, make_team, portal_aws, workforce
 
 from helpers import cognito
+from tests.portal_support import (
+    LABELS,
+    PortalAws,
+    make_person_job,
+    make_team,
+    portal_aws,
+    workforce,
+)
 
 
 @pytest.fixture

@@ -22,7 +22,11 @@ from typing import Any
 
 import boto3
 import pytest
-from portal_support import (
+
+from helpers import cognito, regions
+from helpers.local.sagemaker.labeling import LabelingJobs
+from helpers.local.standins.workers import worker_id
+from tests.portal_support import (
     CORS_RULE,
     LABELS,
     FakeJob,
@@ -32,10 +36,6 @@ from portal_support import (
     make_team,
     portal_aws,
 )
-
-from helpers import cognito, regions
-from helpers.local.sagemaker.labeling import LabelingJobs
-from helpers.local.standins.workers import worker_id
 from tests.support import REGION, prepare_run_inputs, workforce_pool
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
