@@ -257,7 +257,8 @@ def _private_workforce(settings: Settings, aws: Any, workforce: dict[str, Any] |
         return Step(
             "private workforce",
             EXISTS,
-            f"{workforce['WorkforceName']}: {cognito.sign_in_url(workforce)}",
+            f"{workforce['WorkforceName']}: "
+            + str(cognito.sign_in_url(workforce, aws.client("sagemaker").meta.endpoint_url)),
         )
     if not settings.client_id:
         return Step("private workforce", SKIPPED, "no app client")
@@ -268,7 +269,8 @@ def _private_workforce(settings: Settings, aws: Any, workforce: dict[str, Any] |
         Tags=tag_pairs(SETUP_TAG, SHARED_TAG),
     )
     created = sm.describe_workforce(WorkforceName=WORKFORCE_NAME)["Workforce"]
-    return Step("private workforce", CREATED, f"{WORKFORCE_NAME}: {cognito.sign_in_url(created)}")
+    url = cognito.sign_in_url(created, sm.meta.endpoint_url)
+    return Step("private workforce", CREATED, f"{WORKFORCE_NAME}: {url}")
 
 
 def _cluster(settings: Settings, aws: Any) -> Step:

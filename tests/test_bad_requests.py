@@ -138,6 +138,8 @@ CASES = [
                  id="admin-shutdown-from-a-web-page"),
     pytest.param(_admin("faults", b"{}", 403, "127.0.0.1", Host="attacker.example:80"),
                  id="admin-dns-rebinding"),
+    pytest.param(_admin("faults", b"{}", 403, "127.0.0.1", Host="localhost:1"),
+                 id="admin-dns-rebinding-another-port"),
     pytest.param(_admin("clock", b'{"speed": NaN}', 400, "not a JSON number"),
                  id="clock-speed-nan"),
     pytest.param(_admin("clock", b'{"speed": Infinity}', 400, "not a JSON number"),

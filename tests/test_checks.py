@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,12 @@ def test_every_check_passes_on_a_fresh_local_setup(setup: Setup) -> None:
     assert ready(results)
     assert "ready to run" in summary(results) and "NOT" not in summary(results)
     workforce = next(r for r in results if r.name == "workforce")
-    assert "labeling portal: https://" in workforce.found
+    # in local mode the link is the local AWS's own portal (http, as its endpoint), and opens it
+    link = workforce.found.split("labeling portal: ", 1)[1].split()[0]
+    assert link.startswith("http://localhost:")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(link, timeout=30) as page:
+        assert "<h1>Sign in</h1>" in page.read().decode()
 
 
 def test_create_missing_twice_creates_nothing(setup: Setup, local_aws_url: str) -> None:

@@ -54,3 +54,15 @@ def test_stop_tolerates_a_reply_cut_off_by_the_shutdown(
     monkeypatch.setattr(process.os, "kill", lambda *_: pytest.fail("it stopped by itself"))
     assert process.stop(tmp_path, timeout=5) is True
     assert not (tmp_path / ENDPOINT_FILE).exists()
+
+
+def test_a_health_answer_cut_off_by_a_stopping_endpoint_means_none_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`stop` polls health while the endpoint goes away: a cut-off answer is no answer."""
+
+    def cut_off(_url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
+        raise http.client.IncompleteRead(b"", 65)
+
+    monkeypatch.setattr(process.admin, "http", cut_off)
+    assert process.admin.health("http://127.0.0.1:9") is None

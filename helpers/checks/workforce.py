@@ -75,7 +75,8 @@ def workforce(ctx: Context) -> Outcome:
         )
     pool = pool["UserPool"]
     parts = [_client(ctx, idp), _domain(ctx, pool), *_groups(ctx, idp), _matches_workforce(ctx)]
-    url = cognito.sign_in_url(ctx.workforce) if ctx.workforce else None
+    endpoint = ctx.client("sagemaker").meta.endpoint_url
+    url = cognito.sign_in_url(ctx.workforce, endpoint) if ctx.workforce else None
     groups = ", ".join(cognito.group_names(s))
     outcome = combine(
         parts,

@@ -91,7 +91,10 @@ def create_workteam(
         arn = team["WorkteamArn"]
         print(f"Work team {team_name} already exists with this run's tags: attaching to {arn}")
     workforce = sagemaker.describe_workteam(WorkteamName=team_name)["Workteam"]
-    print(f"Labeling portal: https://{workforce.get('SubDomain', '')}")
+    # AWS's SubDomain is a host name (https); the local AWS's is its own portal (http): the
+    # scheme is the endpoint's, as helpers.cognito.sign_in_url builds it
+    scheme = sagemaker.meta.endpoint_url.split("://", 1)[0]
+    print(f"Labeling portal: {scheme}://{workforce.get('SubDomain', '')}")
     return namedtuple("Outputs", ["workteam_arn"])(arn)
 
 

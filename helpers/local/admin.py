@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from http.client import HTTPException
 from typing import Any
 
 ADMIN_PREFIX = "/_walkthrough/"
@@ -27,10 +28,13 @@ def http(url: str, method: str = "GET", timeout: float = 3.0) -> dict[str, Any]:
 
 
 def health(url: str) -> dict[str, Any] | None:
-    """Return the endpoint's health answer, or None when nothing of ours answers there."""
+    """Return the endpoint's health answer, or None when nothing of ours answers there.
+
+    An endpoint that is stopping may cut its answer off (IncompleteRead): none answers then.
+    """
     try:
         answer = http(f"{url}{ADMIN_PREFIX}health")
-    except (OSError, ValueError):
+    except (OSError, ValueError, HTTPException):
         return None
     return answer if answer.get("service") == SERVICE_NAME else None
 

@@ -15,7 +15,8 @@
 - Admin requests a web page could send: admin routes take only JSON (`Content-Type:
   application/json`, which a browser sends cross-site only after a CORS preflight this server
   never grants), refuse requests that carry an `Origin` (every browser request does) or name a
-  host other than loopback (DNS rebinding), and check their values (`admin_change`).
+  host other than this endpoint's (DNS rebinding, `host_refusal`), and check their values
+  (`admin_change`). The labeling portal (`helpers.local.portal`) checks the host the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MAX_API_BODY = 5 * 2**20
 MAX_S3_BODY = 100 * 2**20
 MAX_ADMIN_BODY = 64 * 2**10
 READ_TIMEOUT = 30.0
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 _SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
@@ -112,12 +113,29 @@ def json_problem(body: bytes) -> str | None:
     return None
 
 
+def host_refusal(environ: dict[str, Any]) -> str | None:
+    """Why a request's `Host` is not this endpoint (127.0.0.1 or localhost, its port), or None.
+
+    A page on another site whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends
+    its own name as `Host`: refused. The port must be the one the endpoint listens on (WSGI's
+    `SERVER_PORT`); a request without `Host` (HTTP/1.0, a program) is let through.
+    """
+    host = str(environ.get("HTTP_HOST", "")).strip()
+    if not host:
+        return None
+    name, _, port = host.lower().rpartition(":") if ":" in host else (host.lower(), "", "")
+    ours = str(environ.get("SERVER_PORT", ""))
+    if name in LOOPBACK_HOSTS and (port == ours or not ours or (not port and ours == "80")):
+        return None
+    where = f"127.0.0.1:{ours} or localhost:{ours}" if ours else "127.0.0.1 or localhost"
+    return f"this endpoint answers only requests to {where}, not to {host[:100]!r}"
+
+
 def admin_refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
     """(status, reason) when an admin request may come from a web page, or None."""
-    host = environ.get("HTTP_HOST", "127.0.0.1")
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if hostname.lower() not in LOOPBACK_HOSTS:
-        return 403, f"admin routes answer only requests to 127.0.0.1, not to {host!r}"
+    host = host_refusal(environ)
+    if host is not None:
+        return 403, f"admin routes: {host}"
     if environ.get("HTTP_ORIGIN"):
         return 403, "admin routes refuse requests from web pages (the request has an Origin)"
     if environ.get("REQUEST_METHOD") == "POST":

@@ -217,22 +217,40 @@ def make_endpoint(app: Any, port: int, read_timeout: float | None = None) -> Any
     return make_server("127.0.0.1", port, app, threaded=True, request_handler=handler)
 
 
-def serve(port: int, folder: Path) -> None:
-    """Run the endpoint in this process until shut down (the body of the background process)."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+def build_app(config: LocalConfig, queue: Any = None) -> Any:
+    """The local AWS's WSGI app (moto, our SageMaker, the labeling portal), not yet listening.
+
+    Its `sagemaker.backend.endpoint_url` is set once the server has its port. `queue` is the
+    portal's task queue (default: the labeling jobs'; tests give their own).
+    """
+    from moto.moto_server import werkzeug_app
 
     from helpers.local.core import Backend
+    from helpers.local.portal import Portal
+    from helpers.local.portal.tasks import queue_of
     from helpers.local.sagemaker.routes import SageMaker
     from helpers.local.server import LocalAws
 
-    backend = Backend(endpoint_url="")
-    app = LocalAws(
-        DomainDispatcherApplication(create_backend_app),
-        SageMaker(backend, LocalConfig.from_environment()),
+    # moto's server otherwise answers every request with `Access-Control-Allow-Origin: *`;
+    # S3 must answer CORS as each bucket's rule says, as AWS does (the portal's images need it)
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    sagemaker = SageMaker(Backend(endpoint_url=""), config)
+    portal = Portal(
+        sagemaker.backend,
+        sagemaker.workforces,
+        queue if queue is not None else queue_of(sagemaker.labeling),
+        sagemaker.clock.now,
     )
+    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    return LocalAws(dispatcher, sagemaker, portal=portal)
+
+
+def serve(port: int, folder: Path) -> None:
+    """Run the endpoint in this process until shut down (the body of the background process)."""
+    app = build_app(LocalConfig.from_environment())
     server = make_endpoint(app, port)
     url = f"http://127.0.0.1:{server.server_port}"
-    backend.endpoint_url = url
+    app.sagemaker.backend.endpoint_url = url
     app.shutdown = server.shutdown
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     threading.Thread(target=_prepare_or_stop, args=(app, url, folder), daemon=True).start()

@@ -1,7 +1,9 @@
 """The local AWS endpoint: moto's server behind a WSGI layer that answers SageMaker itself.
 
-It also counts requests per operation (`GET /_walkthrough/stats`) and says whether it is ready
-(`GET /_walkthrough/health`). Run it through `python -m helpers.local start`, not directly.
+It also counts requests per operation (`GET /_walkthrough/stats`), says whether it is ready
+(`GET /_walkthrough/health`), keeps the invitations Cognito would email
+(`GET /_walkthrough/cognito/outbox`) and serves the labeling portal (`/portal/...`). Run it
+through `python -m helpers.local start`, not directly.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from helpers.local import guards
 from helpers.local.admin import ADMIN_PREFIX, SERVICE_NAME
 from helpers.local.faults import INTERNAL_AGENT, S3_ERRORS
 from helpers.local.iam import simulate
+from helpers.local.portal.outbox import Outbox
 from helpers.local.sagemaker.routes import SageMaker
+from helpers.local.sagemaker.workforces import PORTAL_PREFIX
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _S3_SUBRESOURCES = {
@@ -239,6 +243,22 @@ def _api_error(
     return _respond(start_response, status, body.encode(), "text/xml")
 
 
+def _varying_by_origin(start_response: StartResponse) -> StartResponse:
+    """Say `Vary: Origin` on an object: its CORS headers depend on the request's Origin.
+
+    Without it a browser reuses a picture it loaded without CORS (an example in a task's
+    instructions) for the same presigned link loaded with CORS (the task's picture), which then
+    fails the CORS check although the bucket allows it.
+    """
+
+    def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+        if not any(name.lower() == "vary" for name, _ in headers):
+            headers = [*headers, ("Vary", "Origin")]
+        return start_response(status, headers, *rest)
+
+    return start
+
+
 class _ThenRun(list[bytes]):
     """A WSGI body that starts `after` once the server has sent it (WSGI calls close() then)."""
 
@@ -255,10 +275,16 @@ class LocalAws:
     """The WSGI application: admin routes, our SageMaker layer, then moto for the rest."""
 
     def __init__(
-        self, moto_app: WsgiApp, sagemaker: SageMaker, shutdown: Callable[[], None] | None = None
+        self,
+        moto_app: WsgiApp,
+        sagemaker: SageMaker,
+        shutdown: Callable[[], None] | None = None,
+        portal: WsgiApp | None = None,
     ) -> None:
         self.moto_app = moto_app
         self.sagemaker = sagemaker
+        self.portal = portal
+        self.outbox = Outbox()
         self.counter = RequestCounter()
         self.faults = sagemaker.faults
         self.ready = threading.Event()
@@ -269,6 +295,8 @@ class LocalAws:
         path = environ.get("PATH_INFO", "/")
         if path.startswith(ADMIN_PREFIX):
             return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
+        if path.startswith(PORTAL_PREFIX) and self.portal is not None:
+            return self.portal(environ, start_response)
         service, region = service_and_region(environ)
         target = environ.get("HTTP_X_AMZ_TARGET")
         if guards.declared_length(environ) is None:
@@ -302,11 +330,15 @@ class LocalAws:
             return _api_error(start_response, True, 501, "NotImplemented", message)
         if service == "iam" and operation == "SimulatePrincipalPolicy":
             return self._simulate(body, start_response)
+        if service == "cognito-idp" and operation == "AdminCreateUser":
+            return self._invite(environ, body, region, start_response)
         if service == "s3" and _conditional_write(environ):
             # moto checks the condition, then writes: one at a time, so that of two concurrent
             # `If-None-Match: *` writes of a key exactly one succeeds, as on S3
             with self._conditional_writes:
                 return list(self.moto_app(environ, start_response))
+        if operation == "GetObject":
+            return self.moto_app(environ, _varying_by_origin(start_response))
         return self.moto_app(environ, start_response)
 
     def _faults_apply(self, environ: dict[str, Any]) -> bool:
@@ -318,6 +350,34 @@ class LocalAws:
     ) -> list[bytes]:
         status, payload = self.sagemaker.respond(operation, body, region)
         return _json_response(start_response, status, payload, "application/x-amz-json-1.1")
+
+    def _invite(
+        self, environ: dict[str, Any], body: bytes, region: str, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """AdminCreateUser: moto creates the user; the invitation Cognito would email is kept."""
+        body, invitation = self.outbox.prepare(body, region)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        statuses: list[str] = []
+
+        def noting(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *rest)
+
+        answer = list(self.moto_app(environ, noting))
+        if invitation is not None and statuses and statuses[0].startswith("200"):
+            self.outbox.keep(invitation)
+        return answer
+
+    def _outbox(self) -> dict[str, Any]:
+        """The invitations sent, each with the labeling portal of its pool's workforce."""
+        messages = self.outbox.messages()
+        for message in messages:
+            workforce = self.sagemaker.workforces.workforce(message["Region"]) or {}
+            cognito = workforce.get("CognitoConfig", {})
+            same_pool = cognito.get("UserPool") == message["UserPoolId"]
+            message["PortalUrl"] = f"http://{workforce['SubDomain']}" if same_pool else None
+        return {"Invitations": messages}
 
     def _simulate(self, body: bytes, start_response: StartResponse) -> list[bytes]:
         status, xml = simulate.respond(self.sagemaker.roles, body)
@@ -395,6 +455,8 @@ class LocalAws:
                     clock.advance(float(change["advance"]))
                 self.sagemaker.labeling.advance_all()
             return _json_response(start_response, 200, {"now": clock.now(), "speed": clock.speed})
+        if route == "cognito/outbox" and method == "GET":
+            return _json_response(start_response, 200, self._outbox())
         if route == "faults" and method in ("GET", "POST"):
             if method == "POST":
                 self.faults.configure(guards.admin_object(body))

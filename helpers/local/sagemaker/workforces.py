@@ -1,4 +1,12 @@
-"""Local private workforces and workteams, tied to Cognito in the local AWS, plus resource tags."""
+"""Local private workforces and workteams, tied to Cognito in the local AWS, plus resource tags.
+
+A workforce's `SubDomain` is where its labeling portal is. AWS gives a bare host name there
+(`<id>.labeling.<region>.sagemaker.aws`, opened with `https://`); the local AWS gives its own
+portal, `localhost:<port>/portal/<id>` (opened with `http://`, the scheme of the endpoint), so the
+walkthrough prints `<scheme of the SageMaker endpoint>://<SubDomain>` in both modes. The portal is
+on `localhost` while S3's presigned links are on `127.0.0.1`: as on AWS, task pages load their
+images from another origin, so the bucket's CORS rule matters.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -13,6 +22,8 @@ from helpers.local.core import Backend, Clock, ServiceError, in_use, not_found, 
 from helpers.local.sagemaker.common import sagemaker_arn
 
 DEFAULT_WORKFORCE = "default"
+#: The path under which the local AWS serves the labeling portal of each workforce.
+PORTAL_PREFIX = "/portal/"
 
 
 @dataclass
@@ -94,7 +105,7 @@ class Workforces:
             "WorkforceArn": sagemaker_arn(region, "workforce", name),
             "LastUpdatedDate": now,
             "SourceIpConfig": {"Cidrs": []},
-            "SubDomain": f"{digest}.labeling.{region}.sagemaker.aws",
+            "SubDomain": self._subdomain(digest, region),
             "CognitoConfig": {"UserPool": cognito["UserPool"], "ClientId": cognito["ClientId"]},
             "CreateDate": now,
             "Status": "Active",
@@ -102,6 +113,21 @@ class Workforces:
         self._workforces[region] = workforce
         self._tags.setdefault(workforce["WorkforceArn"], {})
         return workforce
+
+    def _subdomain(self, digest: str, region: str) -> str:
+        """The portal's address without scheme (AWS's form where the endpoint has no port)."""
+        port = urlsplit(self.backend.endpoint_url).port
+        if port is None:
+            return f"{digest}.labeling.{region}.sagemaker.aws"
+        return f"localhost:{port}{PORTAL_PREFIX}{digest}"
+
+    def by_portal_id(self, portal_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The region and workforce whose portal is `/portal/<portal_id>`, or None."""
+        with self._lock:
+            for region, workforce in self._workforces.items():
+                if workforce["SubDomain"].endswith(PORTAL_PREFIX + portal_id):
+                    return region, dict(workforce)
+        return None
 
     def describe_workforce(self, request: dict[str, Any], region: str) -> dict[str, Any]:
         """DescribeWorkforce."""
