@@ -1,32 +1,31 @@
-"""The labeling portal's test bed: a local AWS in this process, with a task queue the test holds.
+"""The labeling portal's test bed: a local AWS in this process, its labeling jobs' tasks for people.
 
-`FakeQueue` is the contract's task queue (`person_jobs`, `take_task`, `submit_answer`) as the
-labeling jobs implement it; `make_person_job` stages a job's inputs (images, the walkthrough's
-worker template, a bucket with Ground Truth's CORS rule), its private team in Cognito, and
-registers the job's person tasks with the queue. Once the labeling jobs leave tasks to people
-themselves, `make_person_job` creates the job with `CreateLabelingJob` instead and the portal
-takes the labeling jobs' own queue (`process.build_app(config)` without `queue=`).
+`make_team` makes a private team of invited Cognito users (their temporary passwords read from
+the outbox); `make_person_job` stages a job's inputs (images, the walkthrough's worker template,
+a bucket with Ground Truth's CORS rule), names the team's users person labelers through the
+admin route and creates the job with `CreateLabelingJob`, so every task waits for them in the
+portal. `waiting` and `answers` read back what the job holds: its tasks waiting for a person
+(the admin route the walkthrough reads) and, once complete, its worker-response files.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import secrets
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from helpers import gt_inputs
+from helpers import gt_inputs, regions
 from helpers.local import process
 from helpers.local.config import LocalConfig
+from tests.support import SAGEMAKER_TRUST
 
 REGION = "us-west-2"
 CORS_RULE = {
@@ -36,101 +35,10 @@ CORS_RULE = {
     "ExposeHeaders": ["Access-Control-Allow-Origin"],
 }
 LABELS = ["Bird", "Cat", "Dog"]
-
-
-@dataclass
-class FakeTask:
-    """A task as the portal sees it (the contract's Task)."""
-
-    task_id: str
-    job_name: str
-    source_ref: str
-    labels: list[str]
-    ui_template_uri: str
-    title: str
-    description: str
-    deadline: float
-    index: int
-    total: int
-
-
-@dataclass
-class FakeJob:
-    """A labeling job's person tasks: objects, who may do them, the answers given."""
-
-    name: str
-    title: str
-    description: str
-    groups: set[str]
-    persons: set[str]
-    objects: list[str]
-    labels: list[str]
-    ui_template_uri: str
-    time_limit: int = 300
-    answers: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
-    leases: dict[str, tuple[str, int]] = field(default_factory=dict)  # task id -> person, object
-
-
-class FakeQueue:
-    """The contract's task queue, kept in memory (thread-safe)."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, FakeJob] = {}
-        self._lock = threading.Lock()
-
-    def add(self, job: FakeJob) -> None:
-        """Give a job's objects to its persons."""
-        with self._lock:
-            self.jobs[job.name] = job
-
-    def _waiting(self, job: FakeJob, username: str) -> list[int]:
-        return [i for i in range(len(job.objects)) if (username, i) not in job.answers]
-
-    def person_jobs(self, region: str, username: str, groups: list[str]) -> list[dict[str, Any]]:
-        """The jobs of the person's teams with tasks waiting for them."""
-        with self._lock:
-            return [
-                {
-                    "job_name": j.name,
-                    "title": j.title,
-                    "description": j.description,
-                    "tasks_waiting": len(self._waiting(j, username)),
-                    "time_limit_seconds": j.time_limit,
-                }
-                for j in self.jobs.values()
-                if j.groups & set(groups) and username in j.persons and self._waiting(j, username)
-            ]
-
-    def take_task(self, region: str, job_name: str, username: str) -> FakeTask | None:
-        """Lease the person's next waiting task."""
-        with self._lock:
-            job = self.jobs[job_name]
-            waiting = self._waiting(job, username)
-            if username not in job.persons or not waiting:
-                return None
-            task_id = secrets.token_hex(8)
-            job.leases[task_id] = (username, waiting[0])
-            done = len(job.objects) - len(waiting)
-            return FakeTask(
-                task_id, job.name, job.objects[waiting[0]], list(job.labels),
-                job.ui_template_uri, job.title, job.description,
-                time.time() + job.time_limit, done + 1, len(job.objects),
-            )  # fmt: skip
-
-    def submit_answer(
-        self, region: str, job_name: str, username: str, task_id: str, answer: dict[str, Any]
-    ) -> None:
-        """Record an answer to a task leased by this person, with one of the job's categories."""
-        with self._lock:
-            job = self.jobs[job_name]
-            person, index = job.leases.get(task_id, ("", -1))
-            if person != username:
-                raise ValueError(f"task {task_id} is not leased by {username}")
-            ((_, content),) = answer.items()
-            if content.get("label") not in job.labels:
-                raise ValueError(f"{content.get('label')!r} is not a category of {job_name}")
-            job.answers[(username, index)] = answer
-            del job.leases[task_id]
+ROLE = "portal-jobs-role"
+S3_ACCESS = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+)
 
 
 @dataclass
@@ -139,7 +47,6 @@ class PortalAws:
 
     url: str
     app: Any
-    queue: FakeQueue
 
     @property
     def port(self) -> int:
@@ -154,25 +61,30 @@ class PortalAws:
             aws_access_key_id="testing", aws_secret_access_key="testing",
         )  # fmt: skip
 
-    def admin(self, route: str) -> Any:
-        """GET an admin route's JSON."""
+    def admin(self, route: str, body: dict[str, Any] | None = None) -> Any:
+        """GET an admin route's JSON (POST `body` when given)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/_walkthrough/{route}",
+            data=data,
+            headers={"Content-Type": "application/json"},
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"{self.url}/_walkthrough/{route}", timeout=10) as answer:
+        with opener.open(request, timeout=10) as answer:
             return json.loads(answer.read())
 
 
 @contextmanager
 def portal_aws() -> Iterator[PortalAws]:
     """Serve a local AWS (moto, our SageMaker, the portal) on a free loopback port meanwhile."""
-    queue = FakeQueue()
-    app = process.build_app(LocalConfig(), queue=queue)
+    app = process.build_app(LocalConfig())
     server = process.make_endpoint(app, 0)
     url = f"http://127.0.0.1:{server.server_port}"
     app.sagemaker.backend.endpoint_url = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield PortalAws(url, app, queue)
+        yield PortalAws(url, app)
     finally:
         server.shutdown()
         server.server_close()
@@ -232,6 +144,27 @@ def make_team(aws: PortalAws, group: str, usernames: list[str]) -> Team:
     return Team(group, {n: passwords[n] for n in usernames}, arn)
 
 
+@dataclass
+class PersonJob:
+    """A labeling job whose every task waits for its team's people."""
+
+    name: str
+    bucket: str
+    prefix: str
+    objects: int
+
+
+def execution_role(aws: PortalAws) -> str:
+    """The jobs' execution role (S3 access), made once."""
+    iam = aws.client("iam")
+    try:
+        return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+        iam.put_role_policy(RoleName=ROLE, PolicyName="s3", PolicyDocument=S3_ACCESS)
+        return str(arn["Role"]["Arn"])
+
+
 def make_person_job(
     aws: PortalAws,
     name: str,
@@ -241,8 +174,8 @@ def make_person_job(
     bucket: str = "portal-inputs",
     cors: bool = True,
     title: str = "Label the animals",
-) -> FakeJob:
-    """Stage a job's images and worker template, and give its tasks to the team's users."""
+) -> PersonJob:
+    """Stage a job's images and worker template; create it with its team's users as people."""
     s3 = aws.client("s3")
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
@@ -257,16 +190,64 @@ def make_person_job(
         )
         uris.append(f"s3://{bucket}/{key}")
     page = template if template is not None else gt_inputs.ui_template({LABELS[0]: uris[0]})
-    s3.put_object(Bucket=bucket, Key=f"{name}/instructions.template", Body=page.encode())
-    job = FakeJob(
-        name=name,
-        title=title,
-        description="Pick the animal the picture shows",
-        groups={team.group},
-        persons=set(team.users),
-        objects=uris,
-        labels=list(LABELS),
-        ui_template_uri=f"s3://{bucket}/{name}/instructions.template",
-    )
-    aws.queue.add(job)
-    return job
+    base = f"s3://{bucket}/{name}"
+    manifest = "".join(json.dumps({"source-ref": u}) + "\n" for u in uris)
+    for key, body in (
+        ("instructions.template", page),
+        ("train.manifest", manifest),
+        ("class_labels.json", json.dumps({"labels": [{"label": x} for x in LABELS]})),
+    ):
+        s3.put_object(Bucket=bucket, Key=f"{name}/{key}", Body=body.encode())
+    role = execution_role(aws)
+    aws.admin("labeling/people", {"person_labelers": sorted(team.users)})
+    try:
+        aws.client("sagemaker").create_labeling_job(
+            LabelingJobName=name,
+            LabelAttributeName="category",
+            InputConfig={
+                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{base}/train.manifest"}}
+            },
+            OutputConfig={"S3OutputPath": f"{base}/output"},
+            RoleArn=role,
+            LabelCategoryConfigS3Uri=f"{base}/class_labels.json",
+            HumanTaskConfig={
+                "WorkteamArn": team.arn,
+                "UiConfig": {"UiTemplateS3Uri": f"{base}/instructions.template"},
+                "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
+                "TaskTitle": title,
+                "TaskDescription": "Pick the animal the picture shows",
+                "NumberOfHumanWorkersPerDataObject": len(team.users),
+                "TaskTimeLimitInSeconds": 300,
+                "TaskAvailabilityLifetimeInSeconds": 86400,
+                "AnnotationConsolidationConfig": {
+                    "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
+                },
+            },
+        )
+    finally:
+        aws.admin("labeling/people", {"person_labelers": []})
+    aws.admin("clock", {"advance": 60})  # past Initializing
+    return PersonJob(name, bucket, name, objects)
+
+
+def waiting(aws: PortalAws, job: PersonJob, username: str) -> tuple[int, int]:
+    """The person's tasks waiting in the job, and how many of them they lease (the admin route)."""
+    for row in aws.admin("labeling/pending")["pending"]:
+        if row["job_name"] == job.name and row["username"] == username:
+            return int(row["tasks_waiting"]), int(row["leased"])
+    return 0, 0
+
+
+def answers(aws: PortalAws, job: PersonJob) -> dict[int, list[tuple[str, Any]]]:
+    """Once the job completes: per object, its worker responses' (workerId, answerContent)."""
+    aws.admin("clock", {"advance": 5})
+    sagemaker, s3 = aws.client("sagemaker"), aws.client("s3")
+    status = sagemaker.describe_labeling_job(LabelingJobName=job.name)["LabelingJobStatus"]
+    assert status == "Completed", status
+    folder = f"{job.prefix}/output/{job.name}/annotations/worker-response/iteration-1/"
+    found: dict[int, list[tuple[str, Any]]] = {}
+    for listed in s3.list_objects_v2(Bucket=job.bucket, Prefix=folder).get("Contents", []):
+        index = int(listed["Key"].removeprefix(folder).split("/")[0])
+        body = json.loads(s3.get_object(Bucket=job.bucket, Key=listed["Key"])["Body"].read())
+        found[index] = [(a["workerId"], a["answerContent"]) for a in body["answers"]]
+    return found

@@ -17,12 +17,16 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from helpers import cognito
+from helpers.local.standins.workers import worker_id
 from tests.portal_support import (
     LABELS,
+    REGION,
     PortalAws,
+    answers,
     make_person_job,
     make_team,
     portal_aws,
+    waiting,
     workforce,
 )
 
@@ -218,8 +222,10 @@ def test_forged_forms_are_refused(aws: PortalAws) -> None:
 def test_answers_are_checked_and_other_teams_jobs_are_not_shown(aws: PortalAws) -> None:
     team = make_team(aws, "labelers", ["ana"])
     others = make_team(aws, "others", ["bo"])
-    make_person_job(aws, "animals", team, objects=2, title="<script>alert(1)</script> & co")
-    make_person_job(aws, "secret", others, objects=2, title="Secret job")
+    animals = make_person_job(
+        aws, "animals", team, objects=2, title="<script>alert(1)</script> & co"
+    )
+    secret = make_person_job(aws, "secret", others, objects=2, title="Secret job")
     base = portal_path(aws)
     client = Client(aws.port)
     sign_in(client, base, "ana", team.users["ana"], new="My-new-pass-42")
@@ -228,7 +234,7 @@ def test_answers_are_checked_and_other_teams_jobs_are_not_shown(aws: PortalAws) 
     assert "<script>alert" not in jobs.text and "Secret job" not in jobs.text
     refused = client.send("POST", f"{base}/start", {"csrf": jobs.csrf, "job": "secret"})
     assert refused.status == 403 and "has no task for ana" in refused.text
-    assert not aws.queue.jobs["secret"].leases
+    assert waiting(aws, secret, "bo") == (2, 0)  # not leased by ana's attempt
     client.send("POST", f"{base}/start", {"csrf": jobs.csrf, "job": "animals"})
     task = client.send("GET", f"{base}/task")
     task_id = re.search(r'name="task" value="([^"]+)"', task.text).group(1)  # type: ignore[union-attr]
@@ -241,11 +247,18 @@ def test_answers_are_checked_and_other_teams_jobs_are_not_shown(aws: PortalAws) 
         form = {"csrf": task.csrf, "task": task_id, "answer": text}
         reply = client.send("POST", f"{base}/task", form)
         assert reply.status == 400 and problem in html.unescape(reply.text), reply.text
-    assert not aws.queue.jobs["animals"].answers
+    assert waiting(aws, animals, "ana") == (2, 1)  # no answer taken, the task still hers
     good = {"crowd-image-classifier": {"label": LABELS[1]}}
     form = {"csrf": task.csrf, "task": task_id, "answer": json.dumps(good)}
     assert client.send("POST", f"{base}/task", form).status == 303
-    assert list(aws.queue.jobs["animals"].answers.values()) == [good]
+    assert waiting(aws, animals, "ana") == (1, 1)  # the next task, leased as the page shows it
+    task = client.send("GET", f"{base}/task")
+    task_id = re.search(r'name="task" value="([^"]+)"', task.text).group(1)  # type: ignore[union-attr]
+    second = {"crowd-image-classifier": {"label": LABELS[2]}}
+    form = {"csrf": task.csrf, "task": task_id, "answer": json.dumps(second)}
+    assert client.send("POST", f"{base}/task", form).headers["Location"] == f"{base}/done"
+    ana = worker_id("ana", REGION)
+    assert answers(aws, animals) == {0: [(ana, good)], 1: [(ana, second)]}
 
 
 def test_a_template_with_an_element_we_do_not_implement_says_so(aws: PortalAws) -> None:

@@ -6,8 +6,9 @@ job, forged forms and an unknown category are refused; a renamed element keys th
 its new name; a bucket without Ground Truth's CORS rule breaks the picture, as on AWS.
 Screenshots of the sign-in, task and done pages go to the test's folder.
 
-`person_job` makes a job with tasks for people through the task-queue interface; tests that
-need the job's outputs (manifest, worker responses) take the same fixture.
+`person_job` creates a labeling job (CreateLabelingJob) whose tasks all wait for a new team's
+people; what the person answered is read back from the completed job's worker-response files.
+The last test runs the same on the session's local AWS, a separate process, as a user would.
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ import boto3
 import pytest
 
 from helpers import cognito, regions
-from helpers.local.sagemaker.labeling import LabelingJobs
 from helpers.local.standins.workers import worker_id
 from tests.portal_support import (
     CORS_RULE,
     LABELS,
-    FakeJob,
+    PersonJob,
     PortalAws,
     Team,
+    answers,
     make_person_job,
     make_team,
     portal_aws,
+    waiting,
 )
 from tests.support import REGION, prepare_run_inputs, workforce_pool
 
@@ -88,10 +90,10 @@ def aws(browser: Any) -> Iterator[PortalAws]:
 
 
 @pytest.fixture
-def person_job(aws: PortalAws) -> Callable[..., tuple[Team, FakeJob]]:
+def person_job(aws: PortalAws) -> Callable[..., tuple[Team, PersonJob]]:
     """Make a labeling job whose tasks wait for the people of a new team: (team, job)."""
 
-    def make(name: str, group: str, users: list[str], **job: Any) -> tuple[Team, FakeJob]:
+    def make(name: str, group: str, users: list[str], **job: Any) -> tuple[Team, PersonJob]:
         team = make_team(aws, group, users)
         return team, make_person_job(aws, name, team, **job)
 
@@ -188,10 +190,12 @@ def start(browser: Any, title: str) -> None:
 
 
 def test_a_person_labels_ten_pictures_in_a_real_browser(
-    browser: Any, aws: PortalAws, person_job: Callable[..., tuple[Team, FakeJob]], tmp_path: Path
+    browser: Any, aws: PortalAws, person_job: Callable[..., tuple[Team, PersonJob]], tmp_path: Path
 ) -> None:
     team, job = person_job("animals", "labelers", ["ana"], objects=10)
-    person_job("secret", "others", ["bo"], objects=2, title="Secret job of another team")
+    _, secret = person_job(
+        "secret", "others", ["bo"], objects=2, title="Secret job of another team"
+    )
     link = portal_link(aws, team)
 
     browser.get(link)
@@ -212,7 +216,7 @@ def test_a_person_labels_ten_pictures_in_a_real_browser(
     start(browser, "Label the animals")
     assert see(browser, "h1", "Not your task")
     assert see(browser, "#error", "has no task for ana")
-    assert not aws.queue.jobs["secret"].leases
+    assert waiting(aws, secret, "bo") == (2, 0)  # nothing leased by ana's attempt
     browser.find_element("css selector", "#back").click()
 
     start(browser, "Label the animals")
@@ -242,7 +246,7 @@ def test_a_person_labels_ten_pictures_in_a_real_browser(
     browser.find_element("css selector", "#submit-answer").click()
     assert see(browser, "h1", "Form refused")
     assert see(browser, "#error", "anti-forgery token")
-    assert not job.answers
+    assert waiting(aws, job, "ana") == (10, 1)  # no answer taken
     browser.find_element("css selector", "#back").click()
 
     chosen = [LABELS[i % 3] for i in range(10)]
@@ -264,8 +268,10 @@ def test_a_person_labels_ten_pictures_in_a_real_browser(
     assert see(browser, "#done", "Thank you!")
     assert see(browser, "main", "Label the animals")
     browser.save_screenshot(str(tmp_path / "done.png"))
-    answers = [job.answers[("ana", i)] for i in range(10)]
-    assert answers == [{"crowd-image-classifier": {"label": label}} for label in chosen]
+    ana = worker_id("ana", REGION)
+    assert answers(aws, job) == {
+        i: [(ana, {"crowd-image-classifier": {"label": label}})] for i, label in enumerate(chosen)
+    }
     for name in ("sign-in", "task", "done"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
 
@@ -280,7 +286,7 @@ def test_a_person_labels_ten_pictures_in_a_real_browser(
 
 
 def test_the_answer_is_keyed_by_the_elements_name_and_a_bucket_needs_cors(
-    browser: Any, aws: PortalAws, person_job: Callable[..., tuple[Team, FakeJob]]
+    browser: Any, aws: PortalAws, person_job: Callable[..., tuple[Team, PersonJob]]
 ) -> None:
     from helpers import gt_inputs
 
@@ -302,13 +308,10 @@ def test_the_answer_is_keyed_by_the_elements_name_and_a_bucket_needs_cors(
     browser.find_element("css selector", "body").send_keys("3")
     browser.find_element("css selector", "#submit-answer").click()
     assert see(browser, "#done", "Thank you!")
-    assert job.answers == {("cy", 0): {"animal-category": {"label": LABELS[2]}}}
+    cy = worker_id("cy", REGION)
+    assert answers(aws, job) == {0: [(cy, {"animal-category": {"label": LABELS[2]}})]}
 
 
-@pytest.mark.skipif(
-    not hasattr(LabelingJobs, "take_task"),
-    reason="the local labeling jobs leave no task to people yet (issue 14's task queue)",
-)
 def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: str) -> None:
     """End to end on the session's local AWS: a real labeling job leaves tasks to a person."""
     bucket, prefix, group = "gt-portal-e2e", "portal/e2e", "portal-e2e-labelers"

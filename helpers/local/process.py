@@ -217,17 +217,16 @@ def make_endpoint(app: Any, port: int, read_timeout: float | None = None) -> Any
     return make_server("127.0.0.1", port, app, threaded=True, request_handler=handler)
 
 
-def build_app(config: LocalConfig, queue: Any = None) -> Any:
+def build_app(config: LocalConfig) -> Any:
     """The local AWS's WSGI app (moto, our SageMaker, the labeling portal), not yet listening.
 
-    Its `sagemaker.backend.endpoint_url` is set once the server has its port. `queue` is the
-    portal's task queue (default: the labeling jobs'; tests give their own).
+    Its `sagemaker.backend.endpoint_url` is set once the server has its port; the portal takes
+    its tasks from the labeling jobs.
     """
     from moto.moto_server import werkzeug_app
 
     from helpers.local.core import Backend
     from helpers.local.portal import Portal
-    from helpers.local.portal.tasks import queue_of
     from helpers.local.sagemaker.routes import SageMaker
     from helpers.local.server import LocalAws
 
@@ -236,10 +235,7 @@ def build_app(config: LocalConfig, queue: Any = None) -> Any:
     werkzeug_app.DISABLE_GLOBAL_CORS = True
     sagemaker = SageMaker(Backend(endpoint_url=""), config)
     portal = Portal(
-        sagemaker.backend,
-        sagemaker.workforces,
-        queue if queue is not None else queue_of(sagemaker.labeling),
-        sagemaker.clock.now,
+        sagemaker.backend, sagemaker.workforces, sagemaker.labeling, sagemaker.clock.now
     )
     dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
     return LocalAws(dispatcher, sagemaker, portal=portal)

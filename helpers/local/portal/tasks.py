@@ -40,28 +40,3 @@ class TaskQueue(Protocol):
     ) -> None:
         """Record the person's answer to a leased task."""
         ...
-
-
-class NoPeople:
-    """The queue of labeling jobs that leave no task to people."""
-
-    def person_jobs(self, region: str, username: str, groups: list[str]) -> list[dict[str, Any]]:
-        """No job has tasks for people."""
-        return []
-
-    def take_task(self, region: str, job_name: str, username: str) -> Task | None:
-        """No task waits."""
-        return None
-
-    def submit_answer(
-        self, region: str, job_name: str, username: str, task_id: str, answer: dict[str, Any]
-    ) -> None:
-        """No task can be answered."""
-        raise ValueError(f"labeling job {job_name} has no task for {username}")
-
-
-def queue_of(labeling: Any) -> TaskQueue:
-    """The labeling jobs' queue, or `NoPeople` where they leave no task to people."""
-    if all(hasattr(labeling, m) for m in ("person_jobs", "take_task", "submit_answer")):
-        return labeling  # type: ignore[no-any-return]
-    return NoPeople()
