@@ -10,14 +10,18 @@ portal. `waiting` and `answers` read back what the job holds: its tasks waiting 
 
 from __future__ import annotations
 
+import html
+import http.client
 import io
 import json
+import re
 import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 from botocore.config import Config
@@ -251,3 +255,83 @@ def answers(aws: PortalAws, job: PersonJob) -> dict[int, list[tuple[str, Any]]]:
         body = json.loads(s3.get_object(Bucket=job.bucket, Key=listed["Key"])["Body"].read())
         found[index] = [(a["workerId"], a["answerContent"]) for a in body["answers"]]
     return found
+
+
+# --- a portal client over HTTP, keeping its session cookie as a browser does ---
+
+
+@dataclass
+class Reply:
+    """A portal answer: status, headers, page."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+
+    @property
+    def csrf(self) -> str:
+        """The page's anti-forgery token."""
+        match = re.search(r'name="csrf" value="([^"]*)"', self.text)
+        assert match, self.text
+        return match.group(1)
+
+
+@dataclass
+class Client:
+    """An HTTP client of the portal that keeps its session cookie (as a browser would)."""
+
+    port: int
+    host: str = "localhost"
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def send(
+        self, method: str, path: str, form: dict[str, str] | None = None, **headers: str
+    ) -> Reply:
+        """Send a request (a form for POST), with the session cookie; keep what is set."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        body = urlencode(form or {}).encode() if method == "POST" else None
+        sent = {"Host": f"{self.host}:{self.port}", **headers}
+        if body is not None:
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        reply = Reply(response.status, response.headers, response.read().decode())
+        connection.close()
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return reply
+
+
+def sign_in(client: Client, base: str, username: str, password: str, new: str = "") -> Reply:
+    """Sign in; at the first sign-in answer NEW_PASSWORD_REQUIRED with `new`."""
+    page = client.send("GET", f"{base}/signin")
+    form = {"csrf": page.csrf, "username": username, "password": password}
+    reply = client.send("POST", f"{base}/signin", form)
+    if reply.status == 303 and reply.headers["Location"].endswith("/new-password"):
+        page = client.send("GET", f"{base}/new-password")
+        form = {"csrf": page.csrf, "password": new, "confirm": new}
+        reply = client.send("POST", f"{base}/new-password", form)
+    return reply
+
+
+def label_waiting_tasks(client: Client, base: str, choose: int = 0) -> int:
+    """Take and answer every task the job list shows (category `choose` of each); how many."""
+    answered = 0
+    jobs = client.send("GET", f"{base}/")
+    for job in re.findall(r'name="job" value="([^"]+)"', jobs.text):
+        client.send("POST", f"{base}/start", {"csrf": jobs.csrf, "job": html.unescape(job)})
+        while (task := client.send("GET", f"{base}/task")).status == 200:
+            task_id = re.search(r'name="task" value="([^"]+)"', task.text)
+            found = re.search(r'<crowd-image-classifier[^>]*\bname="([^"]+)"', task.text)
+            labels = re.search(r'categories="([^"]+)"', task.text)
+            assert task_id and found and labels, task.text
+            categories = json.loads(html.unescape(labels.group(1)))
+            answer = {found.group(1): {"label": categories[choose % len(categories)]}}
+            form = {"csrf": task.csrf, "task": task_id.group(1), "answer": json.dumps(answer)}
+            reply = client.send("POST", f"{base}/task", form)
+            assert reply.status == 303, reply.text
+            answered += 1
+    return answered

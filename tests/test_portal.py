@@ -11,8 +11,7 @@ import http.client
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,11 +20,13 @@ from helpers.local.standins.workers import worker_id
 from tests.portal_support import (
     LABELS,
     REGION,
+    Client,
     PortalAws,
     answers,
     make_person_job,
     make_team,
     portal_aws,
+    sign_in,
     waiting,
     workforce,
 )
@@ -37,63 +38,10 @@ def aws() -> Iterator[PortalAws]:
         yield served
 
 
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    text: str
-
-    @property
-    def csrf(self) -> str:
-        match = re.search(r'name="csrf" value="([^"]*)"', self.text)
-        assert match, self.text
-        return match.group(1)
-
-
-@dataclass
-class Client:
-    """An HTTP client of the portal that keeps its session cookie (as a browser would)."""
-
-    port: int
-    host: str = "localhost"
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def send(
-        self, method: str, path: str, form: dict[str, str] | None = None, **headers: str
-    ) -> Reply:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        body = urlencode(form or {}).encode() if method == "POST" else None
-        sent = {"Host": f"{self.host}:{self.port}", **headers}
-        if body is not None:
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection.request(method, path, body=body, headers=sent)
-        response = connection.getresponse()
-        reply = Reply(response.status, response.headers, response.read().decode())
-        connection.close()
-        for cookie in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = cookie.partition("=")
-            self.cookies[name] = rest.split(";", 1)[0]
-        return reply
-
-
 def portal_path(aws: PortalAws) -> str:
     pool, _ = workforce(aws)
     subdomain = aws.client("sagemaker").list_workforces()["Workforces"][0]["SubDomain"]
     return "/" + subdomain.split("/", 1)[1]
-
-
-def sign_in(client: Client, base: str, username: str, password: str, new: str = "") -> Reply:
-    """Sign in; at the first sign-in answer NEW_PASSWORD_REQUIRED with `new`."""
-    page = client.send("GET", f"{base}/signin")
-    form = {"csrf": page.csrf, "username": username, "password": password}
-    reply = client.send("POST", f"{base}/signin", form)
-    if reply.status == 303 and reply.headers["Location"].endswith("/new-password"):
-        page = client.send("GET", f"{base}/new-password")
-        form = {"csrf": page.csrf, "password": new, "confirm": new}
-        reply = client.send("POST", f"{base}/new-password", form)
-    return reply
 
 
 def test_the_workforce_gives_the_local_portal_and_the_walkthrough_prints_its_link(
