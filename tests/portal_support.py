@@ -26,10 +26,10 @@ from urllib.parse import urlencode
 import boto3
 from botocore.config import Config
 
-from helpers import gt_inputs, regions
+from helpers import gt_inputs
 from helpers.local import process
 from helpers.local.config import LocalConfig
-from tests.support import SAGEMAKER_TRUST
+from tests.support import SAGEMAKER_TRUST, labeling_job_request
 
 REGION = "us-west-2"
 CORS_RULE = {
@@ -205,29 +205,16 @@ def make_person_job(
     role = execution_role(aws)
     aws.admin("labeling/people", {"person_labelers": sorted(team.users)})
     try:
-        aws.client("sagemaker").create_labeling_job(
-            LabelingJobName=name,
-            LabelAttributeName="category",
-            InputConfig={
-                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{base}/train.manifest"}}
-            },
-            OutputConfig={"S3OutputPath": f"{base}/output"},
-            RoleArn=role,
-            LabelCategoryConfigS3Uri=f"{base}/class_labels.json",
-            HumanTaskConfig={
-                "WorkteamArn": team.arn,
-                "UiConfig": {"UiTemplateS3Uri": f"{base}/instructions.template"},
-                "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
-                "TaskTitle": title,
-                "TaskDescription": "Pick the animal the picture shows",
-                "NumberOfHumanWorkersPerDataObject": len(team.users),
-                "TaskTimeLimitInSeconds": 300,
-                "TaskAvailabilityLifetimeInSeconds": 86400,
-                "AnnotationConsolidationConfig": {
-                    "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
-                },
-            },
+        request = labeling_job_request(
+            name,
+            base,
+            role,
+            team.arn,
+            TaskTitle=title,
+            TaskDescription="Pick the animal the picture shows",
+            NumberOfHumanWorkersPerDataObject=len(team.users),
         )
+        aws.client("sagemaker").create_labeling_job(**request)
     finally:
         aws.admin("labeling/people", {"person_labelers": []})
     aws.admin("clock", {"advance": 60})  # past Initializing

@@ -10,7 +10,7 @@ import boto3
 import papermill
 from botocore.config import Config
 
-from helpers import dataset
+from helpers import dataset, regions
 from helpers.aws import connect
 from helpers.local.sagemaker.shapes import check_response
 from helpers.paths import project_root
@@ -91,6 +91,40 @@ def prepare_run_inputs(
         idp.admin_create_user(UserPoolId=pool, Username=user)
         idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)
     return {"settings": settings, "aws": aws, "chosen": chosen}
+
+
+def labeling_job_request(
+    name: str, base: str, role_arn: str, team_arn: str, split: str = "train", **human: Any
+) -> dict[str, Any]:
+    """A CreateLabelingJob request like the pipeline's, on the inputs notebook 01 writes under
+    `base` (`split`.manifest, class_labels.json, instructions.template); `human` overrides
+    HumanTaskConfig's fields."""
+    config = {
+        "WorkteamArn": team_arn,
+        "UiConfig": {"UiTemplateS3Uri": f"{base}/instructions.template"},
+        "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
+        "TaskTitle": "Mini image classification",
+        "TaskDescription": "Pick the class",
+        "NumberOfHumanWorkersPerDataObject": 3,
+        "TaskTimeLimitInSeconds": 300,
+        "TaskAvailabilityLifetimeInSeconds": 86400,
+        "MaxConcurrentTaskCount": 100,
+        "AnnotationConsolidationConfig": {
+            "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
+        },
+        **human,
+    }
+    return {
+        "LabelingJobName": name,
+        "LabelAttributeName": "category",
+        "InputConfig": {
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{base}/{split}.manifest"}}
+        },
+        "OutputConfig": {"S3OutputPath": f"{base}/output"},
+        "RoleArn": role_arn,
+        "LabelCategoryConfigS3Uri": f"{base}/class_labels.json",
+        "HumanTaskConfig": config,
+    }
 
 
 def execute_notebook(

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from helpers import dataset, local, regions
 from helpers.local import drive_clock
 from helpers.settings import load
-from tests.support import SAGEMAKER_TRUST, workforce_pool
+from tests.support import SAGEMAKER_TRUST, labeling_job_request, workforce_pool
 from tests.support import checked_sagemaker as checked
 from tests.support import local_client as client
 
@@ -115,33 +115,8 @@ def labeling_request(
     setup: dict[str, Any], name: str, split: str = "train", **human: Any
 ) -> dict[str, Any]:
     """A CreateLabelingJob request like the pipeline's."""
-    config = {
-        "WorkteamArn": setup["team"],
-        "UiConfig": {"UiTemplateS3Uri": f"{BASE}/instructions.template"},
-        "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
-        "TaskTitle": "Mini image classification",
-        "TaskDescription": "Pick the class",
-        "NumberOfHumanWorkersPerDataObject": 3,
-        "TaskTimeLimitInSeconds": 300,
-        "TaskAvailabilityLifetimeInSeconds": 86400,
-        "MaxConcurrentTaskCount": 100,
-        "AnnotationConsolidationConfig": {
-            "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
-        },
-    }
-    config.update(human)
-    return {
-        "LabelingJobName": name,
-        "LabelAttributeName": "category",
-        "InputConfig": {
-            "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{BASE}/{split}.manifest"}}
-        },
-        "OutputConfig": {"S3OutputPath": f"{BASE}/output"},
-        "RoleArn": setup["role"],
-        "LabelCategoryConfigS3Uri": f"{BASE}/class_labels.json",
-        "HumanTaskConfig": config,
-        "Tags": [{"Key": "walkthrough-run", "Value": "sm-tests"}],
-    }
+    request = labeling_job_request(name, BASE, setup["role"], setup["team"], split, **human)
+    return {**request, "Tags": [{"Key": "walkthrough-run", "Value": "sm-tests"}]}
 
 
 def wait_labeling(name: str, timeout: float = 120) -> dict[str, Any]:

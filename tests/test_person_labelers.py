@@ -13,17 +13,18 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import local, regions, results
+from helpers import local, results
 from helpers.local.config import LocalConfig
 from helpers.local.core import Backend, ServiceError
 from helpers.local.sagemaker.routes import SageMaker
 from helpers.local.standins.workers import worker_id
-from tests.support import REGION, prepare_run_inputs, workforce_pool
+from tests.support import REGION, labeling_job_request, prepare_run_inputs, workforce_pool
 
 BUCKET = "gt-person-labelers-tests"
 PREFIX = "people/demo"
 BASE = f"s3://{BUCKET}/{PREFIX}"
 GROUP = "people-tests-labelers"
+ROLE_ARN = "arn:aws:iam::123456789012:role/people-tests-role"
 USERS = ["pat", "quinn", "rue"]
 pytestmark = pytest.mark.usefixtures("local_aws_url")
 
@@ -61,36 +62,8 @@ def team_arn(sagemaker: SageMaker) -> str:
 
 
 def create_job(sagemaker: SageMaker, name: str, **human: Any) -> None:
-    config = {
-        "WorkteamArn": team_arn(sagemaker),
-        "UiConfig": {"UiTemplateS3Uri": f"{BASE}/instructions.template"},
-        "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
-        "TaskTitle": "Mini image classification",
-        "TaskDescription": "Pick the class",
-        "NumberOfHumanWorkersPerDataObject": 3,
-        "TaskTimeLimitInSeconds": 300,
-        "TaskAvailabilityLifetimeInSeconds": 86400,
-        "MaxConcurrentTaskCount": 100,
-        "AnnotationConsolidationConfig": {
-            "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
-        },
-        **human,
-    }
-    sagemaker.call(
-        "CreateLabelingJob",
-        {
-            "LabelingJobName": name,
-            "LabelAttributeName": "category",
-            "InputConfig": {
-                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{BASE}/train.manifest"}}
-            },
-            "OutputConfig": {"S3OutputPath": f"{BASE}/output"},
-            "RoleArn": "arn:aws:iam::123456789012:role/people-tests-role",
-            "LabelCategoryConfigS3Uri": f"{BASE}/class_labels.json",
-            "HumanTaskConfig": config,
-        },
-        REGION,
-    )
+    request = labeling_job_request(name, BASE, ROLE_ARN, team_arn(sagemaker), **human)
+    sagemaker.call("CreateLabelingJob", request, REGION)
 
 
 def describe(sagemaker: SageMaker, name: str) -> dict[str, Any]:
@@ -297,28 +270,7 @@ def test_connect_sends_the_setting_and_notebook_03_says_what_waits_for_whom(
     )["WorkteamArn"]
     try:
         assert http(f"{local_aws_url}{ADMIN_PREFIX}labeling/people") == {"person_labelers": ["rue"]}
-        sagemaker.create_labeling_job(
-            LabelingJobName="people-admin",
-            LabelAttributeName="category",
-            InputConfig={
-                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{BASE}/train.manifest"}}
-            },
-            OutputConfig={"S3OutputPath": f"{BASE}/output"},
-            RoleArn="arn:aws:iam::123456789012:role/people-tests-role",
-            LabelCategoryConfigS3Uri=f"{BASE}/class_labels.json",
-            HumanTaskConfig={
-                "WorkteamArn": arn,
-                "UiConfig": {"UiTemplateS3Uri": f"{BASE}/instructions.template"},
-                "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
-                "TaskTitle": "Mini image classification",
-                "TaskDescription": "Pick the class",
-                "NumberOfHumanWorkersPerDataObject": 3,
-                "TaskTimeLimitInSeconds": 300,
-                "AnnotationConsolidationConfig": {
-                    "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
-                },
-            },
-        )
+        sagemaker.create_labeling_job(**labeling_job_request("people-admin", BASE, ROLE_ARN, arn))
     finally:
         connect(inputs["settings"])  # the default: no person labeler
         assert local.set_person_labelers(local_aws_url, []) == []

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import cognito, regions
+from helpers import cognito
 from helpers.local.standins.workers import worker_id
 from tests.portal_support import (
     CORS_RULE,
@@ -38,7 +38,7 @@ from tests.portal_support import (
     portal_aws,
     waiting,
 )
-from tests.support import REGION, prepare_run_inputs, workforce_pool
+from tests.support import REGION, labeling_job_request, prepare_run_inputs, workforce_pool
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -316,7 +316,7 @@ def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: st
     """End to end on the session's local AWS: a real labeling job leaves tasks to a person."""
     bucket, prefix, group = "gt-portal-e2e", "portal/e2e", "portal-e2e-labelers"
     base = f"s3://{bucket}/{prefix}"
-    prepare_run_inputs(bucket, prefix, "portal-e2e-role", group, ["dee"], 2)
+    prepare_run_inputs(bucket, prefix, "portal-e2e-role", group, ["e2e-person"], 2)
     s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [CORS_RULE]})
     pool, client_id = workforce_pool(REGION)
@@ -332,7 +332,7 @@ def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: st
         with opener.open(request, timeout=30) as answer:
             return json.loads(answer.read())
 
-    admin("labeling/people", {"person_labelers": ["dee"]})
+    admin("labeling/people", {"person_labelers": ["e2e-person"]})
     try:
         member = {"UserPool": pool, "ClientId": client_id, "UserGroup": group}
         team = sagemaker.create_workteam(
@@ -340,41 +340,27 @@ def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: st
             Description="one person",
             MemberDefinitions=[{"CognitoMemberDefinition": member}],
         )["WorkteamArn"]
-        sagemaker.create_labeling_job(
-            LabelingJobName="portal-e2e",
-            LabelAttributeName="category",
-            InputConfig={
-                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{base}/train.manifest"}}
-            },
-            OutputConfig={"S3OutputPath": f"{base}/output"},
-            RoleArn="arn:aws:iam::123456789012:role/portal-e2e-role",
-            LabelCategoryConfigS3Uri=f"{base}/class_labels.json",
-            HumanTaskConfig={
-                "WorkteamArn": team,
-                "UiConfig": {"UiTemplateS3Uri": f"{base}/instructions.template"},
-                "PreHumanTaskLambdaArn": regions.pre_human_task_lambda(REGION),
-                "TaskTitle": "Portal end to end",
-                "TaskDescription": "Pick the class",
-                "NumberOfHumanWorkersPerDataObject": 1,
-                "TaskTimeLimitInSeconds": 300,
-                "TaskAvailabilityLifetimeInSeconds": 86400,
-                "AnnotationConsolidationConfig": {
-                    "AnnotationConsolidationLambdaArn": regions.consolidation_lambda(REGION)
-                },
-            },
+        request = labeling_job_request(
+            "portal-e2e",
+            base,
+            "arn:aws:iam::123456789012:role/portal-e2e-role",
+            team,
+            TaskTitle="Portal end to end",
+            NumberOfHumanWorkersPerDataObject=1,
         )
+        sagemaker.create_labeling_job(**request)
     finally:
         admin("labeling/people", {"person_labelers": []})
     admin("clock", {"advance": 60})  # past Initializing
     objects = len(
         s3.get_object(Bucket=bucket, Key=f"{prefix}/train.manifest")["Body"].read().splitlines()
     )
-    mail = [m for m in admin("cognito/outbox")["Invitations"] if m["Username"] == "dee"]
+    mail = [m for m in admin("cognito/outbox")["Invitations"] if m["Username"] == "e2e-person"]
     found = sagemaker.describe_workteam(WorkteamName="portal-e2e")["Workteam"]
     link = cognito.sign_in_url(found, sagemaker.meta.endpoint_url)
     assert link is not None
 
-    sign_in(browser, link, "dee", mail[-1]["TemporaryPassword"], new=NEW_PASSWORD)
+    sign_in(browser, link, "e2e-person", mail[-1]["TemporaryPassword"], new=NEW_PASSWORD)
     start(browser, "Portal end to end")
     chosen = []
     for number in range(1, objects + 1):
@@ -402,7 +388,7 @@ def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: st
     ]
     answers = [a for r in responses for a in r["answers"]]
     assert len(answers) == objects
-    assert {a["workerId"] for a in answers} == {worker_id("dee", REGION)}
+    assert {a["workerId"] for a in answers} == {worker_id("e2e-person", REGION)}
     assert sorted(a["answerContent"]["crowd-image-classifier"]["label"] for a in answers) == sorted(
         chosen
     )

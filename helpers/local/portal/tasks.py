@@ -1,27 +1,15 @@
 """What the portal needs from the labeling jobs: the task queue of the people who label.
 
-The local SageMaker's labeling jobs implement it (`person_jobs`, `take_task`, `submit_answer`);
-a refusal is a `ServiceError` (or `ValueError`) whose message the worker sees.
+The local SageMaker's labeling jobs implement it (`person_jobs`, `take_task`, `submit_answer`;
+see `helpers.local.sagemaker.people`); a refusal is a `ServiceError` (or `ValueError`) whose
+message the worker sees.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-
-class Task(Protocol):
-    """One task leased to a person (the fields the portal shows)."""
-
-    task_id: str
-    job_name: str
-    source_ref: str
-    labels: list[str]
-    ui_template_uri: str
-    title: str
-    description: str
-    deadline: float
-    index: int
-    total: int
+from helpers.local.sagemaker.people import Task
 
 
 class TaskQueue(Protocol):
