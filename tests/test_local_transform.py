@@ -390,7 +390,9 @@ def test_transform_jobs_can_be_forced_to_fail(setup: dict[str, Any], local_aws_u
     after = job["CreationTime"].timestamp() + 1
     later = sm.list_transform_jobs(CreationTimeAfter=after, NameContains="forced")
     assert later["TransformJobSummaries"] == []
-    earlier = sm.list_transform_jobs(CreationTimeBefore=time.time() + 60, NameContains="forced")
+    # the local clock may run ahead of time.time() (other tests drive it): compare with the job's
+    before = job["CreationTime"].timestamp() + 60
+    earlier = sm.list_transform_jobs(CreationTimeBefore=before, NameContains="forced")
     assert [j["TransformJobName"] for j in earlier["TransformJobSummaries"]] == [
         "tf-tests-forced-1"
     ]
