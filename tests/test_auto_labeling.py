@@ -1,0 +1,197 @@
+"""Automated data labeling: the loop's rules, and a 1,500-object job through the local AWS."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from helpers import dataset, local, regions
+from helpers.local.sagemaker import auto_labeling
+from helpers.settings import load
+from tests.support import SAGEMAKER_TRUST, labeling_job_request, workforce_pool
+from tests.support import checked_sagemaker as checked
+from tests.support import local_client as client
+
+REGION = "us-west-2"
+BUCKET = "gt-auto-labeling-tests"
+PREFIX = "auto/demo"
+BASE = f"s3://{BUCKET}/{PREFIX}"
+OBJECTS = 1_500
+
+
+# --- the loop's rules, offline --------------------------------------------------------------------
+
+
+def test_the_algorithm_arn_is_the_documented_one() -> None:
+    assert regions.auto_labeling_algorithm_arn("eu-west-1") == (
+        "arn:aws:sagemaker:eu-west-1:027400017018:labeling-job-algorithm-specification/"
+        "image-classification"
+    )
+
+
+def test_the_validation_set_is_20_percent_below_5000_objects_and_10_percent_above() -> None:
+    assert auto_labeling.validation_share(1_250) == 0.2
+    assert auto_labeling.validation_share(4_999) == 0.2
+    assert auto_labeling.validation_share(5_000) == 0.1
+
+
+def test_the_threshold_is_where_validation_accuracy_reaches_95_percent() -> None:
+    confidences = np.linspace(1.0, 0.01, 100)
+    correct = np.ones(100, dtype=bool)
+    correct[40::2] = False  # right down to 0.61, half wrong below
+    cut = auto_labeling.threshold(confidences, correct)
+    assert cut is not None
+    above = confidences >= cut
+    assert correct[above].mean() >= 0.95  # the machine labels' expected accuracy
+    one_more = confidences >= confidences[above.sum()]
+    assert correct[one_more].mean() < 0.95  # the lowest threshold that reaches it
+    # a lucky handful of right answers at the top is not trusted
+    few = np.zeros(100, dtype=bool)
+    few[:5] = True
+    assert auto_labeling.threshold(confidences, few) is None
+
+
+def fake_job(features: np.ndarray, truth: np.ndarray) -> tuple[auto_labeling.Outcome, list[int]]:
+    """Run the loop with humans who answer the truth in 10 simulated seconds."""
+    asked: list[int] = []
+
+    def human(index: int, not_before: float) -> tuple[float, int | None]:
+        asked.append(index)
+        return not_before + 10.0, int(truth[index])
+
+    outcome = auto_labeling.run(
+        len(truth), 3, 7, human, lambda ids: features[np.array(ids, dtype=int)]
+    )
+    return outcome, asked
+
+
+def test_a_good_classifier_labels_most_objects_and_humans_label_the_rest() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 3, 1_300)
+    features = rng.normal(size=(1_300, 20))
+    features[np.arange(1_300), truth] += 6.0  # the class shows in the pixels' features
+    outcome, asked = fake_job(features, truth)
+    machine = outcome.machine
+    assert len(machine) > 500
+    assert sorted(set(asked) | set(machine)) == list(range(1_300))  # each object once
+    assert not set(asked) & set(machine)
+    assert all(0 <= m.confidence <= 1 for m in machine.values())
+    right = np.mean([m.label == truth[i] for i, m in machine.items()])
+    assert right >= 0.95
+    assert len(outcome.validation) == 260  # 20% of 1,300, all labeled by humans
+    assert set(outcome.validation) <= set(asked)
+
+
+def test_a_weak_classifier_labels_nothing() -> None:
+    rng = np.random.default_rng(2)
+    truth = rng.integers(0, 3, 1_300)
+    outcome, asked = fake_job(rng.normal(size=(1_300, 20)), truth)  # features say nothing
+    assert outcome.machine == {}
+    assert sorted(asked) == list(range(1_300))
+    assert all(r.threshold is None for r in outcome.rounds)
+
+
+# --- a 1,500-object job through the local AWS -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def staged(local_aws_url: str) -> dict[str, Any]:
+    """Mirror images (300, staged once), a manifest of 1,500 objects cycling them, a team of 3."""
+    settings = load({"bucket": BUCKET, "prefix": PREFIX, "images_per_class": 60}, env={})
+    s3 = client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    refs = list(chosen["uri"])
+    lines = [json.dumps({"source-ref": refs[i % len(refs)]}) for i in range(OBJECTS)]
+    s3.put_object(
+        Bucket=BUCKET, Key=f"{PREFIX}/big.manifest", Body=("\n".join(lines) + "\n").encode()
+    )
+    idp = client("cognito-idp")
+    pool, client_id = workforce_pool(REGION)
+    idp.create_group(UserPoolId=pool, GroupName="auto-tests-labelers")
+    for user in ("al-ana", "al-bo", "al-cy"):
+        idp.admin_create_user(UserPoolId=pool, Username=user)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName="auto-tests-labelers")
+    member = {"UserPool": pool, "UserGroup": "auto-tests-labelers", "ClientId": client_id}
+    team = client("sagemaker").create_workteam(
+        WorkteamName="auto-tests-team",
+        Description="three labelers",
+        MemberDefinitions=[{"CognitoMemberDefinition": member}],
+    )["WorkteamArn"]
+    iam = client("iam")
+    role = iam.create_role(
+        RoleName="auto-tests-execution", AssumeRolePolicyDocument=SAGEMAKER_TRUST
+    )
+    iam.attach_role_policy(
+        RoleName="auto-tests-execution", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    )
+    truth = dict(zip(chosen["uri"], chosen["class_name"], strict=True))
+    return {"team": team, "role": role["Role"]["Arn"], "url": local_aws_url, "truth": truth}
+
+
+def auto_request(staged: dict[str, Any], name: str) -> dict[str, Any]:
+    request = labeling_job_request(name, BASE, staged["role"], staged["team"], split="big")
+    request["LabelingJobAlgorithmsConfig"] = {
+        "LabelingJobAlgorithmSpecificationArn": regions.auto_labeling_algorithm_arn(REGION)
+    }
+    return request
+
+
+def wait(name: str, timeout: float = 120) -> dict[str, Any]:
+    sm = client("sagemaker")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = checked("DescribeLabelingJob", sm.describe_labeling_job(LabelingJobName=name))
+        if answer["LabelingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return answer
+        time.sleep(0.2)
+    raise AssertionError(f"labeling job {name} did not finish")
+
+
+def read_lines(uri: str) -> list[dict[str, Any]]:
+    bucket, _, key = uri[5:].partition("/")
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def test_a_1500_object_job_labels_by_machine_what_its_model_is_sure_of(
+    staged: dict[str, Any],
+) -> None:
+    sm = client("sagemaker")
+    local.drive_clock(staged["url"], speed=20_000)
+    try:
+        checked("CreateLabelingJob", sm.create_labeling_job(**auto_request(staged, "auto-1500")))
+        job = wait("auto-1500")
+    finally:
+        local.drive_clock(staged["url"], speed=100)
+    assert job["LabelingJobStatus"] == "Completed", job.get("FailureReason")
+    counters = job["LabelCounters"]
+    lines = read_lines(job["LabelingJobOutput"]["OutputDatasetS3Uri"])
+    assert len(lines) == OBJECTS
+    meta = [line["category-metadata"] for line in lines]
+    machine = [m for m in meta if m["human-annotated"] == "no"]
+    human = [m for m in meta if m["human-annotated"] == "yes"]
+    assert counters["MachineLabeled"] == len(machine) > 0
+    assert counters["HumanLabeled"] == len(human) >= 0.4 * OBJECTS  # validation + first sample
+    assert counters["TotalLabeled"] == OBJECTS and counters["Unlabeled"] == 0
+    assert all(0 < m["confidence"] <= 1 for m in machine)
+    # the machine labels are the model's, and mostly agree with Open Images
+    by_machine = [line for line in lines if line["category-metadata"]["human-annotated"] == "no"]
+    agree = np.mean(
+        [
+            staged["truth"][x["source-ref"]] == x["category-metadata"]["class-name"]
+            for x in by_machine
+        ]
+    )
+    assert agree >= 0.9
+    arn = job["LabelingJobOutput"]["FinalActiveLearningModelArn"]
+    model = checked("DescribeModel", sm.describe_model(ModelName=arn.rsplit("/", 1)[1]))
+    assert model["ModelArn"] == arn
+    assert model["ExecutionRoleArn"] == staged["role"]
+    assert model["PrimaryContainer"]["ModelDataUrl"].endswith("model.tar.gz")
