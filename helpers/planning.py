@@ -88,6 +88,7 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "ground_truth_time_limit": settings.ground_truth_time_limit,
         "ground_truth_task_availibility": settings.ground_truth_task_availability,
         "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
+        **({"ground_truth_enable_auto_labeling": True} if settings.enable_auto_labeling else {}),
         "training_job_name": names.training_job,
         "training_image": regions.image_classification_image(settings.region),
         "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),

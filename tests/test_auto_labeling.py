@@ -195,3 +195,58 @@ def test_a_1500_object_job_labels_by_machine_what_its_model_is_sure_of(
     assert model["ModelArn"] == arn
     assert model["ExecutionRoleArn"] == staged["role"]
     assert model["PrimaryContainer"]["ModelDataUrl"].endswith("model.tar.gz")
+
+
+# --- the setting ------------------------------------------------------------------------------------
+
+FIVE = ["Musical instrument", "Fruit", "Cheetah", "Tiger", "Snowman"]
+
+
+def test_auto_labeling_is_off_by_default_and_refused_below_1250_objects_per_job() -> None:
+    from helpers.errors import InputError
+
+    assert load({}, env={}).enable_auto_labeling is False
+    with pytest.raises(InputError) as refused:
+        load({"enable_auto_labeling": True, "images_per_class": 1000, "classes": FIVE}, env={})
+    message = str(refused.value)
+    assert "at least 1,250 objects per labeling job (AWS recommends 5,000)" in message
+    assert "the validation job would have 1,000" in message
+    ok = load(
+        {
+            "enable_auto_labeling": True,
+            "images_per_class": 1000,
+            "classes": FIVE,
+            "validation_fraction": 0.5,
+        },
+        env={},
+    )
+    assert ok.enable_auto_labeling
+
+
+def test_the_pipeline_passes_auto_labeling_to_both_labeling_jobs(tmp_path: Any) -> None:
+    import yaml
+
+    from helpers import components, pipeline
+
+    for parts in (components.python(), components.official()):
+        package = pipeline.compile_pipeline(parts, tmp_path / "p.yaml")
+        compiled = yaml.safe_load(package.read_text())
+        root = compiled["root"]
+        assert (
+            root["inputDefinitions"]["parameters"]["ground_truth_enable_auto_labeling"][
+                "defaultValue"
+            ]
+            is False
+        )
+        tasks = {
+            name: task
+            for component in [root, *compiled["components"].values()]
+            for name, task in component.get("dag", {}).get("tasks", {}).items()
+        }
+        labeling = [
+            t for t in tasks.values() if "enable_auto_labeling" in t["inputs"]["parameters"]
+        ]
+        assert len(labeling) == 2
+        for task in labeling:
+            given = task["inputs"]["parameters"]["enable_auto_labeling"]
+            assert given["componentInputParameter"].endswith("ground_truth_enable_auto_labeling")
