@@ -197,7 +197,7 @@ def test_a_1500_object_job_labels_by_machine_what_its_model_is_sure_of(
     assert model["PrimaryContainer"]["ModelDataUrl"].endswith("model.tar.gz")
 
 
-# --- the setting ------------------------------------------------------------------------------------
+# --- the setting ---------------------------------------------------------------------------------
 
 FIVE = ["Musical instrument", "Fruit", "Cheetah", "Tiger", "Snowman"]
 

@@ -134,7 +134,6 @@ def run(
 
     clock = ask_humans(order[: 2 * batch], clock)
     remaining = sorted(order[2 * batch :])
-    validation = set(outcome.validation)
     hp = classifier.parse_hyperparameters(
         {
             "num_classes": str(num_classes),
@@ -148,21 +147,13 @@ def run(
         if not remaining:
             break
         clock += ROUND_SECONDS
-        train_ids, train_y = _majority(labels, [i for i in labels if i not in validation])
         val_ids, val_y = _majority(labels, outcome.validation)
-        if len(set(train_y)) < 2 or not val_ids:
+        result = _train(hp, labels, outcome.validation, features, seed)
+        if result is None:
             outcome.rounds.append(Round(number, None, 0.0, 0, 0))
             break
-        x, v = features(train_ids), features(val_ids)
-        keep = ~np.isnan(x).any(axis=1)
-        result = classifier.train_features(
-            hp,
-            (x[keep], np.array(train_y, dtype=np.intp)[keep]),
-            (np.nan_to_num(v), np.array(val_y, dtype=np.intp)),
-            lambda _line: None,
-            seed=seed,
-        )
         outcome.result = result
+        v = features(val_ids)
         v_probs = result.model.feature_probabilities(np.nan_to_num(v))
         v_conf = v_probs.max(axis=1)
         v_conf[np.isnan(v).any(axis=1)] = 0.0
@@ -186,4 +177,32 @@ def run(
         clock = ask_humans(sent, clock)
         remaining = sorted({i for _, i in left} - set(sent))
     ask_humans(remaining, clock)
+    final = _train(hp, labels, outcome.validation, features, seed)  # on every human label
+    outcome.result = final or outcome.result
     return outcome
+
+
+def _train(
+    hp: classifier.Hyperparameters,
+    labels: dict[int, int],
+    validation: Sequence[int],
+    features: FeatureReader,
+    seed: int,
+) -> classifier.TrainingResult | None:
+    """The stand-in classifier trained on the human labels outside the validation set."""
+    held_out = set(validation)
+    train_ids, train_y = _majority(labels, [i for i in labels if i not in held_out])
+    val_ids, val_y = _majority(labels, validation)
+    if not train_ids or not val_ids:
+        return None
+    x, v = features(train_ids), features(val_ids)
+    keep = ~np.isnan(x).any(axis=1)
+    if not keep.any():
+        return None
+    return classifier.train_features(
+        hp,
+        (x[keep], np.array(train_y, dtype=np.intp)[keep]),
+        (np.nan_to_num(v), np.array(val_y, dtype=np.intp)),
+        lambda _line: None,
+        seed=seed,
+    )
