@@ -250,3 +250,48 @@ def test_the_pipeline_passes_auto_labeling_to_both_labeling_jobs(tmp_path: Any) 
         for task in labeling:
             given = task["inputs"]["parameters"]["enable_auto_labeling"]
             assert given["componentInputParameter"].endswith("ground_truth_enable_auto_labeling")
+
+
+def test_the_aws_confirmation_states_the_estimated_cost_in_dollars() -> None:
+    from helpers import planning
+    from helpers.errors import InputError
+
+    aws = {"mode": "aws", "bucket": "my-team-gt-bucket"}
+    with pytest.raises(InputError) as unconfirmed:
+        planning.confirm_cost(load(aws, env={}))
+    assert "about 8.00 USD for labeling (100 objects x 0.08 USD per object" in str(
+        unconfirmed.value
+    )
+    big = {
+        **aws,
+        "confirm_submit": True,
+        "enable_auto_labeling": True,
+        "images_per_class": 1000,
+        "validation_fraction": 0.5,
+        "classes": FIVE,
+    }
+    said = planning.confirm_cost(load(big, env={}))
+    assert "about 400.00 USD for labeling (5,000 objects x 0.08 USD per object" in said
+    assert "plus about 7.65 USD of instances for automated data labeling" in said
+
+
+def test_automated_labeling_saves_worker_hours_and_public_fees_but_costs_instances() -> None:
+    import pandas as pd
+
+    from helpers import costs
+
+    jobs = pd.DataFrame(
+        {
+            "job": ["train", "validation"],
+            "machine_labeled": [900, 0],
+            "workers_per_object": [3, 3],
+            "seconds_per_task": [8.0, 8.0],
+        }
+    )
+    table = costs.auto_labeling_effect(jobs, costs.prices())
+    train, total = table.iloc[0], table.iloc[-1]
+    assert train["worker-hours saved"] == 6.0  # 900 objects x 3 workers x 8 s
+    assert train["public workforce task fees saved (USD)"] == pytest.approx(32.4)
+    assert train["net, private workforce (USD)"] == -3.825  # paid by the hour: only the cost
+    assert train["net, public workforce (USD)"] == pytest.approx(32.4 - 3.825)
+    assert total["instance cost added (USD, estimate)"] == pytest.approx(7.65)
