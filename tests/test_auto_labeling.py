@@ -295,3 +295,58 @@ def test_automated_labeling_saves_worker_hours_and_public_fees_but_costs_instanc
     assert train["net, private workforce (USD)"] == -3.825  # paid by the hour: only the cost
     assert train["net, public workforce (USD)"] == pytest.approx(32.4 - 3.825)
     assert total["instance cost added (USD, estimate)"] == pytest.approx(7.65)
+
+
+# --- notebook 04's machine and human labels -----------------------------------------------------
+
+
+def test_notebook_04_separates_machine_and_human_labels() -> None:
+    import pandas as pd
+
+    from helpers import costs, results
+
+    lines = [
+        {"source-ref": f"s3://b/{i}.jpg", "category": i % 2, "category-metadata": meta}
+        for i, meta in enumerate(
+            [
+                {"class-name": "Fruit", "confidence": 0.97, "human-annotated": "no"},
+                {"class-name": "Tiger", "confidence": 0.99, "human-annotated": "no"},
+                {"class-name": "Tiger", "confidence": 0.8, "human-annotated": "yes"},
+                {"class-name": "Tiger", "confidence": 0.6, "human-annotated": "yes"},
+            ]
+        )
+    ]
+    text = "\n".join(json.dumps(line) for line in lines)
+    table = results.parse_output_manifest(text, "category", "train", "job-a")
+    truth = pd.Series(["Fruit", "Fruit", "Tiger", "Fruit"], dtype="string")
+    reviewed = results.with_truth(table, truth)
+    mix = results.machine_and_human(reviewed).set_index("labeled by")
+    assert mix.loc["machine", "objects"] == 2 and mix.loc["human", "objects"] == 2
+    assert mix.loc["machine", "agreement with Open Images"] == 0.5
+    assert mix.loc["human", "agreement with Open Images"] == 0.5
+    assert mix.loc["machine", "mean confidence"] == 0.98
+    job = {
+        "LabelingJobName": "job-a",
+        "LabelCounters": {"MachineLabeled": 2},
+        "HumanTaskConfig": {"NumberOfHumanWorkersPerDataObject": 3},
+        "LabelingJobAlgorithmsConfig": {},
+        "LabelingJobOutput": {"FinalActiveLearningModelArn": "arn:aws:sagemaker:r:1:model/m"},
+    }
+    review = results.Review(
+        target=None,  # type: ignore[arg-type]
+        labeling={"train": job},
+        training=None,
+        labels=["Fruit", "Tiger"],
+    )
+    answers = pd.DataFrame({"split": ["train"] * 6, "seconds": [10.0] * 6})
+    jobs = results.auto_labeling_jobs(review, table, answers)
+    assert jobs.loc[0, "machine_labeled"] == jobs.loc[0, "counted_by_ground_truth"] == 2
+    effect = costs.auto_labeling_effect(jobs, costs.prices())
+    line = results.auto_labeling_line(review, results.machine_and_human(reviewed), effect)
+    assert "labeled 2 objects by machine and workers 2" in line
+    assert "net -3.83 USD with a private workforce" in line
+    assert results.final_models(review) == {"train": "arn:aws:sagemaker:r:1:model/m"}
+    off = results.Review(target=None, labeling={"train": {}}, training=None, labels=[])  # type: ignore[arg-type]
+    assert results.auto_labeling_line(off, mix, None).startswith(
+        "**Automated data labeling was off**"
+    )
