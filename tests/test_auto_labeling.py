@@ -350,3 +350,32 @@ def test_notebook_04_separates_machine_and_human_labels() -> None:
     assert results.auto_labeling_line(off, mix, None).startswith(
         "**Automated data labeling was off**"
     )
+
+
+def test_person_labelers_get_only_the_objects_left_to_humans(staged: dict[str, Any]) -> None:
+    """With person labelers (the local portal), the machine-labeled objects are no one's task."""
+    sm, url = client("sagemaker"), staged["url"]
+    request = auto_request(staged, "auto-persons")
+    local.set_person_labelers(url, ["al-ana"])
+    local.drive_clock(url, speed=20_000)
+    try:
+        sm.create_labeling_job(**request)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = sm.describe_labeling_job(LabelingJobName="auto-persons")
+            counters = job["LabelCounters"]
+            if job["LabelingJobStatus"] == "InProgress" and counters["MachineLabeled"]:
+                break
+            time.sleep(0.2)
+        waiting = {
+            p["username"]: p["tasks_waiting"]
+            for p in local.labeling_pending(url, REGION)
+            if p["job_name"] == "auto-persons"
+        }
+        assert job["LabelingJobStatus"] == "InProgress"  # waiting for the person's answers
+        assert counters["MachineLabeled"] > 0
+        assert waiting["al-ana"] + counters["MachineLabeled"] == OBJECTS
+    finally:
+        local.set_person_labelers(url, [])
+        local.drive_clock(url, speed=100)
+        sm.stop_labeling_job(LabelingJobName="auto-persons")
