@@ -272,3 +272,85 @@ def total_line(
     steps += ["predictions"] * (transform is not None)
     what = steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " and " + steps[-1]
     return f"**The run on AWS** ({what}): " + "; ".join(parts) + "."
+
+
+# --- automated data labeling ----------------------------------------------------------------------
+
+#: What automated data labeling adds per labeling job: the service trains a model and runs batch
+#: inference with it, a few rounds per job, on instances it chooses and bills to you. AWS does not
+#: publish the types or hours, so this estimate assumes one hour of the walkthrough's default
+#: training type per job; the job's real training and transform jobs (DescribeTrainingJob and
+#: DescribeTransformJob name the labeling job that created them) show what it ran.
+AUTO_LABELING_INSTANCE_TYPE = "ml.p3.2xlarge"
+AUTO_LABELING_HOURS_PER_JOB = 1.0
+AUTO_LABELING_NOTE = (
+    f"an assumption: {AUTO_LABELING_HOURS_PER_JOB:g} hour of {AUTO_LABELING_INSTANCE_TYPE} per "
+    "labeling job for the service's training and batch inference (AWS publishes neither)"
+)
+
+
+def auto_labeling_instance_cost(jobs: int) -> float:
+    """The estimated instance cost (USD) automated data labeling adds to `jobs` labeling jobs."""
+    hourly = TRAINING_PRICE_PER_HOUR[AUTO_LABELING_INSTANCE_TYPE]
+    return round(jobs * AUTO_LABELING_HOURS_PER_JOB * hourly, 4)
+
+
+def submission_estimate(objects: int, jobs: int, auto_labeling: bool, price: Prices) -> str:
+    """One sentence: a submission's estimated labeling cost in dollars, before it is made."""
+    fee = ground_truth_fee(objects, price)
+    text = (
+        f"about {fee:,.2f} USD for labeling ({objects:,} objects x {price.per_object:g} USD per "
+        f"object, Ground Truth's price as of {PRICES_AS_OF})"
+    )
+    if auto_labeling:
+        added = auto_labeling_instance_cost(jobs)
+        text += (
+            f" plus about {added:,.2f} USD of instances for automated data labeling "
+            f"({AUTO_LABELING_NOTE})"
+        )
+    return text
+
+
+#: The columns of automated labeling's effect (one row per labeling job, and a total).
+AUTO_LABELING_COLUMNS = (
+    "job",
+    "machine-labeled objects",
+    "worker-hours saved",
+    "public workforce task fees saved (USD)",
+    "instance cost added (USD, estimate)",
+    "net, private workforce (USD)",
+    "net, public workforce (USD)",
+)
+
+
+def auto_labeling_effect(jobs: pd.DataFrame, price: Prices) -> pd.DataFrame:
+    """What automated labeling changed per job and in total.
+
+    `jobs` has columns job, machine_labeled, workers_per_object and seconds_per_task (the
+    human answers' mean time). A machine-labeled object was not sent to workers: their time and,
+    with a public workforce, their task fees are saved; Ground Truth's fee per labeled object is
+    charged either way. A private workforce is paid by you (its hours), not per task, so in
+    dollars it saves nothing here and the net is the instance cost, negative.
+    """
+    workers = (
+        jobs["workers_per_object"]
+        if price.workers_per_object is None
+        else pd.Series(price.workers_per_object, index=jobs.index)
+    )
+    machine = jobs["machine_labeled"].astype(int)
+    hours = machine * workers * jobs["seconds_per_task"].fillna(0.0) / 3600
+    fees = machine * workers * price.task_price
+    added = pd.Series([auto_labeling_instance_cost(1)] * len(jobs), index=jobs.index, dtype=float)
+    table = pd.DataFrame(
+        {
+            "job": jobs["job"],
+            "machine-labeled objects": machine,
+            "worker-hours saved": hours.round(2),
+            "public workforce task fees saved (USD)": fees.round(4),
+            "instance cost added (USD, estimate)": added,
+            "net, private workforce (USD)": (-added).round(4),
+            "net, public workforce (USD)": (fees - added).round(4),
+        }
+    )
+    total = {"job": "total", **{c: table[c].sum() for c in AUTO_LABELING_COLUMNS[1:]}}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)

@@ -105,6 +105,7 @@ def build(
         ground_truth_time_limit: int = 300,
         ground_truth_task_availibility: int = 86400,
         ground_truth_max_concurrent_tasks: int = 100,
+        ground_truth_enable_auto_labeling: bool = False,
         training_job_name: str = "mini-image-classification-training",
         training_image: str = "",
         training_input_mode: str = "Pipe",
@@ -187,6 +188,7 @@ def build(
                     max_concurrent_tasks=ground_truth_max_concurrent_tasks,
                     watch_job_names=other_job,
                     output_encryption_key=ground_truth_output_encryption_key,
+                    enable_auto_labeling=ground_truth_enable_auto_labeling,
                 ).set_display_name(f"label-{split}")
             prepared = parts.prepare_training(
                 region=region,

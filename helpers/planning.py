@@ -11,12 +11,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from helpers import dataset, gt_inputs, pipeline, regions
+from helpers import costs, dataset, gt_inputs, pipeline, regions
 from helpers.awserrors import unless_missing
 from helpers.errors import InputError, WalkthroughError
 from helpers.names import RunNames, new_run_id, run_names
 from helpers.records import RunRecord, latest_record
-from helpers.settings import Settings
+from helpers.settings import Settings, job_objects
 from helpers.tags import RUN_TAG
 
 
@@ -88,6 +88,7 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "ground_truth_time_limit": settings.ground_truth_time_limit,
         "ground_truth_task_availibility": settings.ground_truth_task_availability,
         "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
+        **({"ground_truth_enable_auto_labeling": True} if settings.enable_auto_labeling else {}),
         "training_job_name": names.training_job,
         "training_image": regions.image_classification_image(settings.region),
         "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),
@@ -186,14 +187,29 @@ def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
     )
 
 
-def confirm_cost(settings: Settings) -> None:
-    """In aws mode, refuse to create labeling work (which costs money) unless confirmed."""
+def cost_estimate(settings: Settings) -> str:
+    """The submission's estimated labeling cost in dollars (both labeling jobs' objects)."""
+    objects = job_objects(settings) if settings.source == "openimages" else None
+    if objects is None:
+        return "an amount that depends on your images' count (0.08 USD per object labeled)"
+    return costs.submission_estimate(
+        sum(objects.values()), len(objects), settings.enable_auto_labeling, costs.prices()
+    )
+
+
+def confirm_cost(settings: Settings) -> str:
+    """In aws mode, refuse to create labeling work (which costs money) unless confirmed.
+
+    Returns the estimated cost (a sentence in dollars) for the notebook to show.
+    """
+    estimate = cost_estimate(settings)
     if settings.mode == "aws" and not settings.confirm_submit:
         raise InputError(
             "confirm_submit",
             settings.confirm_submit,
             "a submission in aws mode sends labeling tasks to people and starts a GPU training "
-            "job, which cost money (Ground Truth charges per object)"
+            "job, which cost money (Ground Truth charges per object"
+            f": {estimate})"
             + (
                 f", then a batch transform job on {settings.transform_instance_type} that "
                 "predicts the test images (billed per instance-second)"
@@ -203,6 +219,7 @@ def confirm_cost(settings: Settings) -> None:
             "set confirm_submit=True (a notebook parameter, WALKTHROUGH_CONFIRM_SUBMIT=true or "
             "settings.json) once you have checked the settings",
         )
+    return f"Estimated cost of this submission: {estimate}."
 
 
 def require_inputs(settings: Settings, s3: Any) -> dict[str, Any]:

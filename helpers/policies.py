@@ -330,6 +330,8 @@ def execution_policy(
             }
         )
     statements += _key_statements(settings, account, key_arns or {})
+    if settings.enable_auto_labeling:
+        statements += auto_labeling_statements(settings, account)
     if settings.vpc_subnets:
         statements.append(
             {
@@ -340,6 +342,47 @@ def execution_policy(
             }
         )
     return {"Version": VERSION, "Statement": statements}
+
+
+#: What Ground Truth does as the execution role when automated data labeling is on: it trains
+#: the auto-labeling model, runs batch transforms with it and makes the final model
+#: (LabelingJobOutput.FinalActiveLearningModelArn; DescribeTrainingJob and DescribeTransformJob
+#: name "the labeling job that created the transform or training job", LabelingJobArn), each
+#: with the execution role passed to SageMaker.
+AUTO_LABELING_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:CreateModel",
+    "sagemaker:DescribeModel",
+)
+AUTO_LABELING_RESOURCES = ("training-job", "transform-job", "model")
+
+
+def auto_labeling_statements(settings: Settings, account: str) -> list[dict[str, Any]]:
+    """The execution role's statements for automated data labeling's jobs and model."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AutoLabelingJobsAndModels",
+            "Effect": "Allow",
+            "Action": list(AUTO_LABELING_ACTIONS),
+            "Resource": [_sagemaker_arn(settings, account, k) for k in AUTO_LABELING_RESOURCES],
+        }
+    ]
+    if settings.role_arn:
+        statements.append(
+            {
+                "Sid": "AutoLabelingPassesTheRole",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": settings.role_arn,
+                "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
+            }
+        )
+    return statements
 
 
 def _sagemaker_arn(settings: Settings, account: str, kind: str) -> str:

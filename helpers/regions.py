@@ -85,3 +85,17 @@ def image_classification_image(region: str) -> str:
     """Return the built-in image-classification algorithm's training image URI."""
     account = IMAGE_CLASSIFICATION_ACCOUNTS[region]
     return f"{account}.dkr.ecr.{region}.amazonaws.com/image-classification:1"
+
+
+#: The one account that publishes Ground Truth's auto-labeling algorithms in every region
+#: (API reference of LabelingJobAlgorithmsConfig, LabelingJobAlgorithmSpecificationArn:
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_LabelingJobAlgorithmsConfig.html).
+AUTO_LABELING_ACCOUNT = "027400017018"
+
+
+def auto_labeling_algorithm_arn(region: str) -> str:
+    """Return the auto-labeling algorithm specification ARN of image classification."""
+    return (
+        f"arn:aws:sagemaker:{region}:{AUTO_LABELING_ACCOUNT}:"
+        "labeling-job-algorithm-specification/image-classification"
+    )

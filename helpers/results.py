@@ -1212,3 +1212,99 @@ def summary_line(
     if test_accuracy is not None:
         parts.append(f"test accuracy {test_accuracy:.0%} against Open Images")
     return ", ".join(parts) + f"; exported to {folder}."
+
+
+# --- automated data labeling: machine and human labels --------------------------------------------
+
+
+def auto_labeling_on(review: Review) -> bool:
+    """Whether any labeling job under review ran with automated data labeling."""
+    return any("LabelingJobAlgorithmsConfig" in job for job in review.labeling.values())
+
+
+def machine_and_human(reviewed: pd.DataFrame) -> pd.DataFrame:
+    """Per labeler (machine, human): objects, agreement with Open Images, confidence.
+
+    Machine labels are the ones whose metadata says `human-annotated: no`; their confidence is
+    the auto-labeling model's, the humans' is the consolidation's (not comparable across the two).
+    """
+    rows = []
+    done = reviewed[reviewed["label"].notna()]
+    for who, by_human in (("machine", False), ("human", True)):
+        part = done[done["human_annotated"].fillna(True) == by_human]
+        known = part["agrees"].dropna() if "agrees" in part else pd.Series(dtype="boolean")
+        rows.append(
+            {
+                "labeled by": who,
+                "objects": len(part),
+                "agreement with Open Images": (
+                    round(float(known.astype(bool).mean()), 3) if len(known) else None
+                ),
+                "mean confidence": (
+                    round(float(part["confidence"].mean()), 3) if len(part) else None
+                ),
+                "lowest confidence": (
+                    round(float(part["confidence"].min()), 3) if len(part) else None
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def auto_labeling_jobs(review: Review, table: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """Per labeling job: machine-labeled objects, workers per object and the human answers'
+    mean seconds per task (what `costs.auto_labeling_effect` takes)."""
+    rows = []
+    for split, job in review.labeling.items():
+        mine = table[table["split"] == split]
+        machine = int((mine["human_annotated"] == False).sum())  # noqa: E712 - nullable boolean
+        seconds = (
+            answers.loc[answers["split"] == split, "seconds"]
+            if not answers.empty and "split" in answers
+            else pd.Series(dtype=float)
+        )
+        rows.append(
+            {
+                "job": job["LabelingJobName"],
+                "machine_labeled": machine,
+                "counted_by_ground_truth": int(job["LabelCounters"].get("MachineLabeled", 0)),
+                "workers_per_object": workers_per_object(job),
+                "seconds_per_task": float(seconds.mean()) if len(seconds) else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def final_models(review: Review) -> dict[str, str]:
+    """Each job's final auto-labeling model (LabelingJobOutput.FinalActiveLearningModelArn)."""
+    return {
+        split: job["LabelingJobOutput"]["FinalActiveLearningModelArn"]
+        for split, job in review.labeling.items()
+        if job.get("LabelingJobOutput", {}).get("FinalActiveLearningModelArn")
+    }
+
+
+def auto_labeling_line(review: Review, mix: pd.DataFrame, effect: pd.DataFrame | None) -> str:
+    """One paragraph: whether automated labeling ran, what it labeled and what it changed."""
+    if not auto_labeling_on(review):
+        return (
+            "**Automated data labeling was off**: workers labeled every object. Turn it on with "
+            "`enable_auto_labeling=True` for jobs of at least 1,250 objects (AWS recommends "
+            "5,000)."
+        )
+    machine, human = (mix.set_index("labeled by").loc[k] for k in ("machine", "human"))
+    text = (
+        f"**Automated data labeling** labeled {int(machine['objects']):,} objects by machine and "
+        f"workers {int(human['objects']):,}."
+    )
+    if effect is not None and not effect.empty:
+        total = effect.iloc[-1]
+        text += (
+            f" It saved {total['worker-hours saved']:.1f} worker-hours and "
+            f"{total['public workforce task fees saved (USD)']:.2f} USD of public workforce task "
+            f"fees, and added about {total['instance cost added (USD, estimate)']:.2f} USD of "
+            f"instances: net {total['net, private workforce (USD)']:+.2f} USD with a private "
+            f"workforce (paid by you, by the hour, not per task), "
+            f"{total['net, public workforce (USD)']:+.2f} USD with a public one."
+        )
+    return text

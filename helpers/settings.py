@@ -14,6 +14,7 @@ import difflib
 import functools
 import ipaddress
 import json
+import math
 import os
 import re
 import sys
@@ -163,6 +164,9 @@ class Settings:
     ground_truth_time_limit: int = 300
     ground_truth_task_availability: int = 86400
     ground_truth_max_concurrent_tasks: int = 100
+    #: automated data labeling: Ground Truth labels by machine what its model is sure of (each
+    #: labeling job needs at least 1,250 objects; AWS recommends 5,000)
+    enable_auto_labeling: bool = False
     # training
     training_instance_type: str = DEFAULT_TRAINING_INSTANCE
     training_instance_count: int = 1
@@ -814,6 +818,7 @@ def validate(s: Settings) -> None:
         "use 86400 (a day) so tasks do not expire before workers see them",
     )
     _check_range(s, "ground_truth_max_concurrent_tasks", 1, 5000, "use 100")
+    _validate_auto_labeling(s)
     problem = training_instance_problem(s.training_instance_type)
     _check(
         problem is None,
@@ -868,6 +873,50 @@ def validate(s: Settings) -> None:
     _validate_network(s)
     _validate_setup(s)  # last: its local defaults derive from the settings checked above
     _validate_person_labelers(s)
+
+
+#: The fewest objects a labeling job with automated data labeling may have (the service's
+#: minimum; AWS recommends 5,000 or more: "Automate data labeling",
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/sms-automated-labeling.html).
+AUTO_LABELING_MIN_OBJECTS = 1_250
+AUTO_LABELING_RECOMMENDED_OBJECTS = 5_000
+
+
+def job_objects(s: Settings) -> dict[str, int]:
+    """The objects each labeling job gets (train, validation), as notebook 01 splits them."""
+    total = s.images_per_class * len(s.classes)
+    validation = max(1, round(total * s.validation_fraction))
+    return {"train": total - validation, "validation": validation}
+
+
+def _validate_auto_labeling(s: Settings) -> None:
+    if not s.enable_auto_labeling:
+        return
+    _check(
+        s.source == "openimages",
+        "enable_auto_labeling",
+        s.enable_auto_labeling,
+        "the walkthrough counts a job's objects from images_per_class, which your own images "
+        "(source) do not follow",
+        "set enable_auto_labeling=False with your own images",
+    )
+    counts = job_objects(s)
+    smallest = min(counts, key=lambda split: counts[split])
+    need = math.ceil(
+        AUTO_LABELING_MIN_OBJECTS / min(s.validation_fraction, 1 - s.validation_fraction)
+    )
+    _check(
+        counts[smallest] >= AUTO_LABELING_MIN_OBJECTS,
+        "enable_auto_labeling",
+        s.enable_auto_labeling,
+        f"automated data labeling needs at least {AUTO_LABELING_MIN_OBJECTS:,} objects per "
+        f"labeling job (AWS recommends {AUTO_LABELING_RECOMMENDED_OBJECTS:,}); the {smallest} job "
+        f"would have {counts[smallest]:,} ({s.images_per_class} images per class x "
+        f"{len(s.classes)} classes, validation_fraction {s.validation_fraction})",
+        f"stage at least {need:,} images in all (images_per_class x classes) at this "
+        "validation_fraction, or a validation_fraction nearer 0.5 (5,000 images at 0.5 make two "
+        "jobs of 2,500), or set enable_auto_labeling=False",
+    )
 
 
 #: Free-text settings with the length SageMaker's API allows (botocore's service model:
@@ -1015,6 +1064,8 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "ground_truth_task_availability": "seconds a task waits for workers before it expires "
         "(also accepted as the upstream flag's spelling `ground_truth_task_availibility`)",
         "ground_truth_max_concurrent_tasks": "tasks offered to workers at once",
+        "enable_auto_labeling": "automated data labeling (at least 1,250 objects per labeling "
+        "job; AWS recommends 5,000)",
         "training_instance_type": "the training instance type (a GPU type)",
         "training_instance_count": "training instances",
         "training_volume_size": "GB of storage per training instance",

@@ -866,3 +866,22 @@ def test_notebook_02_shows_the_table_and_says_done(setup: Setup, tmp_path: Path)
     last = next(c for c in reversed(cells) if c["cell_type"] == "code")
     done = "".join(last["outputs"][-1]["data"]["text/markdown"])
     assert done.startswith("**Done:**") and "ready to run" in done
+
+
+def test_automated_labeling_needs_the_execution_role_to_run_its_jobs(setup: Setup) -> None:
+    """With enable_auto_labeling, Ground Truth trains, transforms and makes models as the
+    execution role: check 5 fails on a role made for the walkthrough without it, and its fix
+    (the policy with the auto-labeling statements, keeping the rest) repairs it."""
+    auto = dataclasses.replace(setup.settings, enable_auto_labeling=True)
+    assert setup.check(5).status == PASS
+    missing = setup.check(5, auto)
+    assert missing.status == FAIL, missing
+    assert "may not sagemaker:CreateTrainingJob" in missing.found
+    assert "iam:PassRole" in " ".join(missing.commands)  # the fix lets it pass itself on
+    run_fixes(missing)
+    repaired = setup.check(5, auto)
+    assert repaired.status == PASS, repaired
+    assert "automated data labeling may run its training, transform and model jobs" in (
+        repaired.found
+    )
+    assert setup.check(5).status == PASS

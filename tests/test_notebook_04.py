@@ -59,6 +59,7 @@ def test_notebook_04_reviews_the_run(
     assert costs.TRAINING_PRICES_SOURCE in printed and costs.TRANSFORM_PRICES_SOURCE in printed
     markdown = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
     assert "**The run on AWS** (labeling, training and predictions)" in markdown
+    assert "**Automated data labeling was off**" in markdown  # its section says so, nothing else
     # the model on the held-out images: the transform job completed, one prediction per image
     settings, s3 = finished_run["settings"], finished_run["aws"].client("s3")
     test_images = len(read_text(s3, settings.layout.test_labels).splitlines())

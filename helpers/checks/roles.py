@@ -207,6 +207,12 @@ def execution_role(ctx: Context) -> Outcome:
     if s.predictions:  # the transform job lists its S3Prefix input
         listing = [("s3:ListBucket", s.layout.bucket_arn)]
         denied += simulate(ctx.client("iam"), arn, listing, {"s3:prefix": s.layout.test_image_keys})
+    if s.enable_auto_labeling:  # Ground Truth's own jobs, as this role
+        denied += simulate(ctx.client("iam"), arn, auto_labeling_requests(s, ctx.account))
+        passing = [("iam:PassRole", arn)]
+        denied += simulate(
+            ctx.client("iam"), arn, passing, {"iam:PassedToService": policies.SAGEMAKER_SERVICE}
+        )
     if denied:
         parts.append(
             failed(
@@ -221,11 +227,27 @@ def execution_role(ctx: Context) -> Outcome:
         if s.predictions
         else f" ({PREDICTIONS_OFF})"
     )
+    auto = (
+        "; automated data labeling may run its training, transform and model jobs as it"
+        if s.enable_auto_labeling
+        else ""
+    )
     return combine(
         parts,
         f"role {name} trusts {policies.SAGEMAKER_SERVICE}; it may read the inputs and images and "
-        f"write under {s.s3_prefix_uri}/" + predicts,
+        f"write under {s.s3_prefix_uri}/" + predicts + auto,
     )
+
+
+def auto_labeling_requests(settings: Settings, account: str) -> list[Request]:
+    """What Ground Truth does as the execution role when automated data labeling is on."""
+    base = f"arn:aws:sagemaker:{settings.region}:{account}"
+    return [
+        (action, f"{base}:{kind}/x")
+        for kind in policies.AUTO_LABELING_RESOURCES
+        for action in policies.AUTO_LABELING_ACTIONS
+        if action.lower().endswith(kind.replace("-", ""))
+    ]
 
 
 # --- 6. the pod role's trust: IRSA (or EKS Pod Identity) ------------------------------------------

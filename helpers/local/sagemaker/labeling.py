@@ -38,9 +38,11 @@ from helpers.local.core import (
     validation,
 )
 from helpers.local.openimages import mirror
-from helpers.local.sagemaker import people
+from helpers.local.sagemaker import auto_labeling, people
 from helpers.local.sagemaker.common import Job, JobOperations, sagemaker_arn, select_jobs
+from helpers.local.sagemaker.models import Models
 from helpers.local.sagemaker.output_layout import OutputLayout
+from helpers.local.standins import classifier
 from helpers.local.standins import workers as crowd
 from helpers.local.standins.dawid_skene import consolidate
 
@@ -75,6 +77,7 @@ class ObjectPlan:
     done_at: float  # simulated seconds after creation when consolidated, or when it expires
     expired: bool  # expired by the plan (persons' tasks may still make it expire later)
     people: list[people.PersonTask] = field(default_factory=list)  # tasks left to persons
+    machine: auto_labeling.MachineLabel | None = None  # labeled by automated data labeling
 
 
 @dataclass
@@ -90,6 +93,8 @@ class LabelingJob(Job):
     finished_at: float | None = None
     output_uri: str | None = None
     speed: float = 100.0  # simulated seconds per clock second, fixed at creation
+    auto: auto_labeling.Outcome | None = None  # with LabelingJobAlgorithmsConfig
+    final_model_arn: str | None = None  # LabelingJobOutput.FinalActiveLearningModelArn
 
     def at(self, simulated: float) -> float:
         """The clock time at which something `simulated` seconds after creation happens."""
@@ -146,6 +151,7 @@ class LabelingJobs(JobOperations):
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _truth_cache: dict[str, Any] = field(default_factory=dict)
     _person_labelers: tuple[str, ...] | None = None  # set by the admin route; else the config's
+    models: Models | None = None  # where automated labeling's final model is made
 
     # --- operations -------------------------------------------------------------------------------
 
@@ -408,16 +414,17 @@ class LabelingJobs(JobOperations):
         """LabelCounters at the given clock time (now by default)."""
         now = self.clock.now() if until is None else until
         if job.status == "Initializing":
-            done: list[tuple[float, bool]] = []
+            done: list[tuple[float, bool, bool]] = []
         else:
-            outcomes = (job.outcome(o, now) for o in job.objects)
-            done = [o for o in outcomes if o is not None and o[0] <= now]
-        labeled = sum(1 for _, expired in done if not expired)
-        failed = sum(1 for _, expired in done if expired)
+            outcomes = ((job.outcome(o, now), o.machine is not None) for o in job.objects)
+            done = [(*o, m) for o, m in outcomes if o is not None and o[0] <= now]
+        labeled = sum(1 for _, expired, _ in done if not expired)
+        failed = sum(1 for _, expired, _ in done if expired)
+        machine = sum(1 for _, _, by_machine in done if by_machine)
         return {
             "TotalLabeled": labeled,
-            "HumanLabeled": labeled,
-            "MachineLabeled": 0,
+            "HumanLabeled": labeled - machine,
+            "MachineLabeled": machine,
             "FailedNonRetryableError": failed,
             "Unlabeled": len(job.objects) - labeled - failed,
         }
@@ -453,6 +460,8 @@ class LabelingJobs(JobOperations):
             answer["FailureReason"] = job.failure_reason
         if job.output_uri:
             answer["LabelingJobOutput"] = {"OutputDatasetS3Uri": job.output_uri}
+            if job.final_model_arn:
+                answer["LabelingJobOutput"]["FinalActiveLearningModelArn"] = job.final_model_arn
         return answer
 
     def _summary(self, job: LabelingJob) -> dict[str, Any]:
@@ -503,6 +512,15 @@ class LabelingJobs(JobOperations):
             raise validation("TaskAvailabilityLifetimeInSeconds must be at least 60")
         if request["LabelAttributeName"].endswith(("-metadata", "-ref")):
             raise validation("LabelAttributeName must not end with -metadata or -ref")
+        algorithm = request.get("LabelingJobAlgorithmsConfig")
+        if algorithm is not None:
+            expected = regions.auto_labeling_algorithm_arn(region)
+            given = algorithm.get("LabelingJobAlgorithmSpecificationArn")
+            if given != expected:
+                raise validation(
+                    f"LabelingJobAlgorithmSpecificationArn {given} is not an automated data "
+                    f"labeling algorithm for this task type in {region} (use {expected})"
+                )
         self.roles.require_role(request["RoleArn"])
         self.workforces.workteam_by_arn(human["WorkteamArn"])
         for uri in (
@@ -598,12 +616,18 @@ class LabelingJobs(JobOperations):
         )
         free = {w.worker_id: INITIALIZING_SECONDS for w in workers}
         persons = set(self.person_labelers()) & {w.username for w in workers}
-        for index, (line, truth) in enumerate(zip(lines, truths, strict=True)):
+        planned: dict[int, ObjectPlan] = {}
+
+        def plan_object(index: int, not_before: float) -> tuple[float, int | None]:
+            """Plan one object for humans; when it is done and its simulated answers' label."""
+            line, truth = lines[index], truths[index]
             answers: list[WorkerAnswer] = []
             if len(workers) >= per_object:
-                chosen = sorted(workers, key=lambda w: (free[w.worker_id], w.worker_id))
+                chosen = sorted(
+                    workers, key=lambda w: (max(free[w.worker_id], not_before), w.worker_id)
+                )
                 for worker in chosen[:per_object]:
-                    start = free[worker.worker_id]
+                    start = max(free[worker.worker_id], not_before)
                     spent = min(crowd.answer_time(worker, rng), time_limit)
                     label = crowd.answer(worker, truth, len(job.labels), similarity, rng)
                     answers.append(WorkerAnswer(worker, label, start, start + spent))
@@ -620,17 +644,51 @@ class LabelingJobs(JobOperations):
                 answers = [a for a in answers if a.worker.username not in persons]
                 done = max((a.submitted for a in answers), default=INITIALIZING_SECONDS)
                 done += CONSOLIDATION_DELAY
-            job.objects.append(
-                ObjectPlan(
-                    index,
-                    line,
-                    truth,
-                    answers if not expired else [],
-                    min(done, expiry),
-                    expired,
-                    tasks,
-                )
+            plan = ObjectPlan(
+                index,
+                line,
+                truth,
+                answers if not expired else [],
+                min(done, expiry),
+                expired,
+                tasks,
             )
+            planned[index] = plan
+            return plan.done_at, None if expired else _agreed(plan.answers)
+
+        if "LabelingJobAlgorithmsConfig" in request:
+            job.auto = auto_labeling.run(
+                len(lines), len(job.labels), seed, plan_object, self._feature_reader(lines)
+            )
+            for index, machine in job.auto.machine.items():
+                planned[index] = ObjectPlan(
+                    index, lines[index], truths[index], [], machine.done_at, False
+                )
+                planned[index].machine = machine
+        else:
+            for index in range(len(lines)):
+                plan_object(index, 0.0)
+        job.objects.extend(planned[index] for index in range(len(lines)))
+
+    def _feature_reader(self, lines: list[dict[str, Any]]) -> auto_labeling.FeatureReader:
+        """The stand-in classifier's features of objects' pictures, each picture read once."""
+        cache: dict[str, np.ndarray] = {}
+
+        def read(indices: Any) -> np.ndarray:
+            rows = []
+            for index in indices:
+                ref = str(lines[index]["source-ref"])
+                if ref not in cache:
+                    try:
+                        bucket, key = split_s3_uri(ref)
+                        body = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+                        cache[ref] = classifier.image_features(body)
+                    except Exception:  # noqa: BLE001 - unreadable: never machine-labeled
+                        cache[ref] = np.full(classifier.FEATURE_SIZE, np.nan)
+                rows.append(cache[ref])
+            return np.array(rows).reshape(len(rows), classifier.FEATURE_SIZE)
+
+        return read
 
     def _manifest(self, uri: str) -> list[dict[str, Any]]:
         lines = []
@@ -713,6 +771,8 @@ class LabelingJobs(JobOperations):
             return
         try:
             self._write_outputs(job, done)
+            if status == "Completed" and job.auto is not None:
+                job.final_model_arn = self._final_model(job)
         except ServiceError as exc:
             self._fail(job, f"ClientError: {exc.message}")
             return
@@ -723,7 +783,7 @@ class LabelingJobs(JobOperations):
     def _write_outputs(self, job: LabelingJob, done: list[tuple[ObjectPlan, float, bool]]) -> None:
         """Write the output layout for the objects done: (plan, when, expired) each."""
         attribute = job.request["LabelAttributeName"]
-        answered = [o for o, _, expired in done if not expired]
+        answered = [o for o, _, expired in done if not expired and o.machine is None]
         consolidated = consolidate(
             [(o.index, a.worker.worker_id, a.label) for o in answered for a in o.answers]
             + [
@@ -747,7 +807,17 @@ class LabelingJobs(JobOperations):
                 "job-name": f"labeling-job/{job.name.lower()}",
                 "type": "groundtruth/image-classification",
             }
-            if expired:
+            if plan.machine is not None:
+                line[attribute] = plan.machine.label
+                metadata.update(
+                    {
+                        "confidence": plan.machine.confidence,
+                        "class-name": job.labels[plan.machine.label],
+                        "human-annotated": "no",
+                        "creation-date": when,
+                    }
+                )
+            elif expired:
                 metadata["failure-reason"] = (
                     "ClientError: The task expired before enough workers answered it "
                     "(TaskAvailabilityLifetimeInSeconds); too few workers in the work team for "
@@ -788,6 +858,33 @@ class LabelingJobs(JobOperations):
         )
         self._write(job.output.intermediate_manifest, manifest, kms_key)
         self._write(job.output.output_manifest, manifest, kms_key)
+
+    def _final_model(self, job: LabelingJob) -> str | None:
+        """Write the last auto-labeling model and make it a SageMaker model (as the role)."""
+        auto = job.auto
+        if auto is None or auto.result is None or auto.hyperparameters is None:
+            return None
+        if self.models is None:
+            raise ServiceError("InternalFailure", "the local SageMaker has no models", 500)
+        uri = f"{job.output.prefix}/activelearning/final-model/model.tar.gz"
+        bucket, key = split_s3_uri(uri)
+        body = classifier.model_archive(auto.result, auto.hyperparameters)
+        kms_key = job.request["OutputConfig"].get("KmsKeyId")
+        encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+        self._s3().put_object(Bucket=bucket, Key=key, Body=body, **encryption)
+        name = f"{job.name[:40]}-al-{hashlib.sha256(job.arn.encode()).hexdigest()[:12]}"
+        answer = self.models.create(
+            {
+                "ModelName": name,
+                "ExecutionRoleArn": job.request["RoleArn"],
+                "PrimaryContainer": {
+                    "Image": regions.image_classification_image(job.region),
+                    "ModelDataUrl": uri,
+                },
+            },
+            job.region,
+        )
+        return str(answer["ModelArn"])
 
     def _write_worker_responses(self, job: LabelingJob, plan: ObjectPlan) -> None:
         pool = self._team_pool(job)
@@ -834,6 +931,16 @@ class LabelingJobs(JobOperations):
         if job is None:
             raise not_found(f"Could not find labeling job {name} in {region} (account {ACCOUNT})")
         return job
+
+
+def _agreed(answers: list[WorkerAnswer]) -> int | None:
+    """The label most of the answers give (the first such on a tie); None without answers."""
+    if not answers:
+        return None
+    counts: dict[int, int] = {}
+    for a in answers:
+        counts[a.label] = counts.get(a.label, 0) + 1
+    return max(counts, key=lambda label: counts[label])
 
 
 def _identity(job: LabelingJob, pool: str, worker: crowd.Worker) -> dict[str, Any]:

@@ -37,14 +37,20 @@ class SageMaker:
         self.faults = Faults(self.config.faults)
         self.roles = RoleAccess(self.backend)
         self.workforces = Workforces(self.backend, self.clock)
-        self.labeling = LabelingJobs(
-            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
-        )
         self.training = TrainingJobs(
             self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
         )
         self.models = Models(
             self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
+        )
+        self.labeling = LabelingJobs(
+            self.backend,
+            self.clock,
+            self.workforces,
+            self.roles,
+            self.faults,
+            self.config,
+            models=self.models,
         )
         self.transform = TransformJobs(
             self.backend,

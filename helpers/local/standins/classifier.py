@@ -593,6 +593,10 @@ class Model:
         """Return one row of class probabilities per picture (as the algorithm's endpoint does)."""
         return _softmax(self.scores(extract_features(images)))
 
+    def feature_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Return one row of class probabilities per row of raw features."""
+        return _softmax(self.scores(features))
+
     def predict(self, images: Sequence[bytes]) -> list[int]:
         """Return the most likely class index of each picture."""
         return [int(k) for k in np.argmax(self.scores(extract_features(images)), axis=1)]
@@ -779,10 +783,22 @@ def train(
     x_raw = extract_features([data for data, _ in train], "train")
     v_raw = extract_features([data for data, _ in validation], "validation")
     log(f"Extracted {x_raw.shape[1]} features per image in {time.perf_counter() - started:.2f}s")
-    mean, scale = _standardiser(x_raw)
-    x, v = (x_raw - mean) * scale, (v_raw - mean) * scale
     y = np.array([int(label) for _, label in train], dtype=np.intp)
     v_y = np.array([int(label) for _, label in validation], dtype=np.intp)
+    return train_features(hp, (x_raw, y), (v_raw, v_y), log, seed)
+
+
+def train_features(
+    hp: Hyperparameters,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    log: Callable[[str], None],
+    seed: int = 0,
+) -> TrainingResult:
+    """Train on feature rows already extracted ((features, class indices) per channel)."""
+    (x_raw, y), (v_raw, v_y) = train, validation
+    mean, scale = _standardiser(x_raw)
+    x, v = (x_raw - mean) * scale, (v_raw - mean) * scale
     params = (np.zeros((x.shape[1], hp.num_classes)), np.zeros(hp.num_classes))
     opt = _Optimizer(hp, params)
     rng = np.random.default_rng(seed)
