@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,7 +183,7 @@ def sign_in(browser: Any, link: str, username: str, password: str, new: str = ""
 
 def start(browser: Any, title: str) -> None:
     """Press Start working on the job's row."""
-    for row in wait(browser, "#jobs").find_elements("css selector", "tbody tr"):
+    for row in wait(browser, "#jobs", 30).find_elements("css selector", "tbody tr"):
         if row.find_element("css selector", ".title").text == title:
             row.find_element("css selector", "button.start").click()
             return
@@ -352,6 +353,12 @@ def test_a_persons_answers_join_the_labeling_job(browser: Any, local_aws_url: st
     finally:
         admin("labeling/people", {"person_labelers": []})
     admin("clock", {"advance": 60})  # past Initializing
+    for _ in range(60):  # the job is InProgress before the person looks (the job list shows it)
+        status = sagemaker.describe_labeling_job(LabelingJobName="portal-e2e")["LabelingJobStatus"]
+        if status != "Initializing":
+            break
+        time.sleep(0.5)
+    assert status == "InProgress", status
     objects = len(
         s3.get_object(Bucket=bucket, Key=f"{prefix}/train.manifest")["Body"].read().splitlines()
     )
