@@ -10,7 +10,8 @@ What it looks for, and how it knows the walkthrough made it:
   stopped too;
 - the runs' SageMaker models (ListModels, then each model's tags): deleted when tagged with a
   recorded run id, or with any run id and model data under the prefix; a model of another run is
-  never touched, nor a model the record names that lacks the run's tag;
+  never touched, nor a model the record names that lacks the run's tag; the final model automated
+  data labeling left (the recorded labeling jobs' `FinalActiveLearningModelArn`) is deleted too;
 - every object under `<prefix>/` (never anything outside it, and never at the bucket's root),
   the transform output `predictions/<run id>/` with it,
   except another walkthrough prefix nested under it (one with notebook 01's files or run
@@ -316,11 +317,32 @@ def _model_items(sm: Any, runs: Mapping[str, tuple[RunRecord, str]], under: Scop
             name = model["ModelName"]
             items.append(Item(name, "model", found_by, DELETE, target={"name": name}))
     named = {i.resource for i in items}
+    for item in _final_models(sm, runs, named):
+        items.append(item)
+        named.add(item.resource)
     for run_id, (record, source) in runs.items():
         name = record.names.get("model")  # "" or absent: no predictions, or an older record
         if name and name not in named and unless_missing(sm.describe_model, ModelName=name):
             note = f"not tagged {RUN_TAG}={run_id}: never touched"
             items.append(Item(name, "model", f"{source} {run_id}", KEEP, note))
+    return items
+
+
+def _final_models(
+    sm: Any, runs: Mapping[str, tuple[RunRecord, str]], named: set[str]
+) -> list[Item]:
+    """The models automated data labeling left: each recorded labeling job's final model."""
+    items = []
+    for run_id, (record, source) in runs.items():
+        for key in ("train_job", "validation_job"):
+            job_name = record.names.get(key)
+            job = job_name and unless_missing(sm.describe_labeling_job, LabelingJobName=job_name)
+            arn = ((job or {}).get("LabelingJobOutput") or {}).get("FinalActiveLearningModelArn")
+            name = arn.rsplit("/", 1)[-1] if arn else None
+            if name and name not in named and unless_missing(sm.describe_model, ModelName=name):
+                found_by = f"final model of labeling job {job_name} ({source} {run_id})"
+                items.append(Item(name, "model", found_by, DELETE, target={"name": name}))
+                named.add(name)
     return items
 
 

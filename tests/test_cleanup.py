@@ -452,6 +452,17 @@ def _record(run_id: str, **names: str) -> RunRecord:
     return RunRecord(run_id, "local", "python", {**base, **names}, {}, "2026-11-30T00:00:00+00:00")
 
 
+def _no_labeling_jobs(stub: Any, run_id: str) -> None:
+    """The run's labeling jobs were never created: no final model of automated labeling."""
+    for job in (f"a-{run_id}", f"b-{run_id}"):
+        stub.add_client_error(
+            "describe_labeling_job",
+            service_error_code="ResourceNotFound",
+            service_message=f"Could not find labeling job {job}",
+            expected_params={"LabelingJobName": job},
+        )
+
+
 def _model_settings() -> Any:
     """Settings of their own: roles and a bucket no other test of this module uses."""
     roles = {
@@ -504,6 +515,7 @@ def test_models_are_found_by_the_run_tag_and_another_run_s_model_is_left_alone()
                     },
                     {"ModelName": name},
                 )
+        _no_labeling_jobs(stub, OUR_RUN)
         runs = {OUR_RUN: (_record(OUR_RUN, model=ours), "record in the bucket")}
         items = cleanup._model_items(sm, runs, under)
         stub.assert_no_pending_responses()
@@ -521,6 +533,7 @@ def test_a_recorded_model_without_the_run_tag_is_kept_and_said_so() -> None:
     name = f"mini-image-classification-model-{OUR_RUN}"
     with Stubber(sm) as stub:
         stub.add_response("list_models", {"Models": []}, {})
+        _no_labeling_jobs(stub, OUR_RUN)
         model = {"ModelName": name, "ModelArn": _sm_arn("model", name)}
         stub.add_response(
             "describe_model", {**model, "CreationTime": "2026-11-30T00:00:00Z"}, {"ModelName": name}
@@ -531,7 +544,62 @@ def test_a_recorded_model_without_the_run_tag_is_kept_and_said_so() -> None:
     runs = {OUR_RUN: (_record(OUR_RUN), "local record")}  # a record from before predictions
     with Stubber(sm) as stub:
         stub.add_response("list_models", {"Models": []}, {})
+        _no_labeling_jobs(stub, OUR_RUN)
         assert cleanup._model_items(sm, runs, cleanup.Scope(MODELS_BUCKET, "p/")) == []
+
+
+def test_the_final_model_automated_labeling_left_is_deleted() -> None:
+    """A recorded labeling job's FinalActiveLearningModelArn names a model: it goes too."""
+    from botocore.stub import Stubber
+
+    sm = boto3.client("sagemaker", region_name=REGION)
+    final = f"a-{OUR_RUN}-final-model"
+    when = "2026-11-30T00:00:00Z"
+    job = {
+        "LabelingJobStatus": "Completed",
+        "LabelCounters": {"TotalLabeled": 1500, "HumanLabeled": 600, "MachineLabeled": 900},
+        "CreationTime": when,
+        "LastModifiedTime": when,
+        "JobReferenceCode": "ref",
+        "LabelingJobName": f"a-{OUR_RUN}",
+        "LabelingJobArn": _sm_arn("labeling-job", f"a-{OUR_RUN}"),
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://b/p/m"}}},
+        "OutputConfig": {"S3OutputPath": "s3://b/p/output"},
+        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/r",
+        "HumanTaskConfig": {
+            "WorkteamArn": _sm_arn("workteam", "private-crowd/t"),
+            "UiConfig": {"UiTemplateS3Uri": "s3://b/p/t"},
+            "PreHumanTaskLambdaArn": "arn:aws:lambda:us-west-2:081040173940:function:PRE-x",
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 1,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": (
+                    "arn:aws:lambda:us-west-2:081040173940:function:ACS-x"
+                )
+            },
+        },
+        "LabelingJobOutput": {
+            "OutputDatasetS3Uri": "s3://b/p/output/manifest",
+            "FinalActiveLearningModelArn": _sm_arn("model", final),
+        },
+    }
+    with Stubber(sm) as stub:
+        stub.add_response("list_models", {"Models": []}, {})
+        stub.add_response("describe_labeling_job", job, {"LabelingJobName": f"a-{OUR_RUN}"})
+        model = {"ModelName": final, "ModelArn": _sm_arn("model", final), "CreationTime": when}
+        stub.add_response("describe_model", model, {"ModelName": final})
+        stub.add_client_error(
+            "describe_labeling_job",
+            service_error_code="ResourceNotFound",
+            expected_params={"LabelingJobName": f"b-{OUR_RUN}"},
+        )
+        runs = {OUR_RUN: (_record(OUR_RUN), "local record")}
+        (item,) = cleanup._model_items(sm, runs, cleanup.Scope(MODELS_BUCKET, "p/"))
+        stub.assert_no_pending_responses()
+    assert (item.resource, item.kind, item.action) == (final, "model", "delete")
+    assert item.found_by == f"final model of labeling job a-{OUR_RUN} (local record {OUR_RUN})"
 
 
 class _Stubbed:
