@@ -368,3 +368,26 @@ def test_sign_in_lines_show_the_temporary_password_in_local_mode_only() -> None:
     ]
     assert people.sign_in_lines(_Door(None), settings) == []  # aws mode: Cognito e-mails them
     assert "set person_labelers" in people.sign_in_lines(local_mode, load({}, env={}))[0]
+
+
+def test_a_job_whose_team_was_deleted_does_not_break_anyones_job_list(
+    local_aws_url: str, inputs: dict[str, Any]
+) -> None:
+    """Clean-up deletes workteams while their jobs may still run: the portal's list goes on."""
+    sagemaker = local_sagemaker(local_aws_url, inputs, ("pat",))
+    cognito = {"UserPool": inputs["pool"], "ClientId": inputs["client_id"]}
+    member = {"CognitoMemberDefinition": {**cognito, "UserGroup": GROUP}}
+    sagemaker.call(
+        "CreateWorkteam",
+        {"WorkteamName": "gone", "Description": "deleted", "MemberDefinitions": [member]},
+        REGION,
+    )
+    gone = sagemaker.call("DescribeWorkteam", {"WorkteamName": "gone"}, REGION)["Workteam"]
+    request = labeling_job_request("people-gone", BASE, ROLE_ARN, gone["WorkteamArn"])
+    sagemaker.call("CreateLabelingJob", request, REGION)
+    create_job(sagemaker, "people-kept")
+    started(sagemaker, "people-gone")
+    started(sagemaker, "people-kept")
+    sagemaker.call("DeleteWorkteam", {"WorkteamName": "gone"}, REGION)
+    listed = sagemaker.labeling.person_jobs(REGION, "pat", [GROUP])
+    assert [job["job_name"] for job in listed] == ["people-kept"]

@@ -235,17 +235,15 @@ class LabelingJobs(JobOperations):
         """The InProgress jobs with tasks for this person, of teams whose groups they are in."""
         answer = []
         for job in self._region_jobs(region):
+            if job.status in TERMINAL:
+                continue
             self.advance(job)
-            human = job.request["HumanTaskConfig"]
-            team = self.workforces.workteam_by_arn(human["WorkteamArn"])
-            team_groups = {
-                m["CognitoMemberDefinition"]["UserGroup"] for m in team["MemberDefinitions"]
-            }
-            if job.status != "InProgress" or not team_groups & set(groups):
+            if job.status != "InProgress":
                 continue
             with job.lock:
                 waiting = self._waiting(job, username)
-            if waiting:
+            human = job.request["HumanTaskConfig"]
+            if waiting and self._team_groups(human["WorkteamArn"]) & set(groups):
                 answer.append(
                     {
                         "job_name": job.name,
@@ -256,6 +254,14 @@ class LabelingJobs(JobOperations):
                     }
                 )
         return answer
+
+    def _team_groups(self, arn: str) -> set[str]:
+        """The Cognito groups of a job's workteam (none once the team was deleted)."""
+        try:
+            team = self.workforces.workteam_by_arn(arn)
+        except ServiceError:  # deleted while the job runs: nobody of it sees the job
+            return set()
+        return {m["CognitoMemberDefinition"]["UserGroup"] for m in team["MemberDefinitions"]}
 
     def take_task(self, region: str, job_name: str, username: str) -> people.Task | None:
         """Lease this person's next task of a job (the one they hold, if any); None when none."""
