@@ -129,12 +129,14 @@ def test_scale_runs_each_size_in_a_local_aws_of_its_own_and_prints_the_scale_lin
 
     def run(source: Path, run_dir: Path, parameters: dict[str, object]) -> demo.NotebookResult:
         staged.append(os.environ["WALKTHROUGH_IMAGES_PER_CLASS"])
+        assert len(os.environ["WALKTHROUGH_LABELERS"].split(",")) == scale.TEAM
         return demo.NotebookResult(source.stem, 0.5, True, "")
 
     monkeypatch.setattr(scale, "own_local_aws", fake_local_aws)
     monkeypatch.setattr(scale, "_local_aws_pid", lambda: None)
     monkeypatch.setattr(demo, "run_notebook", run)
-    for name in ("WALKTHROUGH_CLASSES", "WALKTHROUGH_IMAGES_PER_CLASS", "WALKTHROUGH_RUN_DIR"):
+    for name in ("CLASSES", "IMAGES_PER_CLASS", "LABELERS", "RUN_DIR"):
+        name = f"WALKTHROUGH_{name}"
         monkeypatch.setenv(name, "")  # restored (or removed again) after the test
     result = scale.run(tmp_path, sizes=(10, 20))
     assert started == [("scale-10", 80), ("scale-20", 80)]
@@ -154,4 +156,4 @@ def test_the_scale_line_reads_each_size_and_the_goals() -> None:
         "900 MB; per-1,000 ratio 5,000/500 0.40x (goal <= 1.5x), 5,000 in 240 s (goal <= 300 s), "
         "peak 900 MB (goal <= 2048 MB))"
     )
-    assert scale.mirror_size(1000) == 2000 and scale.mirror_size(10) == 80
+    assert scale.mirror_size(1000) == 1040 and scale.mirror_size(10) == 80

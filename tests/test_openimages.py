@@ -378,6 +378,18 @@ def test_fetch_s3_downloads_once(s3: Any, tmp_path: Path) -> None:
     assert openimages.fetch(url, tmp_path / "cache", s3=None) == path
 
 
+def test_fetch_s3_downloads_again_when_the_object_changed(s3: Any, tmp_path: Path) -> None:
+    """A larger local Open Images mirror has other annotations: a stale cached copy is replaced."""
+    key, url = "2018_04/labels.csv", f"s3://{openimages.OPEN_IMAGES_BUCKET}/2018_04/labels.csv"
+    s3.put_object(Bucket=openimages.OPEN_IMAGES_BUCKET, Key=key, Body=b"80 per class\n")
+    path = openimages.fetch(url, tmp_path / "cache", s3=s3)
+    s3.put_object(Bucket=openimages.OPEN_IMAGES_BUCKET, Key=key, Body=b"1,100 per class\n")
+    assert openimages.fetch(url, tmp_path / "cache", s3=s3) == path
+    assert path.read_bytes() == b"1,100 per class\n"
+    path.write_bytes(b"kept while the object is unchanged\n")
+    assert openimages.fetch(url, tmp_path / "cache", s3=s3).read_bytes().startswith(b"kept")
+
+
 def test_fetch_s3_missing_object(s3: Any, tmp_path: Path) -> None:
     """A missing S3 object is an InputError naming its URI; nothing is cached."""
     url = f"s3://{openimages.OPEN_IMAGES_BUCKET}/nope.csv"

@@ -65,7 +65,7 @@ class LocalConfig:
         metadata=_doc(
             "`80`",
             "pictures per class in the generated Open Images mirror (up to 2000; drawn once, "
-            "then cached); about half of them show their class alone when all five are chosen",
+            "then cached): at least `images_per_class` + `test_images_per_class` + 5",
         ),
     )
 
