@@ -17,7 +17,7 @@ from helpers.awserrors import is_missing
 from helpers.errors import InputError
 from helpers.layout import INPUT_FILES
 from helpers.paths import cache_dir, run_path
-from helpers.s3 import object_exists, read_object, read_objects, split_uri
+from helpers.s3 import objects_exist, read_object, read_objects, split_uri
 from helpers.settings import Settings
 
 
@@ -370,11 +370,8 @@ def verify_test_set(
 
 
 def read_exists(s3: Any, uris: list[str]) -> dict[str, bool]:
-    """Check many objects for existence concurrently."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return dict(zip(uris, pool.map(lambda u: object_exists(s3, u), uris), strict=True))
+    """Check many objects for existence (from listings where many share a prefix)."""
+    return objects_exist(s3, uris)
 
 
 def stratification(chosen: pd.DataFrame) -> pd.DataFrame:
