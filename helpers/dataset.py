@@ -65,9 +65,12 @@ def choose_images(
         annotations, descriptions = open_images
         mids = openimages.resolve_classes(settings.classes, descriptions)  # names it knows
         require_pictures(settings, annotations, descriptions, mids)
-        chosen = openimages.select_images(
-            annotations, mids, settings.images_per_class, settings.seed
-        )
+        try:
+            chosen = openimages.select_images(
+                annotations, mids, settings.images_per_class, settings.seed
+            )
+        except InputError as exc:
+            raise _with_mirror_hint(settings, exc) from None
         chosen = openimages.split(chosen, settings.validation_fraction, settings.seed)
         chosen["source_uri"] = [
             f"s3://{openimages.OPEN_IMAGES_BUCKET}/test/{i}.jpg" for i in chosen["image_id"]
@@ -78,6 +81,21 @@ def choose_images(
         settings.layout.image_uri(openimages.image_file(i)) for i in chosen["image_id"]
     ]
     return chosen.reset_index(drop=True)
+
+
+def _with_mirror_hint(settings: Settings, exc: InputError) -> InputError:
+    """In local mode, too few pictures also says how to generate more (up to 2,000 per class)."""
+    if settings.mode != "local" or exc.setting != "images_per_class":  # no AWS call here
+        return exc
+    wanted = settings.images_per_class + settings.test_images_per_class + 5
+    return InputError(
+        exc.setting,
+        exc.value,
+        exc.rule,
+        f"{exc.fix}; or generate more local pictures: stop the local AWS (`python -m "
+        f"helpers.local stop`) and start it again with WALKTHROUGH_LOCAL_OPENIMAGES_PER_CLASS="
+        f"{min(wanted, 2000)} (up to 2000 per class)",
+    )
 
 
 def choose_examples(
