@@ -11,6 +11,7 @@ from pathlib import Path
 
 from helpers import local
 from helpers.aws import local_environment
+from helpers.local.config import variable
 
 #: The region the benchmarks' clients use (the walkthrough's default).
 REGION = "us-west-2"
@@ -27,12 +28,15 @@ def bench_folder() -> Iterator[Path]:
 
 
 @contextmanager
-def own_local_aws(folder: Path) -> Iterator[str]:
+def own_local_aws(
+    folder: Path, cache: Path | None = None, mirror_per_class: int | None = None
+) -> Iterator[str]:
     """Start a local AWS with its state under `folder`, point this process at it, yield its URL.
 
     The user's `WALKTHROUGH_*` and `AWS_*` variables and settings file are set aside while it
     runs (the benchmarks measure the defaults, and never reach a real account), and the
-    environment is restored when it stops.
+    environment is restored when it stops. `cache` (default: under `folder`) holds the drawn
+    Open Images mirror, which has `mirror_per_class` pictures per class when given.
     """
     saved = dict(os.environ)
     for name in [n for n in os.environ if n.startswith(("WALKTHROUGH_", "AWS_"))]:
@@ -43,11 +47,13 @@ def own_local_aws(folder: Path) -> Iterator[str]:
     state = folder / "local-aws"
     os.environ.update(
         WALKTHROUGH_STATE_DIR=str(state),
-        WALKTHROUGH_CACHE_DIR=str(folder / "cache"),
+        WALKTHROUGH_CACHE_DIR=str(cache or folder / "cache"),
         WALKTHROUGH_RUNS_DIR=str(folder / "runs"),
         WALKTHROUGH_SETTINGS_FILE=str(settings_file),
         WALKTHROUGH_PROGRESS="plain",
     )
+    if mirror_per_class is not None:
+        os.environ[variable("openimages_per_class")] = str(mirror_per_class)
     try:
         url = local.start(state)
         os.environ.update(local_environment(url, REGION))

@@ -17,7 +17,7 @@ from helpers.awserrors import is_missing
 from helpers.errors import InputError
 from helpers.layout import INPUT_FILES
 from helpers.paths import cache_dir, run_path
-from helpers.s3 import object_exists, read_object, read_objects, split_uri
+from helpers.s3 import objects_exist, read_object, read_objects, split_uri
 from helpers.settings import Settings
 
 
@@ -65,9 +65,12 @@ def choose_images(
         annotations, descriptions = open_images
         mids = openimages.resolve_classes(settings.classes, descriptions)  # names it knows
         require_pictures(settings, annotations, descriptions, mids)
-        chosen = openimages.select_images(
-            annotations, mids, settings.images_per_class, settings.seed
-        )
+        try:
+            chosen = openimages.select_images(
+                annotations, mids, settings.images_per_class, settings.seed
+            )
+        except InputError as exc:
+            raise _with_mirror_hint(settings, exc) from None
         chosen = openimages.split(chosen, settings.validation_fraction, settings.seed)
         chosen["source_uri"] = [
             f"s3://{openimages.OPEN_IMAGES_BUCKET}/test/{i}.jpg" for i in chosen["image_id"]
@@ -78,6 +81,21 @@ def choose_images(
         settings.layout.image_uri(openimages.image_file(i)) for i in chosen["image_id"]
     ]
     return chosen.reset_index(drop=True)
+
+
+def _with_mirror_hint(settings: Settings, exc: InputError) -> InputError:
+    """In local mode, too few pictures also says how to generate more (up to 2,000 per class)."""
+    if settings.mode != "local" or exc.setting != "images_per_class":  # no AWS call here
+        return exc
+    wanted = settings.images_per_class + settings.test_images_per_class + 5
+    return InputError(
+        exc.setting,
+        exc.value,
+        exc.rule,
+        f"{exc.fix}; or generate more local pictures: stop the local AWS (`python -m "
+        f"helpers.local stop`) and start it again with WALKTHROUGH_LOCAL_OPENIMAGES_PER_CLASS="
+        f"{min(wanted, 2000)} (up to 2000 per class)",
+    )
 
 
 def choose_examples(
@@ -370,11 +388,8 @@ def verify_test_set(
 
 
 def read_exists(s3: Any, uris: list[str]) -> dict[str, bool]:
-    """Check many objects for existence concurrently."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        return dict(zip(uris, pool.map(lambda u: object_exists(s3, u), uris), strict=True))
+    """Check many objects for existence (from listings where many share a prefix)."""
+    return objects_exist(s3, uris)
 
 
 def stratification(chosen: pd.DataFrame) -> pd.DataFrame:

@@ -59,7 +59,11 @@ class CopyReport:
 
 
 def fetch(url: str, cache_dir: Path, s3: Any = None) -> Path:
-    """Download `url` (https, http or s3) into `cache_dir` once; later calls reuse the file."""
+    """Download `url` (https, http or s3) into `cache_dir` once; later calls reuse the file.
+
+    An s3:// file is downloaded again when its ETag has changed (with a client to ask): the
+    local Open Images mirror's annotations change with its size.
+    """
     parsed = urlparse(url)
     name = PurePosixPath(parsed.path).name
     if parsed.scheme not in ("https", "http", "s3") or not parsed.netloc or not name:
@@ -70,15 +74,36 @@ def fetch(url: str, cache_dir: Path, s3: Any = None) -> Path:
             "check annotations_url and class_descriptions_url",
         )
     target = Path(cache_dir) / name
-    if target.is_file():
+    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    if target.is_file() and (parsed.scheme != "s3" or s3 is None):
+        return target
+    tag = target.with_name(f".{name}.etag")
+    if target.is_file() and _etag(s3, bucket, key) in (None, _read_tag(tag)):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with _partial_file(target) as part:
         if parsed.scheme == "s3":
-            _download_s3(s3, parsed.netloc, parsed.path.lstrip("/"), part, name)
+            etag = _download_s3(s3, bucket, key, part, name)
         else:
             _download_http(url, part, name)
+    if parsed.scheme == "s3":
+        tag.write_text(etag, encoding="utf-8")
     return target
+
+
+def _etag(s3: Any, bucket: str, key: str) -> str | None:
+    """The S3 object's ETag, or None when it cannot be read (the cached copy is used then)."""
+    try:
+        return str(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+    except ClientError:
+        return None
+
+
+def _read_tag(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 @contextmanager
@@ -114,15 +139,16 @@ def _download_http(url: str, part: Path, name: str) -> None:
         ) from exc
 
 
-def _download_s3(s3: Any, bucket: str, key: str, part: Path, name: str) -> None:
-    """Download s3://bucket/key into `part` with a progress bar."""
+def _download_s3(s3: Any, bucket: str, key: str, part: Path, name: str) -> str:
+    """Download s3://bucket/key into `part` with a progress bar; return its ETag."""
     if s3 is None:
         raise ValueError("fetch needs an s3 client for s3:// URLs")
     uri = f"s3://{bucket}/{key}"
     try:
-        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-        with progress(total=size, desc=name, unit="B") as bar:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        with progress(total=head["ContentLength"], desc=name, unit="B") as bar:
             s3.download_file(bucket, key, str(part), Callback=_locked(bar.update))
+        return str(head["ETag"])
     except ClientError as exc:
         if is_missing(exc):
             raise InputError(

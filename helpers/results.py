@@ -461,11 +461,35 @@ def review_first_images(s3: Any, rows: pd.DataFrame) -> list[tuple[str, bytes]]:
     ]
 
 
-def disagreement_groups(s3: Any, rows: pd.DataFrame) -> dict[str, list[tuple[str, bytes]]]:
-    """Images whose label differs from Open Images', one group per Open Images label."""
+#: Disagreeing images shown per Open Images label (a sample: at 5,000 objects there are hundreds).
+DISAGREEMENTS_PER_LABEL = 5
+
+
+def disagreement_sample(
+    rows: pd.DataFrame, per_label: int = DISAGREEMENTS_PER_LABEL
+) -> pd.DataFrame:
+    """The disagreements to show: per Open Images label, the `per_label` least confident."""
+    ordered = rows.sort_values(["open_images_label", "confidence", "image_id"], kind="stable")
+    return ordered.groupby("open_images_label", sort=False, dropna=False).head(per_label)
+
+
+def disagreement_title(rows: pd.DataFrame, per_label: int = DISAGREEMENTS_PER_LABEL) -> str:
+    """The disagreement grid's title: one row per Open Images label, and how many are shown."""
+    shown = len(disagreement_sample(rows, per_label))
+    title = "Labels that disagree with Open Images (one row per Open Images label"
+    if shown < len(rows):
+        return f"{title}; the {shown} least confident of {len(rows)})"
+    return f"{title})"
+
+
+def disagreement_groups(
+    s3: Any, rows: pd.DataFrame, per_label: int = DISAGREEMENTS_PER_LABEL
+) -> dict[str, list[tuple[str, bytes]]]:
+    """Images whose label differs from Open Images', one group per Open Images label (a sample)."""
+    rows = disagreement_sample(rows, per_label)
     data = _read_images(s3, rows)
     groups: dict[str, list[tuple[str, bytes]]] = {}
-    for r in rows.sort_values(["open_images_label", "confidence"]).itertuples(index=False):
+    for r in rows.itertuples(index=False):
         caption = f"labeled {r.class_name} ({r.confidence:.2f})\n{r.split} · {r.image_id}"
         groups.setdefault(f"Open Images:\n{r.open_images_label}", []).append(
             (caption, data[r.image])

@@ -51,6 +51,8 @@ OTHER_VARIABLES: Mapping[str, str] = types.MappingProxyType(
         "WALKTHROUGH_LOCAL_WORKER_SECONDS": "the simulated workers' seconds-per-task range",
         "WALKTHROUGH_LOCAL_PERSON_LABELERS": "the local AWS's person labelers (the walkthrough "
         "sets them from person_labelers)",
+        "WALKTHROUGH_LOCAL_OPENIMAGES_PER_CLASS": "pictures per class in the local Open Images "
+        "mirror",
     }
 )
 #: Other spellings accepted for a setting, in every source: the upstream pipeline's flag is

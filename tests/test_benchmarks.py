@@ -6,15 +6,17 @@ benchmark's notebooks are stood in for here (tests/test_notebooks.py runs the re
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from benchmarks import annotations, staging, walkthrough
+from benchmarks import annotations, scale, staging, walkthrough
 from benchmarks.report import Result
 from helpers import demo
 from helpers.paths import project_root
@@ -103,3 +105,55 @@ def test_unknown_benchmark_names_are_refused_before_anything_starts() -> None:
         check=False,
     )
     assert done.returncode == 2 and "unknown benchmarks ['stagign']" in done.stderr
+
+
+SCALE_LINE = re.compile(
+    r"^scale: ours [\d.]+ s \((?:[\d,]+: \d+ s, \d+ s/1,000, \d+ MB; )+"
+    r"per-1,000 ratio [\d,]+/[\d,]+ [\d.]+x \(goal <= 1.5x\), [\d,]+ in \d+ s "
+    r"\(goal <= 300 s\), peak \d+ MB \(goal <= 2048 MB\)\)$"
+)
+
+
+def test_scale_runs_each_size_in_a_local_aws_of_its_own_and_prints_the_scale_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[tuple[str, int | None]] = []
+    staged: list[str] = []
+
+    @contextmanager
+    def fake_local_aws(
+        folder: Path, cache: Path | None = None, mirror_per_class: int | None = None
+    ) -> Iterator[str]:
+        started.append((folder.name, mirror_per_class))
+        yield "http://127.0.0.1:1"
+
+    def run(source: Path, run_dir: Path, parameters: dict[str, object]) -> demo.NotebookResult:
+        staged.append(os.environ["WALKTHROUGH_IMAGES_PER_CLASS"])
+        assert len(os.environ["WALKTHROUGH_LABELERS"].split(",")) == scale.TEAM
+        return demo.NotebookResult(source.stem, 0.5, True, "")
+
+    monkeypatch.setattr(scale, "own_local_aws", fake_local_aws)
+    monkeypatch.setattr(scale, "_local_aws_pid", lambda: None)
+    monkeypatch.setattr(demo, "run_notebook", run)
+    for name in ("CLASSES", "IMAGES_PER_CLASS", "LABELERS", "RUN_DIR"):
+        name = f"WALKTHROUGH_{name}"
+        monkeypatch.setenv(name, "")  # restored (or removed again) after the test
+    result = scale.run(tmp_path, sizes=(10, 20))
+    assert started == [("scale-10", 80), ("scale-20", 80)]
+    assert staged == ["2"] * 5 + ["4"] * 5
+    assert SCALE_LINE.match(result.summary()), result.summary()
+    assert [row[0] for row in result.table] == ["objects", "10", "20"]
+    assert all(row[3].endswith(" MB") and int(row[3][:-3]) > 0 for row in result.table[1:])
+
+
+def test_the_scale_line_reads_each_size_and_the_goals() -> None:
+    runs = [
+        scale.SizeRun(500, 60.0, (), 300 * 1024**2, "local AWS"),
+        scale.SizeRun(5000, 240.0, (), 900 * 1024**2, "kernel"),
+    ]
+    assert scale.result(runs).summary() == (
+        "scale: ours 240.0 s (500: 60 s, 120 s/1,000, 300 MB; 5,000: 240 s, 48 s/1,000, "
+        "900 MB; per-1,000 ratio 5,000/500 0.40x (goal <= 1.5x), 5,000 in 240 s (goal <= 300 s), "
+        "peak 900 MB (goal <= 2048 MB))"
+    )
+    assert scale.mirror_size(1000) == 1040 and scale.mirror_size(10) == 80

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -218,7 +219,34 @@ def test_rebuild_on_other_size_drops_stale_images(tmp_path: Path) -> None:
     assert (dest / "images" / f"{mirror.PERSONAL_INFO_IMAGE_ID}.jpg").is_file()
 
 
-@pytest.mark.parametrize("bad", [0, 4, -1, "80", 80.0, True, None])
+def test_a_larger_mirror_keeps_the_pictures_of_a_smaller_one() -> None:
+    """Up to 2,000 per class: the first 80 of each class are the default mirror's, ids unique."""
+    default, largest = mirror.plan(), mirror.plan(mirror.MAX_IMAGES_PER_CLASS)
+    assert len(largest) == 5 * 2000 == len({img.image_id for img in largest})
+    by_id = {img.image_id: img for img in largest}
+    assert all(by_id[img.image_id] == img for img in default)
+    assert sum(img.also_mid is not None for img in largest) == 15  # the default's dual pictures
+
+
+def test_growing_the_mirror_draws_only_the_new_pictures(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Growing a cached mirror draws only what it lacks; a smaller one uploads only its own."""
+    dest = tmp_path / "oi"
+    shutil.copytree(built, dest)
+    drawn: list[str] = []
+    draw = mirror.render
+    monkeypatch.setattr(mirror, "render", lambda img: drawn.append(img.image_id) or draw(img))
+    mirror.build(dest, images_per_class=82)
+    assert len(drawn) == 10
+    assert len(mirror._objects(dest)) == 5 * 82 + 2
+    mirror.build(dest, images_per_class=80)  # back to the default: nothing drawn, 80 uploaded
+    assert len(drawn) == 10
+    assert len(mirror._objects(dest)) == 5 * 80 + 2
+    assert _tree(dest)[mirror.ANNOTATIONS_FILE] == _tree(built)[mirror.ANNOTATIONS_FILE]
+
+
+@pytest.mark.parametrize("bad", [0, 4, -1, 2001, "80", 80.0, True, None])
 def test_bad_images_per_class(tmp_path: Path, bad: object) -> None:
     """Bad sizes raise InputError before anything is written."""
     with pytest.raises(InputError, match="images_per_class"):

@@ -11,9 +11,10 @@ from typing import Any
 import boto3
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from helpers import openimages
+from helpers import dataset, openimages
 from helpers.errors import InputError, WalkthroughError
 
 INSTRUMENT, FRUIT, CHEETAH = "/m/04szw", "/m/02xwb", "/m/0cd4d"
@@ -378,6 +379,18 @@ def test_fetch_s3_downloads_once(s3: Any, tmp_path: Path) -> None:
     assert openimages.fetch(url, tmp_path / "cache", s3=None) == path
 
 
+def test_fetch_s3_downloads_again_when_the_object_changed(s3: Any, tmp_path: Path) -> None:
+    """A larger local Open Images mirror has other annotations: a stale cached copy is replaced."""
+    key, url = "2018_04/labels.csv", f"s3://{openimages.OPEN_IMAGES_BUCKET}/2018_04/labels.csv"
+    s3.put_object(Bucket=openimages.OPEN_IMAGES_BUCKET, Key=key, Body=b"80 per class\n")
+    path = openimages.fetch(url, tmp_path / "cache", s3=s3)
+    s3.put_object(Bucket=openimages.OPEN_IMAGES_BUCKET, Key=key, Body=b"1,100 per class\n")
+    assert openimages.fetch(url, tmp_path / "cache", s3=s3) == path
+    assert path.read_bytes() == b"1,100 per class\n"
+    path.write_bytes(b"kept while the object is unchanged\n")
+    assert openimages.fetch(url, tmp_path / "cache", s3=s3).read_bytes().startswith(b"kept")
+
+
 def test_fetch_s3_missing_object(s3: Any, tmp_path: Path) -> None:
     """A missing S3 object is an InputError naming its URI; nothing is cached."""
     url = f"s3://{openimages.OPEN_IMAGES_BUCKET}/nope.csv"
@@ -475,3 +488,37 @@ def test_list_own_images_none_found(s3: Any) -> None:
     with pytest.raises(InputError, match="no .jpg, .jpeg or .png") as caught:
         openimages.list_own_images(s3, "s3://mine/photos/")
     assert caught.value.setting == "source"
+
+
+class _Counting:
+    """An S3 client that counts HEAD requests and can refuse listings."""
+
+    def __init__(self, s3: Any, deny_listing: bool = False) -> None:
+        self.s3, self.deny_listing, self.heads = s3, deny_listing, 0
+
+    def head_object(self, **kwargs: Any) -> Any:
+        self.heads += 1
+        return self.s3.head_object(**kwargs)
+
+    def get_paginator(self, name: str) -> Any:
+        if self.deny_listing:
+            error = {"Error": {"Code": "AccessDenied", "Message": "no s3:ListBucket"}}
+            raise ClientError(error, "ListObjectsV2")
+        return self.s3.get_paginator(name)
+
+
+def test_thousands_of_objects_are_checked_from_a_listing_not_one_head_each(s3: Any) -> None:
+    """Notebook 01's and check 5's presence test: a folder of many images costs a listing."""
+    bucket = openimages.OPEN_IMAGES_BUCKET
+    for i in range(60):
+        s3.put_object(Bucket=bucket, Key=f"run/images/{i:03d}.jpg", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="run/examples/a.jpg", Body=b"x")
+    uris = [f"s3://{bucket}/run/images/{i:03d}.jpg" for i in range(62)]
+    uris.append(f"s3://{bucket}/run/examples/a.jpg")
+    expected = {uri: not uri.endswith(("060.jpg", "061.jpg")) for uri in uris}
+    counting = _Counting(s3)
+    assert dataset.read_exists(counting, uris) == expected
+    assert counting.heads == 1  # the lone example; the 62 images came from one listing
+    denied = _Counting(s3, deny_listing=True)
+    assert dataset.read_exists(denied, uris) == expected
+    assert denied.heads == 63

@@ -222,6 +222,30 @@ def test_agreement_with_open_images() -> None:
     assert results.disagreements(reviewed)["image_id"].tolist() == ["ccc"]
 
 
+def test_thousands_of_disagreements_show_a_few_pictures_per_open_images_label() -> None:
+    """At 5,000 objects hundreds disagree: the grid shows the 5 least confident per label."""
+    rows = pd.DataFrame(
+        {
+            "image_id": [f"img{i:04d}" for i in range(300)],
+            "image": [f"s3://b/img{i:04d}.jpg" for i in range(300)],
+            "open_images_label": ["Fruit", "Tiger", "Cheetah"] * 100,
+            "confidence": [round(0.5 + (i % 50) / 100, 2) for i in range(300)],
+        }
+    )
+    shown = results.disagreement_sample(rows)
+    assert shown.groupby("open_images_label").size().to_dict() == {
+        "Cheetah": 5,
+        "Fruit": 5,
+        "Tiger": 5,
+    }
+    fruit = rows[rows["open_images_label"] == "Fruit"].sort_values(["confidence", "image_id"])[:5]
+    assert set(shown.loc[shown["open_images_label"] == "Fruit", "image_id"]) == set(
+        fruit["image_id"]
+    )
+    assert results.disagreement_title(rows).endswith("the 15 least confident of 300)")
+    assert results.disagreement_title(rows.head(4)).endswith("(one row per Open Images label)")
+
+
 def test_no_open_images_means_no_agreement() -> None:
     table = results.parse_output_manifest(
         manifest(labeled_line("aaa", 0, 0.9)), "category", "train", TRAIN

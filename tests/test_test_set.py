@@ -127,6 +127,16 @@ def test_a_class_with_too_few_images_left_is_named(open_images: Any) -> None:
     assert "'Fruit' has only" in " ".join(notes) and "lower images_per_class" in notes[0]
 
 
+def test_too_few_local_pictures_says_how_to_generate_more(open_images: Any) -> None:
+    """5 classes x 1,000 in local mode: the default mirror's 80 per class are too few; the fix
+    names the local AWS's variable for up to 2,000 per class."""
+    settings = _settings(images_per_class=1000, classes=list(mirror.CLASSES))
+    with pytest.raises(InputError, match="images_per_class") as err:
+        dataset.choose_images(settings, None, open_images)
+    assert "WALKTHROUGH_LOCAL_OPENIMAGES_PER_CLASS=1015 (up to 2000 per class)" in err.value.fix
+    assert "lower images_per_class to 76" in err.value.fix
+
+
 def test_no_test_set_for_own_images_or_when_turned_off(open_images: Any) -> None:
     chosen = pd.DataFrame({"image_id": ["a"], "class_name": [None]})
     own = _settings(source="s3://mine/photos/")

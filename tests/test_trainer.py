@@ -556,3 +556,16 @@ def test_load_model_rejects_an_earlier_version(two_classes: Run) -> None:
             tar.addfile(member, io.BytesIO(data))
     with pytest.raises(TrainingError, match="retrain it with this version of the walkthrough"):
         trainer.load_model(buf.getvalue())
+
+
+def test_many_pictures_share_out_among_processes_with_the_same_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At a large job's size the features come from several processes, row for row the same."""
+    pictures = [mirror.render(img) for img in mirror.plan(5)[::4]][:6]
+    alone = trainer.extract_features(pictures, "train")
+    monkeypatch.setattr(trainer, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(trainer.os, "cpu_count", lambda: 2)
+    assert np.array_equal(trainer.extract_features(pictures, "train"), alone)
+    with pytest.raises(TrainingError, match="Record 5 of the train channel is not a readable"):
+        trainer.extract_features([*pictures[:5], b"not a picture"], "train")

@@ -60,6 +60,15 @@ class LocalConfig:
         ),
     )
 
+    openimages_per_class: int = field(
+        default=80,
+        metadata=_doc(
+            "`80`",
+            "pictures per class in the generated Open Images mirror (up to 2000; drawn once, "
+            "then cached): at least `images_per_class` + `test_images_per_class` + 5",
+        ),
+    )
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> LocalConfig:
         """Read every `WALKTHROUGH_LOCAL_*` variable that is set; the rest keep their defaults."""
@@ -142,6 +151,14 @@ def _usernames(name: str, raw: str) -> tuple[str, ...]:
     return tuple(sorted(set(names)))
 
 
+def _per_class(name: str, raw: str) -> int:
+    rule = "a whole number from 5 to 2000"
+    value = _number(name, raw, int, rule, "1100")
+    if not 5 <= value <= 2000:
+        raise InputError(name, raw, rule, f"set {name}=1100 for 1,000 images per class")
+    return value
+
+
 _PARSERS = {
     "speed": _speed,
     "worker_accuracy": _range(0.0, 1.0, "0.85,0.95"),
@@ -150,4 +167,5 @@ _PARSERS = {
     "port": _count(65_535, "0"),
     "faults": _faults,
     "person_labelers": _usernames,
+    "openimages_per_class": _per_class,
 }

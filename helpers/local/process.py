@@ -279,7 +279,8 @@ def _prepare(app: Any, url: str, folder: Path) -> None:
     tmp.replace(folder / ENDPOINT_FILE)
     started = time.monotonic()
     s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
-    uploaded = mirror.upload(s3, mirror.build(cache_dir() / "mirror"))
+    per_class = LocalConfig.from_environment().openimages_per_class
+    uploaded = mirror.upload(s3, mirror.build(cache_dir() / "mirror", per_class))
     print(
         f"Open Images mirror ready ({uploaded} objects uploaded in "
         f"{time.monotonic() - started:.1f}s)",

@@ -43,6 +43,10 @@ IMAGES_DIR = "images"
 VERSION_FILE = "VERSION"
 ANNOTATIONS_HEADER: tuple[str, ...] = ("ImageID", "Source", "LabelName", "Confidence")
 MIN_IMAGES_PER_CLASS = 5
+#: The largest mirror: enough for a 5,000-object walkthrough (5 classes x 1,000) and its test set.
+MAX_IMAGES_PER_CLASS = 2000
+#: The mirror the local AWS loads unless `WALKTHROUGH_LOCAL_OPENIMAGES_PER_CLASS` asks for more.
+DEFAULT_IMAGES_PER_CLASS = 80
 
 #: The five drawn classes, display name (spelled as Open Images spells it) -> MID.
 CLASSES: MappingProxyType[str, str] = MappingProxyType(
@@ -195,20 +199,27 @@ def _check_images_per_class(images_per_class: object) -> int:
     if (
         not isinstance(images_per_class, int)
         or isinstance(images_per_class, bool)
-        or images_per_class < MIN_IMAGES_PER_CLASS
+        or not MIN_IMAGES_PER_CLASS <= images_per_class <= MAX_IMAGES_PER_CLASS
     ):
         raise InputError(
             "images_per_class",
             images_per_class,
-            f"must be a whole number of at least {MIN_IMAGES_PER_CLASS}",
-            "use the default (80) or any whole number from 5 up",
+            f"must be a whole number from {MIN_IMAGES_PER_CLASS} to {MAX_IMAGES_PER_CLASS}",
+            f"use the default ({DEFAULT_IMAGES_PER_CLASS}) or any whole number from "
+            f"{MIN_IMAGES_PER_CLASS} to {MAX_IMAGES_PER_CLASS}",
         )
     return images_per_class
 
 
-def plan(images_per_class: int = 80) -> list[MirrorImage]:
-    """Return every picture of a mirror with ``images_per_class`` pictures per class."""
+def plan(images_per_class: int = DEFAULT_IMAGES_PER_CLASS) -> list[MirrorImage]:
+    """Return every picture of a mirror with ``images_per_class`` pictures per class.
+
+    A picture depends on its class and index only (not on the mirror's size), so a larger
+    mirror adds pictures and keeps the ones a smaller one has: the few that also show another
+    class sit just below index 80 (or at the end of a smaller mirror).
+    """
     n = _check_images_per_class(images_per_class)
+    dual_end = min(n, DEFAULT_IMAGES_PER_CLASS)
     mids = list(CLASSES.values())
     out: list[MirrorImage] = []
     for k, mid in enumerate(mids):
@@ -219,7 +230,7 @@ def plan(images_per_class: int = 80) -> list[MirrorImage]:
             variant = _pick_variant(_KIND_BY_MID[mid], rng)
             size = rng.choice(drawing.SIZES)
             also_mid = also_variant = None
-            dual = n - 1 - i  # the last few pictures of each class also show another class
+            dual = dual_end - 1 - i  # a few pictures of each class also show another class
             if 0 <= dual < _DUAL_PER_CLASS:
                 also_mid = mids[(k + 1 + dual) % len(mids)]
                 also_variant = _pick_variant(_KIND_BY_MID[also_mid], rng)
@@ -294,6 +305,22 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _read_marker(dest: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((dest / VERSION_FILE).read_text(encoding="utf-8")))
+    except (FileNotFoundError, NotADirectoryError, ValueError, TypeError):
+        return {}
+
+
+def _reusable(previous: dict[str, Any], images_per_class: int) -> bool:
+    """Whether the pictures of a previous build are the same as this size's (so kept)."""
+    if previous.get("mirror_version") != MIRROR_VERSION:
+        return False
+    before = int(previous.get("images_per_class", 0))
+    # below 80 per class the pictures showing two classes sit at the end: they move with the size
+    return before == images_per_class or min(before, images_per_class) >= DEFAULT_IMAGES_PER_CLASS
+
+
 def _is_current(dest: Path, images: Sequence[MirrorImage], marker: str) -> bool:
     try:
         if (dest / VERSION_FILE).read_text(encoding="utf-8") != marker:
@@ -313,8 +340,13 @@ def render(img: MirrorImage) -> bytes:
     return drawing.render_jpeg(img.items, img.seed, img.size)
 
 
-def build(dest: Path, images_per_class: int = 80) -> Path:
-    """Write the mirror's pictures, CSVs and VERSION marker into ``dest``; reuse it if current."""
+def build(dest: Path, images_per_class: int = DEFAULT_IMAGES_PER_CLASS) -> Path:
+    """Write the mirror's pictures, CSVs and VERSION marker into ``dest``; reuse it if current.
+
+    Pictures already drawn by a mirror of this version of 80 or more per class are kept and
+    reused, so growing the mirror draws only the new ones, and going back to a smaller one (of
+    80 or more) draws none.
+    """
     n = _check_images_per_class(images_per_class)
     dest = Path(dest)
     images = plan(n)
@@ -323,13 +355,15 @@ def build(dest: Path, images_per_class: int = 80) -> Path:
         return dest
     images_dir = dest / IMAGES_DIR
     images_dir.mkdir(parents=True, exist_ok=True)
+    previous = _read_marker(dest)
     (dest / VERSION_FILE).unlink(missing_ok=True)
-    for img in images:  # ~3 s for 400 pictures on 2 slow cores; a process pool is not needed
-        _write_atomic(images_dir / f"{img.image_id}.jpg", render(img))
-    wanted = {f"{img.image_id}.jpg" for img in images}
-    for stale in images_dir.glob("*.jpg"):
-        if stale.name not in wanted:
+    if not _reusable(previous, n):
+        for stale in images_dir.glob("*.jpg"):
             stale.unlink()
+    present = set(os.listdir(images_dir))
+    for img in images:  # ~7 ms a picture on 2 slow cores: 80 per class ~3 s, 1,010 ~40 s
+        if f"{img.image_id}.jpg" not in present:
+            _write_atomic(images_dir / f"{img.image_id}.jpg", render(img))
     _write_atomic(dest / ANNOTATIONS_FILE, annotations_csv(images).encode())
     _write_atomic(dest / CLASS_DESCRIPTIONS_FILE, class_descriptions_csv().encode())
     _write_atomic(dest / VERSION_FILE, marker.encode())
@@ -348,10 +382,9 @@ def _objects(dest: Path) -> list[tuple[str, Path, str]]:
             "is not a built Open Images mirror (no VERSION file)",
             "call helpers.local.openimages.mirror.build(dest) first",
         )
-    out = [
-        (f"{IMAGE_PREFIX}{p.name}", p, "image/jpeg")
-        for p in sorted((dest / IMAGES_DIR).glob("*.jpg"))
-    ]
+    per_class = int(_read_marker(dest).get("images_per_class", 0))
+    names = sorted(f"{img.image_id}.jpg" for img in plan(per_class)) if per_class else []
+    out = [(f"{IMAGE_PREFIX}{name}", dest / IMAGES_DIR / name, "image/jpeg") for name in names]
     out.append((ANNOTATIONS_KEY, dest / ANNOTATIONS_FILE, "text/csv"))
     out.append((CLASS_DESCRIPTIONS_KEY, dest / CLASS_DESCRIPTIONS_FILE, "text/csv"))
     return out

@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -54,6 +55,8 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 HUMAN_SOURCES = ("verification", "crowdsource-verification")
 #: What writing output with a customer managed KMS key takes (S3 server-side encryption).
 OUTPUT_KEY_USE = ("kms:GenerateDataKey",)
+#: Worker-response objects written at once when a job finishes (each is its own S3 object).
+WRITERS = 16
 
 
 @dataclass(frozen=True)
@@ -803,6 +806,8 @@ class LabelingJobs(JobOperations):
         finished = {o.index: (when, expired) for o, when, expired in done}
         lines = []
         responses = []
+        worker_responses: list[tuple[str, str]] = []
+        pool = self._team_pool(job)
         for plan in job.objects:
             if plan.index not in finished:
                 continue
@@ -848,7 +853,7 @@ class LabelingJobs(JobOperations):
                         },
                     }
                 )
-                self._write_worker_responses(job, plan)
+                worker_responses.append(_worker_responses(job, plan, pool))
             line[f"{attribute}-metadata"] = metadata
             lines.append(json.dumps(line))
         manifest = "\n".join(lines) + ("\n" if lines else "")
@@ -857,6 +862,7 @@ class LabelingJobs(JobOperations):
             last = max((when for _, when, _ in done), default=job.at(INITIALIZING_SECONDS))
         stamp = _stamp(last)
         kms_key = job.request["OutputConfig"].get("KmsKeyId")
+        self._write_many(worker_responses, kms_key)
         self._write(
             job.output.consolidation_response(stamp),
             json.dumps(responses),
@@ -892,40 +898,14 @@ class LabelingJobs(JobOperations):
         )
         return str(answer["ModelArn"])
 
-    def _write_worker_responses(self, job: LabelingJob, plan: ObjectPlan) -> None:
-        pool = self._team_pool(job)
-        answers = [
-            {
-                "answerContent": {"crowd-image-classifier": {"label": job.labels[a.label]}},
-                "acceptanceTime": _iso(job.at(a.accepted), zulu=True),
-                "submissionTime": _iso(job.at(a.submitted), zulu=True),
-                "timeSpentInSeconds": round(a.submitted - a.accepted, 3),
-                "workerId": a.worker.worker_id,
-                "workerMetadata": _identity(job, pool, a.worker),
-            }
-            for a in plan.answers
-        ]
-        submitted = [job.at(a.submitted) for a in plan.answers]
-        for task in plan.people:
-            if task.submitted is None or task.accepted is None:
-                continue
-            answers.append(
-                {
-                    "answerContent": task.answer,
-                    "acceptanceTime": _iso(task.accepted, zulu=True),
-                    "submissionTime": _iso(task.submitted, zulu=True),
-                    "timeSpentInSeconds": round(task.submitted - task.accepted, 3),
-                    "workerId": task.worker.worker_id,
-                    "workerMetadata": _identity(job, pool, task.worker),
-                }
-            )
-            submitted.append(task.submitted)
-        stamp = _stamp(max(submitted))
-        self._write(
-            job.output.worker_response(plan.index, stamp),
-            json.dumps({"answers": answers}),
-            job.request["OutputConfig"].get("KmsKeyId"),
-        )
+    def _write_many(self, objects: list[tuple[str, str]], kms_key: str | None) -> None:
+        """Write many (uri, body) objects, each its own S3 object, a few at a time."""
+        if len(objects) <= 1:
+            for uri, body in objects:
+                self._write(uri, body, kms_key)
+            return
+        with ThreadPoolExecutor(max_workers=min(WRITERS, len(objects))) as pool:
+            list(pool.map(lambda o: self._write(o[0], o[1], kms_key), objects))
 
     def _team_pool(self, job: LabelingJob) -> str:
         team = self.workforces.workteam_by_arn(job.request["HumanTaskConfig"]["WorkteamArn"])
@@ -947,6 +927,38 @@ def _agreed(answers: list[WorkerAnswer]) -> int | None:
     for a in answers:
         counts[a.label] = counts.get(a.label, 0) + 1
     return max(counts, key=lambda label: counts[label])
+
+
+def _worker_responses(job: LabelingJob, plan: ObjectPlan, pool: str) -> tuple[str, str]:
+    """One object's worker-response file: its S3 URI and its JSON text."""
+    answers = [
+        {
+            "answerContent": {"crowd-image-classifier": {"label": job.labels[a.label]}},
+            "acceptanceTime": _iso(job.at(a.accepted), zulu=True),
+            "submissionTime": _iso(job.at(a.submitted), zulu=True),
+            "timeSpentInSeconds": round(a.submitted - a.accepted, 3),
+            "workerId": a.worker.worker_id,
+            "workerMetadata": _identity(job, pool, a.worker),
+        }
+        for a in plan.answers
+    ]
+    submitted = [job.at(a.submitted) for a in plan.answers]
+    for task in plan.people:
+        if task.submitted is None or task.accepted is None:
+            continue
+        answers.append(
+            {
+                "answerContent": task.answer,
+                "acceptanceTime": _iso(task.accepted, zulu=True),
+                "submissionTime": _iso(task.submitted, zulu=True),
+                "timeSpentInSeconds": round(task.submitted - task.accepted, 3),
+                "workerId": task.worker.worker_id,
+                "workerMetadata": _identity(job, pool, task.worker),
+            }
+        )
+        submitted.append(task.submitted)
+    stamp = _stamp(max(submitted))
+    return job.output.worker_response(plan.index, stamp), json.dumps({"answers": answers})
 
 
 def _identity(job: LabelingJob, pool: str, worker: crowd.Worker) -> dict[str, Any]:
