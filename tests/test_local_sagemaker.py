@@ -580,6 +580,23 @@ def test_a_role_that_may_not_write_the_output_fails_the_job(setup: dict[str, Any
     assert "s3:PutObject" in job["FailureReason"] and "sm-tests-read-only" in job["FailureReason"]
 
 
+def test_a_job_whose_role_cannot_read_its_manifest_counts_nothing(setup: dict[str, Any]) -> None:
+    request = labeling_request(setup, "sm-tests-no-read", "validation")
+    request["RoleArn"] = make_role("sm-tests-no-read")  # no policy: may read nothing
+    client("sagemaker").create_labeling_job(**request)
+    job = wait_labeling("sm-tests-no-read")
+    assert job["LabelingJobStatus"] == "Failed" and "s3:GetObject" in job["FailureReason"]
+    zero = (
+        "TotalLabeled",
+        "HumanLabeled",
+        "MachineLabeled",
+        "FailedNonRetryableError",
+        "Unlabeled",
+    )
+    assert job["LabelCounters"] == dict.fromkeys(zero, 0)
+    assert "LabelingJobOutput" not in job
+
+
 def test_list_labeling_jobs(labeled: dict[str, Any]) -> None:
     sm = client("sagemaker")
     answer = checked(
