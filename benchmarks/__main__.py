@@ -17,7 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the named benchmarks (all by default) in a local AWS of their own."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(NAMES)}")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats per side (default 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"repeats per side (default 3; staging: {staging.REPEATS} rounds)",
+    )
     args = parser.parse_args(argv)
     chosen = args.names or list(NAMES)
     unknown = [n for n in chosen if n not in NAMES]
@@ -29,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             print(f"\n== {name}", flush=True)
             if name == "staging":
-                result = staging.run(url, repeats=args.repeats)
+                result = staging.run(url, repeats=args.repeats or staging.REPEATS)
             elif name == "annotations":
-                result = annotations.run(folder, repeats=args.repeats)
+                result = annotations.run(folder, repeats=args.repeats or 3)
             else:
                 result = walkthrough.run(folder)
             print(result.render(), flush=True)
