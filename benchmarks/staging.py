@@ -163,9 +163,9 @@ def _result(
 ) -> Result:
     """The table and summary: medians, best runs, spreads, S3 requests and critical paths.
 
-    The summary compares the medians: over five runs of `make bench` on a busy 2-core machine
-    the median ratio stayed within 16% of its median, while the best runs' ratio, which one
-    lucky fast run of ours moves, strayed by 24% (issue 15's figures).
+    The summary compares the medians: in three series of five runs on a busy 2-core machine
+    (issue 15) each series' ratios of the medians stayed within 18% of their median, while
+    the ratio of the best runs, which one lucky fast run of ours moves, strayed by 24%.
     """
     best = {side: min(seconds[side]) for side in SIDES}
     typical = {side: median(seconds[side]) for side in SIDES}
