@@ -165,7 +165,7 @@ def _result(
 
     The summary compares the medians: in three series of five runs on a busy 2-core machine
     (issue 15) each series' ratios of the medians stayed within 18% of their median, while
-    the ratio of the best runs, which one lucky fast run of ours moves, strayed by 24%.
+    the ratio of the best runs, which one lucky fast run of ours moves, strayed by 23%.
     """
     best = {side: min(seconds[side]) for side in SIDES}
     typical = {side: median(seconds[side]) for side in SIDES}
