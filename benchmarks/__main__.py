@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the named benchmarks (all by default) in a local AWS of their own."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run: {', '.join(NAMES)}")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats per side (default 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"repeats per side (default 3; staging: {staging.REPEATS} rounds)",
+    )
     parser.add_argument(
         "--sizes",
         default=",".join(str(n) for n in scale.SIZES),
@@ -55,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_one(name: str, url: str, folder: Path, repeats: int) -> Result:
+def _run_one(name: str, url: str, folder: Path, repeats: int | None) -> Result:
     """Run one benchmark in the shared local AWS and print its table."""
     if name == "staging":
-        result = staging.run(url, repeats=repeats)
+        result = staging.run(url, repeats=repeats or staging.REPEATS)
     elif name == "annotations":
-        result = annotations.run(folder, repeats=repeats)
+        result = annotations.run(folder, repeats=repeats or 3)
     else:
         result = walkthrough.run(folder)
     print(result.render(), flush=True)

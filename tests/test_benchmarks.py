@@ -30,7 +30,20 @@ def test_staging_sides_end_with_the_same_objects(local_aws_url: str) -> None:
     result = staging.run(local_aws_url, images=8, latency_ms=0, repeats=1)
     assert SUMMARY.match(result.summary()), result.summary()
     assert result.summary().startswith("staging: ") and "8 images" in result.summary()
-    assert [row[0] for row in result.table[1:]] == ["ours", "upstream"]
+    rows = {row[0]: dict(zip(result.table[0], row, strict=True)) for row in result.table[1:]}
+    assert list(rows) == ["ours", "upstream"]
+    assert rows["ours"]["runs"] == str(staging.OURS_PER_ROUND) and rows["upstream"]["runs"] == "1"
+    # ours: one listing, then the 8 copies at once; upstream: a HeadObject and a copy per image
+    assert (rows["ours"]["S3 requests"], rows["ours"]["critical path"]) == ("9", "2")
+    assert (rows["upstream"]["S3 requests"], rows["upstream"]["critical path"]) == ("16", "16")
+    assert "critical path 2 vs 16 requests: at most 8.0x" in result.summary()
+    for row in rows.values():  # the best run is the lowest of the spread
+        assert row["lowest-highest"].startswith(row["best"].split()[0] + "-")
+    assert "medians of 3 and 1 runs; best runs" in result.summary()
+
+
+def test_a_spread_is_lowest_to_highest_and_half_its_range_around_the_median() -> None:
+    assert staging.spread([0.7, 0.8, 0.86], "s") == "0.700-0.860 s (±10%)"
 
 
 def test_staging_check_catches_a_missing_or_changed_object(local_aws_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import dataset, local, regions
+from helpers import dataset, local, regions, results
 from helpers.local import drive_clock
 from helpers.settings import load
 from tests.support import SAGEMAKER_TRUST, labeling_job_request, workforce_pool
@@ -308,7 +309,13 @@ def test_training_on_the_labeled_manifests_writes_a_model_and_logs(
             logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"]
         )["events"]
     ]
-    assert sum(m.startswith("Epoch[") and "Validation-accuracy=" in m for m in messages) == 4
+    # read as the AWS example notebook reads a real job's log (get_training_job_data)
+    final = next(m for m in messages if "Final configuration" in m)
+    assert int(final.split("num_training_samples': u'")[1].split("'")[0]) == 16
+    errors = [1 - float(m.split("Validation-accuracy=")[1]) for m in messages if "Validation-" in m]
+    assert len(errors) == 4 and all(0 <= e <= 1 for e in errors)
+    assert all(re.match(r"\[\d\d/\d\d/\d{4} [\d:]{8} INFO \d+\] ", m) for m in messages)
+    assert len(results.parse_training_log(messages)) == 4
     listed = checked("ListTrainingJobs", sm.list_training_jobs(NameContains="sm-tests"))
     assert [j["TrainingJobName"] for j in listed["TrainingJobSummaries"]] == ["sm-tests-training"]
 
@@ -578,6 +585,23 @@ def test_a_role_that_may_not_write_the_output_fails_the_job(setup: dict[str, Any
     job = wait_labeling("sm-tests-read-only")
     assert job["LabelingJobStatus"] == "Failed"
     assert "s3:PutObject" in job["FailureReason"] and "sm-tests-read-only" in job["FailureReason"]
+
+
+def test_a_job_whose_role_cannot_read_its_manifest_counts_nothing(setup: dict[str, Any]) -> None:
+    request = labeling_request(setup, "sm-tests-no-read", "validation")
+    request["RoleArn"] = make_role("sm-tests-no-read")  # no policy: may read nothing
+    client("sagemaker").create_labeling_job(**request)
+    job = wait_labeling("sm-tests-no-read")
+    assert job["LabelingJobStatus"] == "Failed" and "s3:GetObject" in job["FailureReason"]
+    zero = (
+        "TotalLabeled",
+        "HumanLabeled",
+        "MachineLabeled",
+        "FailedNonRetryableError",
+        "Unlabeled",
+    )
+    assert job["LabelCounters"] == dict.fromkeys(zero, 0)
+    assert "LabelingJobOutput" not in job
 
 
 def test_list_labeling_jobs(labeled: dict[str, Any]) -> None:

@@ -237,8 +237,32 @@ def build_app(config: LocalConfig) -> Any:
     portal = Portal(
         sagemaker.backend, sagemaker.workforces, sagemaker.labeling, sagemaker.clock.now
     )
-    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    dispatcher = dispatcher_class()(werkzeug_app.create_backend_app)
     return LocalAws(dispatcher, sagemaker, portal=portal)
+
+
+def dispatcher_class() -> type[Any]:
+    """moto's dispatcher, remembering which backend serves each host once it has found it.
+
+    moto's own finds it again on every request, under one lock for all threads, by listing its
+    package folder and testing each of its 182 entries with `stat`: about a sixth of the local
+    AWS's CPU time for a server-side copy. The answer for a host never changes while the
+    process runs, so the first one is kept (still under moto's lock: `get_application` holds
+    it while it asks).
+    """
+    from moto.moto_server import werkzeug_app
+
+    class RememberingDispatcher(werkzeug_app.DomainDispatcherApplication):
+        def __init__(self, create_app: Callable[..., Any]) -> None:
+            super().__init__(create_app)
+            self.backend_by_host: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host not in self.backend_by_host:
+                self.backend_by_host[host] = super().get_backend_for_host(host)
+            return self.backend_by_host[host]
+
+    return RememberingDispatcher
 
 
 def serve(port: int, folder: Path) -> None:

@@ -755,6 +755,14 @@ class LabelingJobs(JobOperations):
     # --- finishing --------------------------------------------------------------------------------
 
     def _fail(self, job: LabelingJob, reason: str) -> None:
+        """End the job as Failed; one that fails before it starts has read nothing and counts it.
+
+        A job that fails its role check (or a forced failure) at start could not read its
+        manifest: like the service, it labels nothing and counts no object, not even as
+        Unlabeled (its planned objects are dropped, so no LabelCounters and no task remain).
+        """
+        if job.status == "Initializing":
+            job.objects.clear()
         job.status = "Failed"
         job.failure_reason = reason
         job.finished_at = job.last_modified = self.clock.now()

@@ -9,6 +9,7 @@ to stdout.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -20,6 +21,7 @@ from botocore.config import Config
 
 from helpers.local.core import split_s3_uri
 from helpers.local.faults import INTERNAL_AGENT
+from helpers.local.sagemaker import algorithm_log
 from helpers.local.standins import classifier
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -43,11 +45,20 @@ def client(spec: dict[str, Any], service: str) -> Any:
 
 
 class CloudWatchLog:
-    """Sends log lines to one CloudWatch Logs stream of a job (and echoes them to stderr)."""
+    """Sends log lines to one CloudWatch Logs stream of a job (and echoes them to stderr).
+
+    With `algorithm=True` each line starts as the image-classification algorithm's do
+    (`[MM/DD/YYYY HH:MM:SS INFO <thread>] `, see `algorithm_log`).
+    """
 
     def __init__(
-        self, spec: dict[str, Any], group: str = LOG_GROUP, stream: str | None = None
+        self,
+        spec: dict[str, Any],
+        group: str = LOG_GROUP,
+        stream: str | None = None,
+        algorithm: bool = False,
     ) -> None:
+        self.algorithm = algorithm
         self.logs = client(spec, "logs")
         self.group = group
         self.stream = stream or spec["log_stream"]
@@ -57,6 +68,8 @@ class CloudWatchLog:
 
     def __call__(self, line: str) -> None:
         """Log one line."""
+        if self.algorithm:
+            line = algorithm_log.prefix() + line
         print(line, file=sys.stderr, flush=True)
         self.logs.put_log_events(
             logGroupName=self.group,
@@ -99,9 +112,13 @@ def _read_images(s3: Any, uris: list[str]) -> list[bytes]:
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Train as the job spec says and return the result to report."""
     s3 = client(spec, "s3")
-    log = CloudWatchLog(spec)
+    log = CloudWatchLog(spec, algorithm=True)
     print("STATUS Downloading", flush=True)
+    for line in algorithm_log.configuration_lines(spec["hyperparameters"]):
+        log(line)
     hp = classifier.parse_hyperparameters(spec["hyperparameters"])
+    for line in algorithm_log.parameter_lines(dataclasses.asdict(hp)):
+        log(line)
     channels = {c["ChannelName"]: read_channel(s3, c) for c in spec["channels"]}
     train_records, validation_records = channels["train"], channels["validation"]
     classifier.check_data(hp, [r[1] for r in train_records], [r[1] for r in validation_records])
