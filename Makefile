@@ -65,7 +65,7 @@ test-kubeflow-image:  ## unit tests and notebooks 01-03 on Python 3.12 with kfp 
 aws-smoke: $(DEMO)  ## the smallest real run on your account (asks first; removes what it made)
 	$(BIN)/python -m helpers.smoke
 
-bench: $(TEST)  ## ours vs the upstream way: staging, annotations, walkthrough (a few minutes)
+bench: $(TEST)  ## ours vs the upstream way: staging, annotations, walkthrough, scale (about 12 minutes)
 	$(BIN)/python -m benchmarks
 
 lab: $(LAB)  ## JupyterLab on the notebooks, with the local AWS (stopped again if it started it)
