@@ -57,7 +57,8 @@ EXPECTED_DAG = {
 #: results): none may be replayed from KFP's cache.
 SIDE_EFFECTING = set(EXPECTED_DAG)
 #: The pipeline's parameters before predictions (what the pipeline without them still takes).
-PARAMETERS_WITHOUT_PREDICTIONS = 40
+#: 40 before predictions, and ground_truth_enable_auto_labeling (automated data labeling)
+PARAMETERS_WITHOUT_PREDICTIONS = 41
 
 
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:

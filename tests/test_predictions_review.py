@@ -384,6 +384,8 @@ def notebook_namespace(aws: Aws) -> dict[str, Any]:
             "agrees": [True, True, True, False],
             "label": [0, 1, 2, 1],
             "split": ["train"] * 4,
+            "human_annotated": pd.array([True] * 4, dtype="boolean"),
+            "confidence": [0.9, 0.8, 0.95, 0.6],
         }
     )
     accuracy, matrix = results.agreement(reviewed, CLASSES)
@@ -399,6 +401,7 @@ def notebook_namespace(aws: Aws) -> dict[str, Any]:
         "s3": aws.client("s3"),
         "review": chosen,
         "table": reviewed,
+        "reviewed": reviewed,
         "accuracy": accuracy,
         "matrix": matrix,
         "training": {
@@ -428,7 +431,7 @@ def test_notebook_04_shows_the_predictions_and_their_cost(
     assert first["image_id"].tolist()[:2] == ["t-as-cheetah", "c-as-apple"]
     assert grid.axes[0].get_title() == "✗ Cheetah (0.65)\nOpen Images: Tiger"
     assert worth["accuracy"].tolist() == [0.75, 0.812, 0.667]
-    shown = run_cells(notebook_section("## Step 9", "## Step 10"), namespace)
+    shown = run_cells(notebook_section("## Step 9", "### Automated data labeling"), namespace)
     instances = next(s for s in shown if isinstance(s, pd.DataFrame) and "step" in s.columns)
     row = instances.set_index("step").loc["predictions"]
     assert (row["instance type"], row["billed seconds"]) == ("ml.c5.xlarge", 150)
@@ -454,5 +457,5 @@ def test_notebook_04_shows_a_failed_transform_and_goes_on(aws: Aws) -> None:
     assert "failed:** ClientError: See job logs" in status.data
     assert namespace["prediction_chart"] is None and namespace["prediction_grid"] is None
     assert pd.isna(worth.loc["model: test accuracy", "accuracy"])
-    shown = run_cells(notebook_section("## Step 9", "## Step 10"), namespace)
+    shown = run_cells(notebook_section("## Step 9", "### Automated data labeling"), namespace)
     assert "no predictions price or time on file" in shown[-1].data
