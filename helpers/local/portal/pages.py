@@ -30,7 +30,7 @@ def layout(title: str, body: str, signed_in_as: str = "", base: str = "", csrf: 
         f"<title>{_e(title)} - Labeling portal (local)</title>"
         f'<link rel="stylesheet" href="{STATIC}/portal.css"></head><body>'
         '<header class="bar"><span class="brand">Labeling portal '
-        "<span class=\"local\">local stand-in for Ground Truth's worker portal</span></span>"
+        '<span class="local">local stand-in for Ground Truth\'s worker portal</span></span>'
         f"{who}</header><main>{body}</main></body></html>"
     )
 
