@@ -168,3 +168,29 @@ def checked_sagemaker(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
     problems = check_response("sagemaker", operation, answer)
     assert problems == [], f"{operation}: {problems}"
     return answer
+
+
+def team_of_labelers(name: str, group: str, users: list[str]) -> str:
+    """A Cognito group of the session's pool with these users, and a workteam of it: its ARN."""
+    idp = local_client("cognito-idp")
+    pool, client_id = workforce_pool(REGION)
+    idp.create_group(UserPoolId=pool, GroupName=group)
+    for user in users:
+        idp.admin_create_user(UserPoolId=pool, Username=user)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=group)
+    member = {"UserPool": pool, "UserGroup": group, "ClientId": client_id}
+    return str(
+        local_client("sagemaker").create_workteam(
+            WorkteamName=name,
+            Description=f"{len(users)} labelers",
+            MemberDefinitions=[{"CognitoMemberDefinition": member}],
+        )["WorkteamArn"]
+    )
+
+
+def s3_execution_role(name: str) -> str:
+    """A SageMaker execution role with S3 access (AmazonS3FullAccess): its ARN."""
+    iam = local_client("iam")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    return str(role["Role"]["Arn"])

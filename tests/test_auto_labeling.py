@@ -12,8 +12,12 @@ import pytest
 from helpers import dataset, local, regions
 from helpers.local.sagemaker import auto_labeling
 from helpers.settings import load
-from tests.support import SAGEMAKER_TRUST, labeling_job_request, workforce_pool
 from tests.support import checked_sagemaker as checked
+from tests.support import (
+    labeling_job_request,
+    s3_execution_role,
+    team_of_labelers,
+)
 from tests.support import local_client as client
 
 REGION = "us-west-2"
@@ -112,27 +116,10 @@ def staged(local_aws_url: str) -> dict[str, Any]:
     s3.put_object(
         Bucket=BUCKET, Key=f"{PREFIX}/big.manifest", Body=("\n".join(lines) + "\n").encode()
     )
-    idp = client("cognito-idp")
-    pool, client_id = workforce_pool(REGION)
-    idp.create_group(UserPoolId=pool, GroupName="auto-tests-labelers")
-    for user in ("al-ana", "al-bo", "al-cy"):
-        idp.admin_create_user(UserPoolId=pool, Username=user)
-        idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName="auto-tests-labelers")
-    member = {"UserPool": pool, "UserGroup": "auto-tests-labelers", "ClientId": client_id}
-    team = client("sagemaker").create_workteam(
-        WorkteamName="auto-tests-team",
-        Description="three labelers",
-        MemberDefinitions=[{"CognitoMemberDefinition": member}],
-    )["WorkteamArn"]
-    iam = client("iam")
-    role = iam.create_role(
-        RoleName="auto-tests-execution", AssumeRolePolicyDocument=SAGEMAKER_TRUST
-    )
-    iam.attach_role_policy(
-        RoleName="auto-tests-execution", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
-    )
+    team = team_of_labelers("auto-tests-team", "auto-tests-labelers", ["al-ana", "al-bo", "al-cy"])
+    role = s3_execution_role("auto-tests-execution")
     truth = dict(zip(chosen["uri"], chosen["class_name"], strict=True))
-    return {"team": team, "role": role["Role"]["Arn"], "url": local_aws_url, "truth": truth}
+    return {"team": team, "role": role, "url": local_aws_url, "truth": truth}
 
 
 def auto_request(staged: dict[str, Any], name: str) -> dict[str, Any]:

@@ -20,8 +20,8 @@ import pytest
 from helpers import dataset, local
 from helpers.paths import project_root
 from helpers.settings import load
-from tests.support import SAGEMAKER_TRUST, workforce_pool
 from tests.support import local_client as client
+from tests.support import s3_execution_role, team_of_labelers
 from tests.test_official_programs import OFFICIAL, PYTHON37, env37, needs_python37
 
 REGION = "us-west-2"
@@ -75,28 +75,11 @@ def staged(local_aws_url: str) -> dict[str, Any]:
     chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
     dataset.stage_images(settings, s3, chosen)
     dataset.write_inputs(settings, s3, chosen)
-    idp = client("cognito-idp")
-    pool, client_id = workforce_pool(REGION)
-    idp.create_group(UserPoolId=pool, GroupName="official-gt-labelers")
-    for user in ("ogt-ana", "ogt-bo", "ogt-cy"):
-        idp.admin_create_user(UserPoolId=pool, Username=user)
-        idp.admin_add_user_to_group(
-            UserPoolId=pool, Username=user, GroupName="official-gt-labelers"
-        )
-    member = {"UserPool": pool, "UserGroup": "official-gt-labelers", "ClientId": client_id}
-    team = client("sagemaker").create_workteam(
-        WorkteamName="official-gt-team",
-        Description="three labelers",
-        MemberDefinitions=[{"CognitoMemberDefinition": member}],
-    )["WorkteamArn"]
-    iam = client("iam")
-    role = iam.create_role(
-        RoleName="official-gt-execution", AssumeRolePolicyDocument=SAGEMAKER_TRUST
+    team = team_of_labelers(
+        "official-gt-team", "official-gt-labelers", ["ogt-ana", "ogt-bo", "ogt-cy"]
     )
-    iam.attach_role_policy(
-        RoleName="official-gt-execution", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess"
-    )
-    return {"team": team, "role": role["Role"]["Arn"], "url": local_aws_url}
+    role = s3_execution_role("official-gt-execution")
+    return {"team": team, "role": role, "url": local_aws_url}
 
 
 def test_the_official_ground_truth_program_completes_with_auto_labeling(

@@ -37,30 +37,12 @@ class SageMaker:
         self.faults = Faults(self.config.faults)
         self.roles = RoleAccess(self.backend)
         self.workforces = Workforces(self.backend, self.clock)
-        self.training = TrainingJobs(
-            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
-        )
-        self.models = Models(
-            self.backend, self.clock, self.workforces, self.roles, self.faults, self.config
-        )
-        self.labeling = LabelingJobs(
-            self.backend,
-            self.clock,
-            self.workforces,
-            self.roles,
-            self.faults,
-            self.config,
-            models=self.models,
-        )
-        self.transform = TransformJobs(
-            self.backend,
-            self.clock,
-            self.workforces,
-            self.roles,
-            self.faults,
-            self.config,
-            models=self.models,
-        )
+        # what every kind of job shares: S3, the clock, the teams, the roles, faults, settings
+        shared = (self.backend, self.clock, self.workforces, self.roles, self.faults, self.config)
+        self.training = TrainingJobs(*shared)
+        self.models = Models(*shared)
+        self.labeling = LabelingJobs(*shared, models=self.models)
+        self.transform = TransformJobs(*shared, models=self.models)
         w, lab, tr = self.workforces, self.labeling, self.training
         mo, tf = self.models, self.transform
         self._operations: dict[str, Operation] = {
