@@ -52,7 +52,7 @@ demo: $(DEMO)  ## run every notebook headlessly on the local AWS into runs/<time
 	$(BIN)/python -m helpers.demo
 
 test: $(TEST) $(STAMP37)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
-	$(BIN)/python -m pytest tests $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+	$(BIN)/python -m pytest tests --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 test-kubeflow-image:  ## unit tests and notebooks 01-03 on Python 3.12 with kfp 2.16 (a Kubeflow image)
 	@if [ -z "$(PYTHON312)" ]; then \
