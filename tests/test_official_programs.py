@@ -283,15 +283,15 @@ print(json.dumps({
 """
 
 
-def their_parser(tmp_path: Path, spec: str, argv: list[str]) -> dict[str, Any]:
-    """Parse `argv` with the official program's own parser (its 1.1.2 spec class); its answer."""
+def run_their_parser(tmp_path: Path, spec: str, argv: list[str]) -> Any:
+    """Run the official program's own parser (its 1.1.2 spec class) on `argv`; the process."""
     folder = tmp_path / "official"
     if not folder.exists():
         shutil.copytree(OFFICIAL, folder)
         for text in folder.rglob("*.py.txt"):
             text.rename(text.with_suffix(""))
     _, module, name = SPECS[spec]
-    done = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-W",
@@ -309,6 +309,11 @@ def their_parser(tmp_path: Path, spec: str, argv: list[str]) -> dict[str, Any]:
         timeout=60,
         check=False,
     )
+
+
+def their_parser(tmp_path: Path, spec: str, argv: list[str]) -> dict[str, Any]:
+    """Parse `argv` with the official program's own parser (its 1.1.2 spec class); its answer."""
+    done = run_their_parser(tmp_path, spec, argv)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -399,29 +404,7 @@ def test_the_official_program_s_parser_takes_every_flag_the_pipeline_passes(
 @pytest.mark.parametrize("spec", sorted(SPECS))
 def test_a_flag_the_official_program_does_not_know_is_refused(spec: str, tmp_path: Path) -> None:
     """The check above would catch a misspelt flag: their parser refuses it."""
-    folder = tmp_path / "official"
-    shutil.copytree(OFFICIAL, folder)
-    for text in folder.rglob("*.py.txt"):
-        text.rename(text.with_suffix(""))
-    _, module, name = SPECS[spec]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "ignore",
-            "-c",
-            PARSE_WITH_THEIR_SPEC,
-            module,
-            name,
-            '["--regoin", "x"]',
-        ],
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": str(folder)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_their_parser(tmp_path, spec, ["--regoin", "x"])
     assert done.returncode == 2 and "the following arguments are required" in done.stderr
 
 
