@@ -668,32 +668,22 @@ def _act(aws: Any, plan: Plan, item: Item) -> str:
         return f"failed: {exc.operation_name}: {error_code(exc)}: {message}"
 
 
-def _stop_labeling(aws: Any, plan: Plan, item: Item) -> str:
+#: The statuses in which each kind of job can still be stopped.
+_STOPPABLE = {
+    "labeling job": ("Initializing", "InProgress"),
+    "training job": ("InProgress",),
+    "transform job": ("InProgress",),
+}
+
+
+def _stop_job(aws: Any, plan: Plan, item: Item) -> str:
+    """Stop a job that still runs (StopLabelingJob, StopTrainingJob or StopTransformJob)."""
     sm = aws.client("sagemaker")
+    describe, key, status_key = _JOB_CALLS[item.kind]
     name = item.target["name"]
-    status = sm.describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"]
-    if status in ("Initializing", "InProgress"):
-        sm.stop_labeling_job(LabelingJobName=name)
-        return "stop requested"
-    return status
-
-
-def _stop_training(aws: Any, plan: Plan, item: Item) -> str:
-    sm = aws.client("sagemaker")
-    name = item.target["name"]
-    status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
-    if status == "InProgress":
-        sm.stop_training_job(TrainingJobName=name)
-        return "stop requested"
-    return status
-
-
-def _stop_transform(aws: Any, plan: Plan, item: Item) -> str:
-    sm = aws.client("sagemaker")
-    name = item.target["name"]
-    status = sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
-    if status == "InProgress":
-        sm.stop_transform_job(TransformJobName=name)
+    status = getattr(sm, describe)(**{key: name})[status_key]
+    if status in _STOPPABLE[item.kind]:
+        getattr(sm, "stop_" + describe.removeprefix("describe_"))(**{key: name})
         return "stop requested"
     return status
 
@@ -815,9 +805,9 @@ def _delete_bucket(aws: Any, plan: Plan, item: Item) -> str:
 
 
 _ACTIONS: dict[str, Callable[[Any, Plan, Item], str]] = {
-    "labeling job": _stop_labeling,
-    "training job": _stop_training,
-    "transform job": _stop_transform,
+    "labeling job": _stop_job,
+    "training job": _stop_job,
+    "transform job": _stop_job,
     "model": _delete_model,
     "workteam": _delete_workteam,
     "S3 objects": _delete_objects,
