@@ -133,6 +133,11 @@ def beyond_first_tier(objects: int) -> bool:
     return objects > GROUND_TRUTH_FIRST_TIER_OBJECTS
 
 
+def instance_cost(seconds: float | None, count: int, hourly: float | None) -> float | None:
+    """Seconds x instances x the hourly price, in USD; None without a price or a time."""
+    return None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
+
+
 def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
     """The training job's cost: billable seconds x instances x the instance type's hourly price.
 
@@ -143,7 +148,7 @@ def training_cost(training: Mapping[str, Any]) -> pd.DataFrame:
     kind, count = resources["InstanceType"], int(resources.get("InstanceCount", 1))
     seconds = training.get("BillableTimeInSeconds")
     hourly = TRAINING_PRICE_PER_HOUR.get(kind)
-    cost = None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
+    cost = instance_cost(seconds, count, hourly)
     return pd.DataFrame(
         [
             {
@@ -180,7 +185,7 @@ def transform_cost(job: Mapping[str, Any]) -> pd.DataFrame:
     kind, count = resources.get("InstanceType", ""), int(resources.get("InstanceCount", 1))
     seconds = transform_seconds(job)
     hourly = TRANSFORM_PRICE_PER_HOUR.get(kind)
-    cost = None if hourly is None or seconds is None else round(seconds * count * hourly / 3600, 4)
+    cost = instance_cost(seconds, count, hourly)
     return pd.DataFrame(
         [
             {
