@@ -1,0 +1,1 @@
+"""Label Studio as the walkthrough's second labeling backend: its API, labeling config and step."""
