@@ -222,10 +222,7 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
     if not folder.is_dir():
         return False
     with FileLock(str(folder / "lock"), timeout=timeout + 30):
-        annotators = _read(folder / ANNOTATORS_FILE)
-        if annotators:
-            _end_group(int(annotators["pid"]), "annotate", timeout)
-            (folder / ANNOTATORS_FILE).unlink(missing_ok=True)
+        _end_annotators(folder, timeout)
         server = _read(folder / SERVER_FILE)
         if not server:
             return False
@@ -233,6 +230,13 @@ def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
         _end_group(int(server["pid"]), "label-studio", timeout)
         (folder / SERVER_FILE).unlink(missing_ok=True)
         return was_running
+
+
+def _end_annotators(folder: Path, timeout: float = 15.0) -> None:
+    annotators = _read(folder / ANNOTATORS_FILE)
+    if annotators:
+        _end_group(int(annotators["pid"]), "annotate", timeout)
+        (folder / ANNOTATORS_FILE).unlink(missing_ok=True)
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -333,6 +337,7 @@ def _start(
     template: Path,
 ) -> dict[str, Any]:
     """Start Label Studio in `folder` (a stale one is ended first); return the account record."""
+    _end_annotators(folder)  # they answer the server they started with
     stale = _read(folder / SERVER_FILE)
     if stale:
         _end_group(int(stale["pid"]), "label-studio")
