@@ -95,6 +95,10 @@ def test_the_choices_come_from_the_label_config() -> None:
     positives = {"abc": ("tiger",)}
     assert annotators.truth("s3://b/test/abc.jpg", ("Fruit", "Tiger"), positives) == 1
     assert annotators.truth("s3://b/test/xyz.jpg", ("Fruit", "Tiger"), positives) is None
+    # a task of a project with a connected storage: Label Studio gives a link it resolves
+    link = "/tasks/7/resolve/?fileuri=czM6Ly9iL3Rlc3QvYWJjLmpwZw=="  # s3://b/test/abc.jpg
+    assert annotators.image_uri({"image": link}) == "s3://b/test/abc.jpg"
+    assert annotators.image_uri({"text": "hello", "n": 3}) is None
 
 
 def test_three_annotators_label_every_task_with_their_accuracy_and_pace(

@@ -17,6 +17,7 @@ that started it, so its workforce must too. The process ends by itself once the 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -24,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,8 +75,23 @@ def choices_of(label_config: str) -> Choices | None:
 
 
 def image_uri(data: dict[str, Any]) -> str | None:
-    """The `s3://` URI of a task's image (the first such value of its data)."""
-    return next((v for v in data.values() if isinstance(v, str) and v.startswith("s3://")), None)
+    """The `s3://` URI of a task's image (the first such value of its data).
+
+    A project with a connected storage gives its tasks' URIs as links Label Studio resolves
+    (`/tasks/<id>/resolve/?fileuri=<the URI in base64>`): the URI is read from the link.
+    """
+    for value in data.values():
+        if not isinstance(value, str):
+            continue
+        if "fileuri=" in value:
+            encoded = urllib.parse.parse_qs(urllib.parse.urlsplit(value).query).get("fileuri")
+            try:
+                value = base64.b64decode(encoded[0]).decode() if encoded else value
+            except (ValueError, UnicodeDecodeError):
+                continue
+        if value.startswith("s3://"):
+            return value
+    return None
 
 
 def image_id(uri: str) -> str:
