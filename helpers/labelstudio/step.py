@@ -1,4 +1,4 @@
-"""The pipeline's Label Studio labeling step: a project per split, labeled, then Ground Truth output.
+"""The pipeline's Label Studio labeling step: one project per split, then Ground Truth's output.
 
 It creates the project titled with the labeling job's name (or attaches to the one a retried pod
 made: same title and labeling config), connects the manifest's bucket and prefix as an S3 source
