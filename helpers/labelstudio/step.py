@@ -193,12 +193,17 @@ def follow(
         sleep(poll_seconds)
 
 
+def say(line: str) -> None:
+    """Print a progress line at once (a pod's log shows it as it happens)."""
+    print(line, flush=True)
+
+
 def run(
     client: api.Client,
     s3: Any,
     job: Job,
     poll_seconds: float = 5.0,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = say,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
