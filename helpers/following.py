@@ -1,18 +1,28 @@
-"""Following a submitted run to its end by SageMaker's `Describe*` calls, the same in both modes."""
+"""Following a submitted run to its end by SageMaker's `Describe*` calls, the same in both modes.
+
+A run that labels in Label Studio has no labeling jobs to describe: its labeling progress comes
+from its projects' counts (tasks with all their annotations over tasks), and once a labeling
+step has finished, from the job description it wrote beside its output (`job.json`, shaped as
+DescribeLabelingJob's answer).
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from helpers import gt_access, local_runner, people
 from helpers.awserrors import unless_missing
 from helpers.errors import WalkthroughError
+from helpers.labelstudio import output as studio_output
 from helpers.names import RunNames
 from helpers.progress import progress
 from helpers.records import RunRecord
+from helpers.s3 import read_text
 
 
 @dataclass
@@ -26,6 +36,8 @@ class RunState:
     predictions: bool = False
     model: dict[str, Any] | None = None
     transform: dict[str, Any] | None = None
+    #: whether the run labels in Label Studio (no workteam; labeling from its projects)
+    label_studio: bool = False
 
     def failure(self) -> str | None:
         """The first failure reason among the run's jobs (a failed job before a stopped one)."""
@@ -65,15 +77,89 @@ class RunState:
         return bool(self.training) and self.training["TrainingJobStatus"] == "Completed"
 
 
-def observe(aws: Any, names: RunNames) -> RunState:
-    """Describe the run's workteam and jobs (those that exist so far)."""
+@dataclass
+class StudioWatch:
+    """Where a Label Studio run's labeling progress comes from: its projects and job files."""
+
+    client: Any  # helpers.labelstudio.api.Client
+    output_location: str
+    projects: dict[str, str]  # split -> project title (the labeling job's name)
+    ids: dict[str, int] = field(default_factory=dict)  # title -> project id, once found
+
+    def link(self, project_id: int) -> str:
+        """Where a project's tasks are labeled in the browser."""
+        return f"{self.client.url}/projects/{project_id}/data"
+
+
+def studio_watch(record: RunRecord, client: Any) -> StudioWatch | None:
+    """The watch of a run that labels in Label Studio (None for Ground Truth, or no client)."""
+    studio = record.label_studio
+    if studio is None or client is None:
+        return None
+    output_location = str(record.arguments.get("ground_truth_output_location", ""))
+    return StudioWatch(client, output_location, dict(studio["projects"]))
+
+
+def describe_project(s3: Any, watch: StudioWatch, title: str) -> dict[str, Any] | None:
+    """A Label Studio labeling step's job, as DescribeLabelingJob would describe it.
+
+    Its `job.json` once the step wrote it; before, the project's counts (InProgress); None
+    while the project does not exist.
+    """
+    written = read_text(s3, studio_output.job_description_uri(watch.output_location, title))
+    if written is not None:
+        job = json.loads(written)
+        for key in ("CreationTime", "LastModifiedTime"):
+            job[key] = datetime.fromisoformat(job[key])
+        return job
+    if title not in watch.ids:
+        found = [p for p in watch.client.projects() if p.get("title") == title]
+        if not found:
+            return None
+        watch.ids[title] = int(found[0]["id"])
+    project = watch.client.project(watch.ids[title])
+    tasks = int(project.get("task_number") or 0)
+    done = int(project.get("finished_task_number") or 0)
+    return {
+        "LabelingJobName": title,
+        "LabelingJobStatus": "InProgress",
+        "LabelCounters": {
+            "TotalLabeled": done,
+            "HumanLabeled": done,
+            "MachineLabeled": 0,
+            "FailedNonRetryableError": 0,
+            "Unlabeled": tasks - done,
+        },
+        "CreationTime": studio_output.parse_time(project["created_at"]),
+        "LabelStudio": {
+            "url": watch.client.url,
+            "project_id": watch.ids[title],
+            "title": title,
+            "tasks_with_annotations": int(project.get("num_tasks_with_annotations") or 0),
+        },
+    }
+
+
+def observe(aws: Any, names: RunNames, studio: StudioWatch | None = None) -> RunState:
+    """Describe the run's workteam and jobs (those that exist so far).
+
+    With a Label Studio watch the labeling comes from its projects, and there is no workteam.
+    """
     sagemaker = aws.client("sagemaker")
-    team = unless_missing(sagemaker.describe_workteam, WorkteamName=names.team)
-    state = RunState(workteam_arn=team["Workteam"]["WorkteamArn"] if team else None)
-    for split, job in (("train", names.train_job), ("validation", names.validation_job)):
-        found = unless_missing(sagemaker.describe_labeling_job, LabelingJobName=job)
-        if found:
-            state.labeling[split] = found
+    if studio is not None:
+        state = RunState(label_studio=True)
+        s3 = aws.client("s3")
+        for split, title in sorted(studio.projects.items()):
+            found = describe_project(s3, studio, title)
+            if found:
+                state.labeling[split] = found
+    else:
+        team = unless_missing(sagemaker.describe_workteam, WorkteamName=names.team)
+        state = RunState(workteam_arn=team["Workteam"]["WorkteamArn"] if team else None)
+        for split, job in (("train", names.train_job), ("validation", names.validation_job)):
+            found = unless_missing(sagemaker.describe_labeling_job, LabelingJobName=job)
+            if found:
+                state.labeling[split] = found
     state.training = unless_missing(
         sagemaker.describe_training_job, TrainingJobName=names.training_job
     )
@@ -98,14 +184,19 @@ def follow(
     poll_seconds: float = 1.0,
     timeout: float = 7 * 86400,
     objects: int | None = None,
+    label_studio: Any = None,
 ) -> RunState:
     """Show the run's progress (objects labeled, then training) until the pipeline ends.
 
     `finished()` returns None while the pipeline runs, then True (succeeded) or False (failed).
     `objects` (both manifests' lines, known before submission) is the bar's total from the
     start; the bar ends once, when every object is labeled or failed, before training starts.
+    A run that labels in Label Studio needs `label_studio`, a client of its server: each
+    project's link is printed once it exists.
     """
     names = record.run_names
+    studio = studio_watch(record, label_studio)
+    linked: set[str] = set()
     bar: Any = None
     if objects:
         bar = progress(total=objects, desc="objects labeled", unit="obj")
@@ -117,10 +208,13 @@ def follow(
     try:
         while outcome is None and time.monotonic() < deadline:
             outcome = finished()
-            state = observe(aws, names)
+            state = observe(aws, names, studio)
+            if studio is not None:
+                _print_links(state, linked)
             if state.labeling and not labeling_over:
                 done, total, detail = _labeling_progress(state)
-                detail = _with_people(aws, state, detail, told)
+                if not state.label_studio:
+                    detail = _with_people(aws, state, detail, told)
                 if bar is None:  # the count was not given: the jobs' own, once they exist
                     bar = progress(total=total, desc="objects labeled", unit="obj")
                 bar.total = max(bar.total or 0, total)
@@ -139,7 +233,7 @@ def follow(
     finally:
         if bar is not None:
             bar.close()
-    state = observe(aws, names)
+    state = observe(aws, names, studio)
     if outcome is None:
         raise WalkthroughError(f"run {record.run_id} did not finish within {timeout:.0f}s")
     if not outcome:
@@ -150,6 +244,16 @@ def follow(
         )
         raise WalkthroughError(f"the pipeline run {record.run_id} failed: {reason}")
     return state
+
+
+def _print_links(state: RunState, linked: set[str]) -> None:
+    """Print where each Label Studio project is labeled, once, when it first exists."""
+    for split, job in sorted(state.labeling.items()):
+        studio = job.get("LabelStudio", {})
+        if studio and job["LabelingJobName"] not in linked:
+            linked.add(job["LabelingJobName"])
+            link = f"{studio['url']}/projects/{studio['project_id']}/data"
+            print(f"Label Studio project {job['LabelingJobName']} ({split}): {link}", flush=True)
 
 
 def _job_statuses(state: RunState) -> dict[str, str]:
@@ -211,8 +315,13 @@ def _labeling_progress(state: RunState) -> tuple[int, int, str]:
 
 def outputs(state: RunState) -> dict[str, str]:
     """The run's outputs: the workteam, both labeled manifests, the training job and model."""
-    found = {"workteam ARN": state.workteam_arn or ""}
+    found = {} if state.label_studio else {"workteam ARN": state.workteam_arn or ""}
     for split, job in state.labeling.items():
+        studio = job.get("LabelStudio")
+        if studio:
+            found[f"{split} Label Studio project"] = (
+                f"{studio['url']}/projects/{studio['project_id']}/data"
+            )
         found[f"{split} output manifest"] = job.get("LabelingJobOutput", {}).get(
             "OutputDatasetS3Uri", ""
         )
@@ -247,7 +356,8 @@ def step_states(state: RunState, ended: bool | None) -> dict[str, str]:
     `ended` is the run's outcome: None while it runs, True (succeeded) or False (failed).
     """
     steps: dict[str, str] = {}
-    steps["create-workteam"] = "succeeded" if state.workteam_arn else _unstarted(ended)
+    if not state.label_studio:  # Label Studio's pipeline has no workteam
+        steps["create-workteam"] = "succeeded" if state.workteam_arn else _unstarted(ended)
     for split in ("train", "validation"):
         job = state.labeling.get(split)
         if job is None:

@@ -5,6 +5,10 @@ installs), with AWS reached as the environment says (`AWS_ENDPOINT_URL` in local
 task's log goes to stdout. How the pipeline ended is written to `state.json` beside the arguments
 file (and is the exit code): a run resumed from another kernel reads its end from there.
 
+A run that labels in Label Studio (its arguments name `label_studio_url`) gets the API token in
+this process's environment (`LABEL_STUDIO_API_KEY`, set by whoever starts it, never an
+argument); kfp.local's task processes inherit it.
+
 kfp.local runs the pipeline's exit handler (which stops the run's still-running jobs) after a
 failed task from kfp 2.17 on; kfp 2.16's local runner stops at the first failed task and skips
 it, so with 2.16 this module runs the exit handler's step itself after a failure.
@@ -52,22 +56,36 @@ def run(arguments: dict[str, Any], pipeline_root: Path) -> None:
         pipeline_root=str(pipeline_root),
         raise_on_error=True,
     )
+    # the prediction steps run when the arguments name them (the settings' test images > 0)
+    predictions = bool(arguments.get("transform_job_name"))
+    labeling = labeling_of(arguments)
     try:
-        # the prediction steps run when the arguments name them (the settings' test images > 0)
-        predictions = bool(arguments.get("transform_job_name"))
-        pipeline.build(components.python(install=False), predictions=predictions)(**arguments)
+        built = pipeline.build(
+            components.python(install=False), predictions=predictions, labeling=labeling
+        )
+        built(**arguments)
     except Exception:
         if not exit_handler_runs_after_failure():
             print("kfp.local before 2.17 skips the exit handler: running its step", flush=True)
             components.python_set.stop_run_jobs(
                 region=arguments.get("region", "us-west-2"),
                 endpoint_url=arguments.get("endpoint_url", ""),
-                train_job_name=arguments.get("ground_truth_train_job_name", ""),
-                validation_job_name=arguments.get("ground_truth_validation_job_name", ""),
+                # Label Studio's projects are no SageMaker labeling jobs
+                train_job_name=""
+                if labeling == "label_studio"
+                else arguments.get("ground_truth_train_job_name", ""),
+                validation_job_name=""
+                if labeling == "label_studio"
+                else arguments.get("ground_truth_validation_job_name", ""),
                 training_job_name=arguments.get("training_job_name", ""),
                 transform_job_name=arguments.get("transform_job_name", ""),
             )
         raise
+
+
+def labeling_of(arguments: dict[str, Any]) -> str:
+    """The labeling backend of a run's arguments: Label Studio's name its URL."""
+    return "label_studio" if "label_studio_url" in arguments else "ground_truth"
 
 
 def exit_handler_runs_after_failure() -> bool:

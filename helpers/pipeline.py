@@ -13,7 +13,10 @@ run still runs when the run ends. Compile it as the upstream sample does:
     dsl-compile --py helpers/pipeline.py --output mini-image-classification-pipeline.yaml
 
 That compiles the official-components pipeline; `build(components.python(...))` gives the same
-pipeline on the lightweight Python components.
+pipeline on the lightweight Python components. `build(..., labeling="label_studio")` labels in
+Label Studio instead of Ground Truth: no workteam, and `label-train` / `label-validation` are
+the Label Studio step (one project per split at the `label_studio_url` parameter), whose output
+is Ground Truth's, so everything after labeling is the same.
 """
 
 # No `from __future__ import annotations` here: KFP reads the pipeline's parameter types.
@@ -29,6 +32,10 @@ PIPELINE_NAME = "mini-image-classification-ground-truth"
 DESCRIPTION = (
     "Label images with SageMaker Ground Truth (private workteam, train and validation "
     "jobs) and train the built-in image-classification algorithm on the labels"
+)
+LABEL_STUDIO_DESCRIPTION = (
+    "Label images in Label Studio (train and validation projects, Ground Truth's output "
+    "format) and train the built-in image-classification algorithm on the labels"
 )
 PREDICTIONS_DESCRIPTION = (
     "; then label held-out test images with the model (batch transform) and score them"
@@ -58,6 +65,28 @@ PREDICTION_PARAMETERS = (
     "transform_instance_type",
     "test_labels_location",
 )
+#: The labeling backends: Ground Truth (the default) or Label Studio.
+LABELING_BACKENDS = ("ground_truth", "label_studio")
+#: The pipeline parameter of Label Studio's URL (absent from the Ground Truth pipeline).
+LABEL_STUDIO_PARAMETERS = ("label_studio_url",)
+#: The parameters only Ground Truth's steps take (absent from the Label Studio pipeline).
+GROUND_TRUTH_PARAMETERS = (
+    "team_name",
+    "team_description",
+    "user_pool",
+    "user_groups",
+    "client_id",
+    "ground_truth_task_type",
+    "ground_truth_worker_type",
+    "ground_truth_ui_template",
+    "ground_truth_time_limit",
+    "ground_truth_max_concurrent_tasks",
+    "ground_truth_enable_auto_labeling",
+)
+#: The environment variable that carries the Label Studio API token into its steps.
+LABEL_STUDIO_TOKEN_ENV = "LABEL_STUDIO_API_KEY"
+#: The key of the token in the Kubernetes secret when the secret's name does not give one.
+LABEL_STUDIO_SECRET_KEY = "token"
 #: What the transform job sends and asks for. The built-in image-classification algorithm takes
 #: image/png, image/jpeg and application/x-image for inference (SageMaker Developer Guide,
 #: "Image Classification - MXNet", "Input/Output Interface for the Image Classification
@@ -69,15 +98,31 @@ TRANSFORM_ACCEPT = "application/json"
 TRANSFORM_MAX_PAYLOAD_MB = 6
 
 
+def secret_and_key(label_studio_secret: str) -> tuple[str, str]:
+    """`<secret>` or `<secret>/<key>` as (secret, key); the key is `token` by default."""
+    name, _, key = label_studio_secret.partition("/")
+    return name, key or LABEL_STUDIO_SECRET_KEY
+
+
 def build(
-    parts: components.ComponentSet, aws_secret: str | None = None, predictions: bool = True
+    parts: components.ComponentSet,
+    aws_secret: str | None = None,
+    predictions: bool = True,
+    labeling: str = "ground_truth",
+    label_studio_secret: str | None = None,
 ) -> Any:
     """Return the pipeline function built from a component set.
 
     Credentials reach the pods through IRSA (the run's service account) unless `aws_secret`
     names a Kubernetes secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. With
     `predictions=False` the pipeline stops after training, without the prediction parameters.
+    `labeling="label_studio"` labels in Label Studio; its steps get the API token from the
+    Kubernetes secret `label_studio_secret` (`<secret>` or `<secret>/<key>`) as
+    LABEL_STUDIO_API_KEY (else from their environment, as on kfp.local).
     """
+    if labeling not in LABELING_BACKENDS:
+        raise ValueError(f"labeling must be one of {LABELING_BACKENDS}, not {labeling!r}")
+    studio = labeling == "label_studio"
 
     def mini_image_classification(
         region: str = "us-west-2",
@@ -127,6 +172,7 @@ def build(
         transform_output_location: str = "",
         transform_instance_type: str = "ml.c5.xlarge",  # settings.DEFAULT_TRANSFORM_INSTANCE
         test_labels_location: str = "",
+        label_studio_url: str = "",
     ) -> None:
         # The exit handler: when the run ends (succeeded, failed or terminated), stop whatever
         # job of the run still runs, so that nothing goes on billing.
@@ -134,67 +180,102 @@ def build(
         stop = parts.stop_run_jobs(
             region=region,
             endpoint_url=endpoint_url,
-            train_job_name=ground_truth_train_job_name,
-            validation_job_name=ground_truth_validation_job_name,
+            # Label Studio's projects are no SageMaker jobs: nothing to stop of theirs
+            train_job_name="" if studio else ground_truth_train_job_name,
+            validation_job_name="" if studio else ground_truth_validation_job_name,
             training_job_name=training_job_name,
             **extra,
         ).set_display_name("stop-run-jobs")
         with dsl.ExitHandler(stop, name="run-jobs"):
-            workteam = parts.workteam(
-                region=region,
-                endpoint_url=endpoint_url,
-                tags=tags,
-                team_name=team_name,
-                description=team_description,
-                user_pool=user_pool,
-                user_groups=user_groups,
-                client_id=client_id,
-            ).set_display_name("create-workteam")
-            labeling = {}
-            # each labeling task watches the other's job: when one fails, the other stops
-            for split, job_name, other_job, manifest in (
-                (
-                    "train",
-                    ground_truth_train_job_name,
-                    ground_truth_validation_job_name,
-                    ground_truth_train_manifest_location,
-                ),
-                (
-                    "validation",
-                    ground_truth_validation_job_name,
-                    ground_truth_train_job_name,
-                    ground_truth_validation_manifest_location,
-                ),
-            ):
-                labeling[split] = parts.ground_truth(
+            if studio:
+                workteam = None
+                labeling_tasks = {
+                    split: parts.label_studio(
+                        region=region,
+                        endpoint_url=endpoint_url,
+                        job_name=job_name,
+                        label_attribute_name=ground_truth_label_attribute_name,
+                        manifest_location=manifest,
+                        output_location=ground_truth_output_location,
+                        label_category_config=ground_truth_label_category_config,
+                        title=ground_truth_title,
+                        description=ground_truth_description,
+                        num_workers_per_object=ground_truth_num_workers_per_object,
+                        task_availibility=ground_truth_task_availibility,
+                        label_studio_url=label_studio_url,
+                    ).set_display_name(f"label-{split}")
+                    for split, job_name, manifest in (
+                        (
+                            "train",
+                            ground_truth_train_job_name,
+                            ground_truth_train_manifest_location,
+                        ),
+                        (
+                            "validation",
+                            ground_truth_validation_job_name,
+                            ground_truth_validation_manifest_location,
+                        ),
+                    )
+                }
+            else:
+                workteam = parts.workteam(
                     region=region,
                     endpoint_url=endpoint_url,
                     tags=tags,
-                    role=role_arn,
-                    job_name=job_name,
-                    label_attribute_name=ground_truth_label_attribute_name,
-                    manifest_location=manifest,
-                    output_location=ground_truth_output_location,
-                    task_type=ground_truth_task_type,
-                    worker_type=ground_truth_worker_type,
-                    workteam_arn=workteam.outputs["workteam_arn"],
-                    label_category_config=ground_truth_label_category_config,
-                    ui_template=ground_truth_ui_template,
-                    title=ground_truth_title,
-                    description=ground_truth_description,
-                    num_workers_per_object=ground_truth_num_workers_per_object,
-                    time_limit=ground_truth_time_limit,
-                    task_availibility=ground_truth_task_availibility,
-                    max_concurrent_tasks=ground_truth_max_concurrent_tasks,
-                    watch_job_names=other_job,
-                    output_encryption_key=ground_truth_output_encryption_key,
-                    enable_auto_labeling=ground_truth_enable_auto_labeling,
-                ).set_display_name(f"label-{split}")
+                    team_name=team_name,
+                    description=team_description,
+                    user_pool=user_pool,
+                    user_groups=user_groups,
+                    client_id=client_id,
+                ).set_display_name("create-workteam")
+                labeling = {}
+                # each labeling task watches the other's job: when one fails, the other stops
+                for split, job_name, other_job, manifest in (
+                    (
+                        "train",
+                        ground_truth_train_job_name,
+                        ground_truth_validation_job_name,
+                        ground_truth_train_manifest_location,
+                    ),
+                    (
+                        "validation",
+                        ground_truth_validation_job_name,
+                        ground_truth_train_job_name,
+                        ground_truth_validation_manifest_location,
+                    ),
+                ):
+                    labeling[split] = parts.ground_truth(
+                        region=region,
+                        endpoint_url=endpoint_url,
+                        tags=tags,
+                        role=role_arn,
+                        job_name=job_name,
+                        label_attribute_name=ground_truth_label_attribute_name,
+                        manifest_location=manifest,
+                        output_location=ground_truth_output_location,
+                        task_type=ground_truth_task_type,
+                        worker_type=ground_truth_worker_type,
+                        workteam_arn=workteam.outputs["workteam_arn"],
+                        label_category_config=ground_truth_label_category_config,
+                        ui_template=ground_truth_ui_template,
+                        title=ground_truth_title,
+                        description=ground_truth_description,
+                        num_workers_per_object=ground_truth_num_workers_per_object,
+                        time_limit=ground_truth_time_limit,
+                        task_availibility=ground_truth_task_availibility,
+                        max_concurrent_tasks=ground_truth_max_concurrent_tasks,
+                        watch_job_names=other_job,
+                        output_encryption_key=ground_truth_output_encryption_key,
+                        enable_auto_labeling=ground_truth_enable_auto_labeling,
+                    ).set_display_name(f"label-{split}")
+                labeling_tasks = labeling
             prepared = parts.prepare_training(
                 region=region,
                 endpoint_url=endpoint_url,
-                train_manifest=labeling["train"].outputs["output_manifest_location"],
-                validation_manifest=labeling["validation"].outputs["output_manifest_location"],
+                train_manifest=labeling_tasks["train"].outputs["output_manifest_location"],
+                validation_manifest=labeling_tasks["validation"].outputs[
+                    "output_manifest_location"
+                ],
                 label_category_config=ground_truth_label_category_config,
                 label_attribute_name=ground_truth_label_attribute_name,
                 training_input_location=training_input_location,
@@ -266,7 +347,8 @@ def build(
                     label_category_config=ground_truth_label_category_config,
                 ).set_display_name("evaluate")
                 added = [model, predict, scored]
-        for task in (workteam, *labeling.values(), prepared, training, *added, stop):
+        made = (workteam, *labeling_tasks.values(), prepared, training, *added, stop)
+        for task in (t for t in made if t is not None):
             task.set_caching_options(False)
             if aws_secret:
                 from kfp import kubernetes
@@ -279,14 +361,41 @@ def build(
                         "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY",
                     },
                 )
+        if studio and label_studio_secret:
+            from kfp import kubernetes
 
-    if not predictions:  # KFP reads the parameters from the signature: leave theirs out
-        signature = inspect.signature(mini_image_classification)
-        kept = [p for p in signature.parameters.values() if p.name not in PREDICTION_PARAMETERS]
-        trimmed = signature.replace(parameters=kept)
-        mini_image_classification.__signature__ = trimmed  # type: ignore[attr-defined]
-    description = DESCRIPTION + (PREDICTIONS_DESCRIPTION if predictions else "")
-    return dsl.pipeline(name=PIPELINE_NAME, description=description)(mini_image_classification)
+            secret, key = secret_and_key(label_studio_secret)
+            for task in labeling_tasks.values():  # the token goes to the labeling steps only
+                kubernetes.use_secret_as_env(
+                    task, secret_name=secret, secret_key_to_env={key: LABEL_STUDIO_TOKEN_ENV}
+                )
+
+    # KFP reads the parameters from the signature: leave out those of the steps not built
+    left_out = (() if predictions else PREDICTION_PARAMETERS) + (
+        GROUND_TRUTH_PARAMETERS if studio else LABEL_STUDIO_PARAMETERS
+    )
+    signature = inspect.signature(mini_image_classification)
+    kept = [p for p in signature.parameters.values() if p.name not in left_out]
+    trimmed = signature.replace(parameters=kept)
+    function: Any = mini_image_classification
+    if studio:  # KFP passes the parameters by position: map them to their names
+        function = _by_name(mini_image_classification, [p.name for p in kept])
+    function.__signature__ = trimmed
+    description = (LABEL_STUDIO_DESCRIPTION if studio else DESCRIPTION) + (
+        PREDICTIONS_DESCRIPTION if predictions else ""
+    )
+    return dsl.pipeline(name=PIPELINE_NAME, description=description)(function)
+
+
+def _by_name(function: Any, names: list[str]) -> Any:
+    """`function` called with positional arguments in the order of `names`, as keywords."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return function(**dict(zip(names, args, strict=False)), **kwargs)
+
+    call.__name__ = function.__name__
+    call.__doc__ = function.__doc__
+    return call
 
 
 def compile_pipeline(
@@ -294,9 +403,12 @@ def compile_pipeline(
     path: Path,
     aws_secret: str | None = None,
     predictions: bool = True,
+    labeling: str = "ground_truth",
+    label_studio_secret: str | None = None,
 ) -> Path:
     """Compile the pipeline built from `parts` to a YAML file."""
-    compiler.Compiler().compile(build(parts, aws_secret, predictions), str(path))
+    pipeline = build(parts, aws_secret, predictions, labeling, label_studio_secret)
+    compiler.Compiler().compile(pipeline, str(path))
     return path
 
 
@@ -312,7 +424,7 @@ def graph(package: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
     """
     import yaml
 
-    spec = yaml.safe_load(package.read_text())
+    spec = next(yaml.safe_load_all(package.read_text()))  # then the platform's, if any
     needs: dict[str, list[str]] = {}
     labels: dict[str, str] = {}
 

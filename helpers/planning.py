@@ -43,6 +43,43 @@ def plan(settings: Settings, aws: Any) -> Plan:
     return Plan(record, latest, resumed=False)
 
 
+def labeling_backend(settings: Settings) -> str:
+    """The settings' labeling backend: `ground_truth` (the default) or `label_studio`."""
+    return str(getattr(settings, "labeling_backend", None) or "ground_truth")
+
+
+def label_studio_url(settings: Settings) -> str:
+    """The Label Studio URL the labeling steps use (an InputError when none is set)."""
+    url = str(getattr(settings, "label_studio_url", None) or "").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise InputError(
+            "label_studio_url",
+            url or None,
+            "the Label Studio labeling steps need the server's http(s) URL",
+            "set label_studio_url (in local mode the local Label Studio's, which notebook 02 "
+            "starts)",
+        )
+    return url
+
+
+def require_project_titles(names: RunNames) -> None:
+    """Raise when a labeling job name is longer than a Label Studio project title may be."""
+    from helpers.labelstudio.step import MAX_TITLE
+
+    for setting, name in (
+        ("ground_truth_train_job_name", names.train_job),
+        ("ground_truth_validation_job_name", names.validation_job),
+    ):
+        if len(name) > MAX_TITLE:
+            raise InputError(
+                setting,
+                name,
+                f"with labeling_backend=label_studio it titles a Label Studio project, which "
+                f"takes at most {MAX_TITLE} characters ({len(name)} here)",
+                "choose a shorter name, or leave it unset for a unique one",
+            )
+
+
 def workforce_cognito(aws: Any, settings: Settings) -> tuple[str, str]:
     """The Cognito pool and app client: from the settings, else the region's private workforce."""
     if settings.user_pool and settings.client_id:
@@ -59,21 +96,34 @@ def workforce_cognito(aws: Any, settings: Settings) -> tuple[str, str]:
     return settings.user_pool or cognito["UserPool"], settings.client_id or cognito["ClientId"]
 
 
-def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
-    """The pipeline's arguments for a run, from the settings and notebook 01's inputs."""
-    role = settings.require("role_arn", "to run labeling and training jobs")
+def labeling_arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
+    """The arguments only one labeling backend takes: the workteam's, or Label Studio's URL."""
+    if labeling_backend(settings) == "label_studio":
+        return {"label_studio_url": label_studio_url(settings)}
     groups = settings.require("user_groups", "to make the workteam")
     pool, client_id = workforce_cognito(aws, settings)
     staged = dataset.input_uris(settings)
     return {
-        "region": settings.region,
-        "tags": {RUN_TAG: names.run_id},
-        "role_arn": role,
         "team_name": names.team,
         "team_description": settings.team_description,
         "user_pool": pool,
         "user_groups": groups,
         "client_id": client_id,
+        "ground_truth_ui_template": staged.ui_template,
+        "ground_truth_time_limit": settings.ground_truth_time_limit,
+        "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
+        **({"ground_truth_enable_auto_labeling": True} if settings.enable_auto_labeling else {}),
+    }
+
+
+def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
+    """The pipeline's arguments for a run, from the settings and notebook 01's inputs."""
+    role = settings.require("role_arn", "to run labeling and training jobs")
+    staged = dataset.input_uris(settings)
+    given = {
+        "region": settings.region,
+        "tags": {RUN_TAG: names.run_id},
+        "role_arn": role,
         "ground_truth_train_job_name": names.train_job,
         "ground_truth_validation_job_name": names.validation_job,
         "ground_truth_label_attribute_name": settings.ground_truth_label_attribute_name,
@@ -81,14 +131,10 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         "ground_truth_validation_manifest_location": staged.validation_manifest,
         "ground_truth_output_location": settings.layout.labeling_output,
         "ground_truth_label_category_config": staged.label_config,
-        "ground_truth_ui_template": staged.ui_template,
         "ground_truth_title": settings.ground_truth_title,
         "ground_truth_description": settings.ground_truth_description,
         "ground_truth_num_workers_per_object": settings.ground_truth_num_workers_per_object,
-        "ground_truth_time_limit": settings.ground_truth_time_limit,
         "ground_truth_task_availibility": settings.ground_truth_task_availability,
-        "ground_truth_max_concurrent_tasks": settings.ground_truth_max_concurrent_tasks,
-        **({"ground_truth_enable_auto_labeling": True} if settings.enable_auto_labeling else {}),
         "training_job_name": names.training_job,
         "training_image": regions.image_classification_image(settings.region),
         "training_hyperparameters": dict(pipeline.DEFAULT_HYPERPARAMETERS),
@@ -101,6 +147,7 @@ def arguments(settings: Settings, aws: Any, names: RunNames) -> dict[str, Any]:
         **encryption_and_network(settings),
         **prediction_arguments(settings, names),
     }
+    return {**given, **labeling_arguments(settings, aws, names)}
 
 
 def prediction_arguments(settings: Settings, names: RunNames) -> dict[str, str]:
@@ -130,13 +177,18 @@ def encryption_and_network(settings: Settings) -> dict[str, str]:
     return {name: value for name, value in given.items() if value}
 
 
-def names_taken(aws: Any, names: RunNames) -> list[str]:
-    """Return which of the run's names already exist (labeling job names case-insensitively)."""
+def names_taken(aws: Any, names: RunNames, labeling: str = "ground_truth") -> list[str]:
+    """Return which of the run's names already exist (labeling job names case-insensitively).
+
+    With Label Studio there is no workteam or labeling job to collide with (its labeling step
+    refuses a project of the same title made for something else).
+    """
     sagemaker = aws.client("sagemaker")
     taken = []
-    if unless_missing(sagemaker.describe_workteam, WorkteamName=names.team):
+    ground_truth = labeling == "ground_truth"
+    if ground_truth and unless_missing(sagemaker.describe_workteam, WorkteamName=names.team):
         taken.append(f"workteam {names.team}")
-    for job in (names.train_job, names.validation_job):
+    for job in (names.train_job, names.validation_job) if ground_truth else ():
         found = sagemaker.list_labeling_jobs(NameContains=job, MaxResults=100)
         if any(
             j["LabelingJobName"].lower() == job.lower() for j in found["LabelingJobSummaryList"]
@@ -161,7 +213,10 @@ def names_taken(aws: Any, names: RunNames) -> list[str]:
 def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
     """Name a new run and work out its arguments (nothing is created yet)."""
     names = run_names(settings, new_run_id())
-    taken = names_taken(aws, names)
+    labeling = labeling_backend(settings)
+    if labeling == "label_studio":
+        require_project_titles(names)
+    taken = names_taken(aws, names, labeling)
     if taken:
         raise InputError(
             "team_name / ground_truth_*_job_name",
@@ -184,11 +239,25 @@ def plan_run(settings: Settings, aws: Any, component_set: str) -> RunRecord:
         },
         arguments=arguments(settings, aws, names),
         submitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        **labeling_record(settings, names, labeling),
     )
+
+
+def labeling_record(settings: Settings, names: RunNames, labeling: str) -> dict[str, Any]:
+    """What a record says of its labeling backend: Label Studio's URL and project titles."""
+    if labeling != "label_studio":
+        return {}
+    projects = {"train": names.train_job, "validation": names.validation_job}
+    return {
+        "labeling": labeling,
+        "extra": {"label_studio": {"url": label_studio_url(settings), "projects": projects}},
+    }
 
 
 def cost_estimate(settings: Settings) -> str:
     """The submission's estimated labeling cost in dollars (both labeling jobs' objects)."""
+    if labeling_backend(settings) == "label_studio":
+        return "nothing per object for labeling (Label Studio runs on your own cluster)"
     objects = job_objects(settings) if settings.source == "openimages" else None
     if objects is None:
         return "an amount that depends on your images' count (0.08 USD per object labeled)"
@@ -208,8 +277,13 @@ def confirm_cost(settings: Settings) -> str:
             "confirm_submit",
             settings.confirm_submit,
             "a submission in aws mode sends labeling tasks to people and starts a GPU training "
-            "job, which cost money (Ground Truth charges per object"
-            f": {estimate})"
+            "job, which cost money ("
+            + (
+                "labeling: "
+                if labeling_backend(settings) == "label_studio"
+                else "Ground Truth charges per object: "
+            )
+            + f"{estimate})"
             + (
                 f", then a batch transform job on {settings.transform_instance_type} that "
                 "predicts the test images (billed per instance-second)"

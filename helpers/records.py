@@ -40,6 +40,16 @@ class RunRecord:
     kfp_namespace: str | None = None
     ui_link: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the labeling backend: Ground Truth, or Label Studio (its URL and project titles in
+    #: `extra["label_studio"]`; never its token)
+    labeling: str = "ground_truth"
+
+    @property
+    def label_studio(self) -> dict[str, Any] | None:
+        """Label Studio's URL and the run's project titles by split; None for Ground Truth."""
+        if self.labeling != "label_studio":
+            return None
+        return dict(self.extra.get("label_studio", {}))
 
     @property
     def run_names(self) -> RunNames:
@@ -47,6 +57,8 @@ class RunRecord:
         return RunNames(run_id=self.run_id, **self.names)
 
 
+#: The labeling backends a record may name.
+LABELING_BACKENDS = ("ground_truth", "label_studio")
 #: A KFP run id (a UUID on KFP 2.x) and a Kubernetes namespace, as a record may carry them.
 _KFP_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -122,7 +134,33 @@ def parse_record(body: bytes | str, settings: Settings, where: str) -> RunRecord
     pid = extra.get("pid") if isinstance(extra, dict) else None
     if not isinstance(extra, dict) or not (pid is None or (type(pid) is int and pid > 0)):
         raise bad("extra", extra, "must be a JSON object whose pid (if any) is a process id")
+    _check_labeling(data, bad)
     return RunRecord(**data)
+
+
+def _check_labeling(data: dict[str, Any], bad: Callable[[str, object, str], InputError]) -> None:
+    """Check a record's labeling backend and, for Label Studio, its URL and project titles."""
+    labeling = data.get("labeling", "ground_truth")
+    if labeling not in LABELING_BACKENDS:
+        raise bad("labeling", labeling, f"must be one of {LABELING_BACKENDS}")
+    studio = data.get("extra", {}).get("label_studio")
+    if labeling != "label_studio" and studio is None:
+        return
+    url = studio.get("url") if isinstance(studio, dict) else None
+    projects = studio.get("projects") if isinstance(studio, dict) else None
+    if (
+        not isinstance(url, str)
+        or not url.startswith(("http://", "https://"))
+        or not isinstance(projects, dict)
+        or set(projects) != {"train", "validation"}
+        or not all(isinstance(t, str) and 0 < len(t) <= 50 for t in projects.values())
+    ):
+        raise bad(
+            "extra.label_studio",
+            studio,
+            'must be {"url": "http(s)://...", "projects": {"train": <title>, "validation": '
+            "<title>}} (titles of at most 50 characters)",
+        )
 
 
 def record_uri(settings: Settings, run_id: str) -> str:

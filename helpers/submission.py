@@ -13,13 +13,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from helpers import local_runner, pipeline, planning, records
 from helpers.aws import without_endpoint_overrides
-from helpers.errors import WalkthroughError
+from helpers.errors import InputError, WalkthroughError
 from helpers.following import observe
 from helpers.paths import runs_dir
 from helpers.planning import Plan
@@ -36,11 +36,13 @@ def compile_package(
     component_set: str | None = None,
     folder: Path | None = None,
     predictions: bool | None = None,
+    labeling: str | None = None,
 ) -> Path:
     """Compile the pipeline (a component set, the settings' by default) into a folder.
 
     The folder is runs/pipeline/ by default (to look at); a run's package goes to its run folder.
-    `predictions` (the settings' by default) adds the create-model, predict and evaluate steps.
+    `predictions` (the settings' by default) adds the create-model, predict and evaluate steps;
+    `labeling` (the settings' backend by default) chooses Ground Truth or Label Studio.
     """
     from helpers import components
 
@@ -53,6 +55,8 @@ def compile_package(
         folder / PACKAGE_NAME,
         aws_secret=settings.kfp_aws_secret,
         predictions=settings.predictions if predictions is None else predictions,
+        labeling=labeling or planning.labeling_backend(settings),
+        label_studio_secret=getattr(settings, "label_studio_token_secret", None),
     )
 
 
@@ -70,14 +74,48 @@ class Runner(Protocol):
 
 def runner_for(settings: Settings, aws: Any) -> Runner:
     """The runner of the settings' mode: KFP's local runner, or a KFP cluster via kfp.Client."""
-    return LocalRunner(aws) if settings.mode == "local" else KfpRunner(settings)
+    if settings.mode != "local":
+        return KfpRunner(settings)
+    studio = planning.labeling_backend(settings) == "label_studio"
+    return LocalRunner(aws, label_studio_token(settings) if studio else None)
+
+
+def label_studio_token(settings: Settings) -> str:
+    """The Label Studio API token (from `helpers.labelstudio.token`, else LABEL_STUDIO_API_KEY)."""
+    try:
+        from helpers.labelstudio import token as tokens  # type: ignore[attr-defined]
+    except ImportError:  # before the token settings exist: the variable only
+        value = os.environ.get(pipeline.LABEL_STUDIO_TOKEN_ENV, "").strip()
+        if not value:
+            raise InputError(
+                pipeline.LABEL_STUDIO_TOKEN_ENV,
+                None,
+                "the Label Studio labeling steps need an API token",
+                f"set {pipeline.LABEL_STUDIO_TOKEN_ENV} to a Label Studio API token",
+            ) from None
+        return value
+    return str(tokens.api_token(settings))
+
+
+def label_studio_client(settings: Settings, record: RunRecord) -> Any:
+    """A Label Studio client for a run that labels there (its record's URL); None otherwise."""
+    studio = record.label_studio
+    if studio is None:
+        return None
+    from helpers.labelstudio import api
+
+    return api.Client(studio["url"], label_studio_token(settings))
 
 
 # --- local mode: KFP's local runner in a child process --------------------------------------------
 
 
-def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
-    """Start the pipeline on KFP's local runner in a child process (log in the run folder)."""
+def start_local(record: RunRecord, token: str | None = None) -> subprocess.Popen[bytes]:
+    """Start the pipeline on KFP's local runner in a child process (log in the run folder).
+
+    A Label Studio `token` reaches the labeling steps through the child's environment only
+    (never its arguments, log or the run record).
+    """
     folder = local_runner.folder(record.run_id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "arguments.json").write_text(json.dumps(record.arguments, indent=2))
@@ -93,7 +131,10 @@ def start_local(record: RunRecord) -> subprocess.Popen[bytes]:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env=without_endpoint_overrides(os.environ),
+        env={
+            **without_endpoint_overrides(os.environ),
+            **({pipeline.LABEL_STUDIO_TOKEN_ENV: token} if token else {}),
+        },
     )
 
 
@@ -102,10 +143,12 @@ class LocalRunner:
     """Runs the pipeline on KFP's local runner in a child process (local mode)."""
 
     aws: Any
+    #: the Label Studio API token of a run that labels there (never shown)
+    label_studio_token: str | None = field(default=None, repr=False)
 
     def start(self, record: RunRecord) -> Finished:
         """Start the child process; the run has ended when it has (its exit code says how)."""
-        process = start_local(record)
+        process = start_local(record, self.label_studio_token)
         record.extra["pid"] = process.pid
         return lambda: None if process.poll() is None else process.returncode == 0
 
@@ -181,6 +224,7 @@ class KfpRunner:
                 record.component_set,
                 local_runner.folder(record.run_id),
                 predictions=predicts(record),
+                labeling=record.labeling,
             )
         )
         version_name = f"{pipeline.PIPELINE_NAME}-{record.run_id}"

@@ -64,7 +64,7 @@ PARAMETERS_WITHOUT_PREDICTIONS = 41
 def compiled_dag(package: Path) -> tuple[dict[str, list[str]], dict[str, Any]]:
     deps, labels = pipeline.graph(package)
     named = {k: v.splitlines()[0] for k, v in labels.items()}
-    spec = yaml.safe_load(package.read_text())
+    spec = next(yaml.safe_load_all(package.read_text()))  # the platform spec may follow
     dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
     tasks = {name: task for dag in dags for name, task in dag["tasks"].items() if name in named}
     return (
@@ -313,6 +313,136 @@ def test_a_kubernetes_secret_can_carry_the_credentials(tmp_path: Path) -> None:
     platform = json.dumps(documents[1])
     assert platform.count('"secretName": "aws-secret"') == 9
     assert "AWS_SECRET_ACCESS_KEY" in platform
+
+
+# --- the Label Studio pipeline --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "parts", [components.official, components.python], ids=["official", "python"]
+)
+def test_with_label_studio_the_labeling_steps_replace_workteam_and_ground_truth(
+    parts: Any, tmp_path: Path
+) -> None:
+    package = pipeline.compile_pipeline(
+        parts(), tmp_path / "p.yaml", labeling="label_studio", label_studio_secret="ls/api-token"
+    )
+    dag, _ = compiled_dag(package)
+    expected = {k: [d for d in v if d != "create-workteam"] for k, v in EXPECTED_DAG.items()}
+    del expected["create-workteam"]
+    assert dag == expected
+    documents = list(yaml.safe_load_all(package.read_text()))
+    spec = documents[0]
+    root = spec["root"]["dag"]["tasks"]
+    inner = [c for c in spec["components"].values() if "dag" in c][0]["dag"]["tasks"]
+    labeling = [t for t in inner.values() if t["taskInfo"]["name"].startswith("label-")]
+    assert len(labeling) == 2
+    assert all(t["componentRef"]["name"].startswith("comp-label-studio") for t in labeling)
+    assert "label_studio_url" in spec["root"]["inputDefinitions"]["parameters"]
+    assert not set(spec["root"]["inputDefinitions"]["parameters"]) & set(
+        pipeline.GROUND_TRUTH_PARAMETERS
+    )
+    # the exit handler stops no labeling job: Label Studio's projects are not SageMaker's
+    (stop,) = [t for t in root.values() if t["taskInfo"]["name"] == pipeline.EXIT_TASK]
+    for name in ("train_job_name", "validation_job_name"):
+        assert stop["inputs"]["parameters"][name]["runtimeValue"]["constant"] == ""
+    # the token: from the secret, as LABEL_STUDIO_API_KEY, in the labeling steps only
+    executors = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    with_secret = {
+        name: spec_["secretAsEnv"] for name, spec_ in executors.items() if "secretAsEnv" in spec_
+    }
+    labeling_executors = {
+        spec["components"][t["componentRef"]["name"]]["executorLabel"] for t in labeling
+    }
+    assert set(with_secret) == labeling_executors
+    for (entry,) in with_secret.values():
+        assert entry["keyToEnv"] == [{"envVar": "LABEL_STUDIO_API_KEY", "secretKey": "api-token"}]
+        assert "ls" in (entry.get("secretName"), json.dumps(entry.get("secretNameParameter")))
+
+
+def test_without_a_secret_the_label_studio_pipeline_maps_no_token(tmp_path: Path) -> None:
+    package = pipeline.compile_pipeline(
+        components.official(), tmp_path / "p.yaml", labeling="label_studio", predictions=False
+    )
+    documents = list(yaml.safe_load_all(package.read_text()))
+    assert "LABEL_STUDIO_API_KEY" not in json.dumps(documents[1:])
+    parameters = documents[0]["root"]["inputDefinitions"]["parameters"]
+    assert len(parameters) == PARAMETERS_WITHOUT_PREDICTIONS - len(
+        pipeline.GROUND_TRUTH_PARAMETERS
+    ) + len(pipeline.LABEL_STUDIO_PARAMETERS)
+
+
+def test_the_ground_truth_pipeline_is_untouched_by_the_label_studio_options(
+    tmp_path: Path,
+) -> None:
+    for parts in (components.official(), components.python()):
+        plain = pipeline.compile_pipeline(parts, tmp_path / "plain.yaml")
+        chosen = pipeline.compile_pipeline(
+            parts, tmp_path / "chosen.yaml", labeling="ground_truth", label_studio_secret="ls"
+        )
+
+        def body(path: Path) -> str:  # the header comment lists a dict default in any order
+            return "".join(
+                line for line in path.read_text().splitlines(True) if not line.startswith("#")
+            )
+
+        assert body(plain) == body(chosen)
+        text = body(plain).lower()
+        assert "label_studio" not in text and "label-studio" not in text
+        assert "create-workteam" in text
+    with pytest.raises(ValueError, match="labeling must be one of"):
+        pipeline.build(components.official(), labeling="labelbox")
+
+
+def test_the_label_studio_step_ships_only_what_it_imports(tmp_path: Path) -> None:
+    """Its embedded package imports with the standard library, boto3 and numpy only."""
+    import base64
+    import gzip
+    import io
+    import re
+    import tarfile
+
+    package = pipeline.compile_pipeline(
+        components.python(), tmp_path / "p.yaml", labeling="label_studio"
+    )
+    spec = yaml.safe_load(package.read_text())
+    executor = spec["deploymentSpec"]["executors"]["exec-label-studio"]["container"]
+    source = executor["command"][-1]
+    assert "numpy" in " ".join(executor["command"]) and "boto3" in " ".join(executor["command"])
+    archive = re.search(r"__KFP_EMBEDDED_ARCHIVE_B64 = '([^']+)'", source).group(1)
+    shipped = tmp_path / "shipped"
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(base64.b64decode(archive)))) as tar:
+        tar.extractall(shipped, filter="data")
+    names = sorted(str(p.relative_to(shipped)) for p in shipped.rglob("*.py"))
+    assert "helpers/labelstudio/step.py" in names and "helpers/components" not in str(names)
+    # numpy and boto3 (with their dependencies) only, beside the standard library
+    import boto3 as boto3_module
+    import numpy
+
+    site = Path(numpy.__file__).parent.parent
+    allowed = tmp_path / "site"
+    allowed.mkdir()
+    for name in ("numpy", "numpy.libs", "boto3", "botocore", "s3transfer", "jmespath",
+                 "dateutil", "urllib3", "six.py"):  # fmt: skip
+        if (site / name).exists():
+            (allowed / name).symlink_to(site / name)
+    assert Path(boto3_module.__file__).parent.parent == site
+    check = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
+        "from helpers.labelstudio import step, output, config, api\n"
+        "import helpers.local.standins.dawid_skene as ds\n"
+        "assert ds.consolidate([(0, 'a', 1)], 2)[0].confidence == 0.0\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('kfp', 'pandas', 'yaml')]\n"
+        "assert not bad, bad\n"
+        "print(step.Job.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", check, str(shipped), str(allowed)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Job"
 
 
 # --- on the local AWS -----------------------------------------------------------------------------

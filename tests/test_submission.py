@@ -40,7 +40,7 @@ def starts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace the local runner: record each run started, and start a process that ends at once."""
     started: list[str] = []
 
-    def start_local(record: records.RunRecord) -> subprocess.Popen[bytes]:
+    def start_local(record: records.RunRecord, token: str | None = None) -> subprocess.Popen[bytes]:
         started.append(record.run_id)
         return subprocess.Popen([sys.executable, "-c", "pass"])
 

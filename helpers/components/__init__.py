@@ -11,11 +11,16 @@ boto3 1.14, so no step of the official set installs anything.
 The official set's labeling step runs the official Ground Truth program under a program of ours
 (`ground_truth_watch`) that stops the job when the run's other labeling job failed, as the
 Python set's `ground_truth` does itself.
+Label Studio's labeling step (`label_studio`) is the Python set's in both sets (the official
+image has no such program): its code, `helpers.labelstudio` and the Dawid-Skene consolidation,
+is shipped inside the component (kfp's `embedded_artifact_path`), and needs boto3 and numpy.
 """
 
 from __future__ import annotations
 
 import inspect
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +41,18 @@ OFFICIAL_IMAGE = "public.ecr.aws/kubeflow-on-aws/aws-sagemaker-kfp-components:1.
 PYTHON_IMAGE = "python:3.11-slim"
 #: 1.34.41 is the first boto3 whose botocore takes credentials from EKS Pod Identity.
 PYTHON_PACKAGES = ["boto3>=1.34.41,<2"]
+#: What the Label Studio step needs besides the standard library (numpy: the consolidation).
+LABEL_STUDIO_PACKAGES = [*PYTHON_PACKAGES, "numpy>=1.24,<3"]
+#: The modules the Label Studio step imports, shipped into its pod (paths under helpers/).
+LABEL_STUDIO_MODULES = (
+    "labelstudio/__init__.py",
+    "labelstudio/api.py",
+    "labelstudio/config.py",
+    "labelstudio/output.py",
+    "labelstudio/step.py",
+    "local/standins/dawid_skene.py",
+    "local/sagemaker/output_layout.py",
+)
 #: The programs of ours that run on the official image (Python 3.7, boto3 1.14, botocore 1.17).
 PROGRAMS: tuple[Callable[..., Any], ...] = (prepare_training, stop_run_jobs, evaluate)
 #: KFP's types for the functions' parameter annotations.
@@ -62,6 +79,36 @@ class ComponentSet:
     create_model: Any
     batch_transform: Any
     evaluate: Any
+    label_studio: Any
+
+
+def embedded_package(folder: Path) -> Path:
+    """Copy the Label Studio step's modules into `folder` as a `helpers` package; return it.
+
+    Only those modules: the packages above them get empty `__init__.py` files, so the pod
+    imports nothing of the walkthrough's that needs more than the standard library, boto3
+    and numpy.
+    """
+    source = SPECS.parent
+    for name in LABEL_STUDIO_MODULES:
+        target = folder / "helpers" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / name, target)
+        for package in target.relative_to(folder).parents:
+            init = folder / package / "__init__.py"
+            if package != Path(".") and not init.exists():
+                init.write_text("")
+    return folder
+
+
+def label_studio_component(options: dict[str, Any]) -> Any:
+    """The Label Studio step as a lightweight component carrying its package."""
+    with tempfile.TemporaryDirectory(prefix="label-studio-step-") as folder:
+        return dsl.component(
+            python_set.label_studio,
+            **options,
+            embedded_artifact_path=str(embedded_package(Path(folder))),
+        )
 
 
 def program_source(function: Callable[..., Any]) -> str:
@@ -147,6 +194,10 @@ def official() -> ComponentSet:
         create_model=components.load_component_from_file(str(SPECS / "model.yaml")),
         batch_transform=components.load_component_from_file(str(SPECS / "batch_transform.yaml")),
         evaluate=program(evaluate),
+        # no official program labels in Label Studio: the Python set's step, installing its needs
+        label_studio=label_studio_component(
+            {"base_image": PYTHON_IMAGE, "packages_to_install": LABEL_STUDIO_PACKAGES}
+        ),
     )
 
 
@@ -167,6 +218,9 @@ def python(install: bool = True) -> ComponentSet:
         create_model=dsl.component(python_set.create_model, **options),
         batch_transform=dsl.component(python_set.batch_transform, **options),
         evaluate=dsl.component(evaluate, **options),
+        label_studio=label_studio_component(
+            {**options, "packages_to_install": LABEL_STUDIO_PACKAGES} if install else options
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from helpers.components.stop_run_jobs import stop_run_jobs
 __all__ = [
     "create_workteam",
     "ground_truth",
+    "label_studio",
     "train",
     "prepare_training",
     "stop_run_jobs",
@@ -357,6 +358,74 @@ def ground_truth(
     output = job["LabelingJobOutput"]
     return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
         output["OutputDatasetS3Uri"], output.get("FinalActiveLearningModelArn", "")
+    )
+
+
+def label_studio(
+    region: str,
+    manifest_location: str,
+    output_location: str,
+    label_category_config: str,
+    job_name: str,
+    label_studio_url: str,
+    endpoint_url: str = "",
+    assume_role: str = "",
+    label_attribute_name: str = "category",
+    title: str = "",
+    description: str = "",
+    num_workers_per_object: int = 3,
+    task_availibility: int = 0,
+    poll_seconds: float = 10.0,
+) -> NamedTuple("Outputs", [("output_manifest_location", str), ("active_learning_model_arn", str)]):
+    """Label the manifest's images in a Label Studio project; write Ground Truth's output.
+
+    The project is titled with `job_name` (a retried pod attaches to it). The API token comes
+    from the environment (`LABEL_STUDIO_API_KEY`, from a Kubernetes secret on a cluster), never
+    from an input. The step's code is the embedded `helpers.labelstudio` package.
+    """
+    import os
+    from collections import namedtuple
+
+    import boto3
+
+    from helpers.labelstudio import api, step
+
+    token = os.environ.get("LABEL_STUDIO_API_KEY", "").strip()
+    if not token:
+        raise RuntimeError(
+            "LABEL_STUDIO_API_KEY is not set in this step's environment: give the pipeline the "
+            "Kubernetes secret that holds a Label Studio API token (label_studio_token_secret)"
+        )
+    session = boto3.session.Session(region_name=region)
+    if assume_role:
+        creds = session.client("sts").assume_role(
+            RoleArn=assume_role, RoleSessionName="kfp-label-studio"
+        )["Credentials"]
+        session = boto3.session.Session(
+            region_name=region,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+    s3 = session.client("s3", endpoint_url=endpoint_url or None)
+    job = step.Job(
+        job_name=job_name,
+        manifest_location=manifest_location,
+        output_location=output_location,
+        label_category_config=label_category_config,
+        attribute=label_attribute_name or "category",
+        title=title,
+        description=description,
+        workers=num_workers_per_object,
+        task_availability=task_availibility,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
+    described = step.run(api.Client(label_studio_url, token), s3, job, poll_seconds)
+    if described["LabelingJobStatus"] != "Completed":
+        raise RuntimeError(f"Labeling job {job_name} failed: {described.get('FailureReason')}")
+    return namedtuple("Outputs", ["output_manifest_location", "active_learning_model_arn"])(
+        described["LabelingJobOutput"]["OutputDatasetS3Uri"], ""
     )
 
 

@@ -1,0 +1,400 @@
+"""The Label Studio labeling step against a real Label Studio server and the local AWS.
+
+The server is started for this module from the Label Studio virtual environment (skipped when
+there is none); annotators answer through Label Studio's own API, as people's browsers do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from helpers import results
+from helpers.labelstudio import api, config, output, step
+from helpers.paths import project_root
+
+BUCKET = "label-studio-step-tests"
+CLASSES = ["Fruit", "Tiger", "Snowman"]
+#: Label Studio's own environment: the project's (scripts/install-label-studio), else the trial's.
+LS_VENVS = (project_root() / ".venv-ls", Path("/work/ls-try/.venv-ls"))
+#: Makes annotator accounts with legacy API tokens, through Label Studio's Django.
+MAKE_USERS = """
+import json, os, sys
+import label_studio
+sys.path.insert(0, os.path.dirname(label_studio.__file__))
+import django
+django.setup()
+from organizations.models import Organization
+from rest_framework.authtoken.models import Token
+from users.models import User
+org = Organization.objects.first()
+out = {}
+for email, key in json.loads(sys.argv[1]).items():
+    user = User.objects.create_user(email=email, password=None, username=email)
+    org.add_user(user)
+    user.active_organization = org
+    user.save()
+    Token.objects.filter(user=user).delete()  # one is made with the user
+    Token.objects.create(user=user, key=key)
+    out[email] = user.id
+print(json.dumps(out))
+"""
+
+
+def _ls_venv() -> Path | None:
+    return next((v for v in LS_VENVS if (v / "bin" / "label-studio").exists()), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def label_studio(
+    local_aws_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A Label Studio server on 127.0.0.1 (its data in a temporary folder) with 3 annotators."""
+    venv = _ls_venv()
+    if venv is None:
+        pytest.skip("Label Studio is not installed (scripts/install-label-studio)")
+    folder = tmp_path_factory.mktemp("label-studio")
+    port = _free_port()
+    token = secrets.token_hex(20)
+    env = {
+        **os.environ,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(folder),
+        "DJANGO_DB": "sqlite",
+        "LATEST_VERSION_CHECK": "false",
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "SSRF_PROTECTION_ENABLED": "false",  # its S3 storage is the local AWS, on loopback
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+    }
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - the server writes it
+    server = subprocess.Popen(
+        [str(venv / "bin" / "label-studio"), "start", "--no-browser", "--internal-host",
+         "127.0.0.1", "--port", str(port), "--username", "admin@walkthrough.local",
+         "--password", secrets.token_hex(8), "--user-token", token,
+         "--enable-legacy-api-token"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        admin = api.Client(url, token)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                admin.version()
+                break
+            except api.LabelStudioError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "server.log").read_text()[-3000:]) from None
+                time.sleep(1)
+        tokens = {f"annotator-{i}@walkthrough.local": secrets.token_hex(20) for i in (1, 2, 3)}
+        made = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", MAKE_USERS, json.dumps(tokens)],
+            env={**env, "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"},
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if made.returncode:
+            raise RuntimeError(f"could not make the annotators: {made.stderr[-600:]}")
+        ids = json.loads(made.stdout.strip().splitlines()[-1])
+        annotators = [(api.Client(url, t), ids[e]) for e, t in tokens.items()]
+        yield {"url": url, "admin": admin, "annotators": annotators, "token": token}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def s3(local_aws_url: str) -> Any:
+    client = boto3.client("s3", region_name="us-west-2")
+    client.create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+    )
+    return client
+
+
+def stage(s3: Any, name: str, truths: list[str]) -> step.Job:
+    """Images (one per truth), their manifest and class_labels.json; the job that labels them."""
+    prefix = f"runs/{name}"
+    lines = []
+    for i, truth in enumerate(truths):
+        key = f"{prefix}/images/{truth.lower()}-{i}.jpg"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"\xff\xd8\xff" + bytes(64))
+        lines.append(json.dumps({"source-ref": f"s3://{BUCKET}/{key}"}))
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/train.manifest", Body="\n".join(lines) + "\n")
+    labels = json.dumps({"labels": [{"label": c} for c in CLASSES]})
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/class_labels.json", Body=labels)
+    return step.Job(
+        job_name=name,
+        manifest_location=f"s3://{BUCKET}/{prefix}/train.manifest",
+        output_location=f"s3://{BUCKET}/{prefix}/output",
+        label_category_config=f"s3://{BUCKET}/{prefix}/class_labels.json",
+        title="Mini image classification",
+        description="Choose the category that best describes the image",
+        workers=3,
+        task_availability=30,
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+    )
+
+
+def truth_of(client: api.Client, task: dict[str, Any]) -> str:
+    """The class an image shows, from its file name (`fruit-0.jpg`)."""
+    export = client.request("GET", f"/api/tasks/{task['id']}/?resolve_uri=false")
+    name = export["data"]["image"].rsplit("/", 1)[-1]
+    return next(c for c in CLASSES if name.startswith(c.lower()))
+
+
+def choose(label: str, attribute: str = "category") -> list[dict[str, Any]]:
+    """An annotation's result: one choice."""
+    return [
+        {
+            "from_name": attribute,
+            "to_name": "image",
+            "type": "choices",
+            "value": {"choices": [label]},
+        }
+    ]
+
+
+def annotate_all(
+    client: api.Client,
+    admin: api.Client,
+    title: str,
+    wrong: set[str] = frozenset(),
+    limit: int | None = None,
+) -> int:
+    """Wait for the project, then answer its tasks as `client` (wrong on `wrong` classes)."""
+    deadline = time.monotonic() + 60
+    project = None
+    while project is None and time.monotonic() < deadline:
+        project = next((p for p in admin.projects() if p["title"] == title), None)
+        time.sleep(0.2)
+    assert project is not None
+    while admin.project(project["id"]).get("task_number") in (None, 0):
+        time.sleep(0.2)
+    done = 0
+    while limit is None or done < limit:
+        task = retried(client.next_task, project["id"])
+        if task is None:
+            return done
+        truth = truth_of(client, task)
+        label = CLASSES[(CLASSES.index(truth) + 1) % len(CLASSES)] if truth in wrong else truth
+        retried(client.annotate, task["id"], choose(label), lead_time=2.5)
+        done += 1
+        time.sleep(0.05)
+    return done
+
+
+class Background:
+    """Calls run in threads; `join()` waits for them and raises the first error of one."""
+
+    def __init__(self, *calls: Any) -> None:
+        self.errors: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._run, args=call, daemon=True) for call in calls
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, function: Any, *args: Any) -> None:
+        try:
+            function(*args)
+        except BaseException as error:  # noqa: BLE001 - raised again by join()
+            self.errors.append(error)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(30)
+        if self.errors:
+            raise self.errors[0]
+
+
+def retried(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """A Label Studio call, tried again when the server answers 5xx (SQLite busy, say)."""
+    for attempt in range(5):
+        try:
+            return call(*args, **kwargs)
+        except api.LabelStudioError as error:
+            if error.status < 500 or attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def read_json(s3: Any, uri: str) -> Any:
+    return json.loads(step.read_text(s3, uri))
+
+
+# --- the labeling config --------------------------------------------------------------------
+
+
+def test_the_labeling_config_offers_the_classes_in_order_as_one_single_choice() -> None:
+    xml = config.label_config(["Tiger", "Fruit", "Snow & man"], "category", "A <title>", "Do it")
+    view = ET.fromstring(xml)
+    (image,) = view.findall("Image")
+    assert (image.get("name"), image.get("value")) == ("image", "$image")
+    (choices,) = view.findall("Choices")
+    assert choices.get("name") == "category" and choices.get("toName") == "image"
+    assert choices.get("choice") == "single"
+    assert [c.get("value") for c in choices.findall("Choice")] == ["Tiger", "Fruit", "Snow & man"]
+    assert view.find("Header").get("value") == "A <title>"
+    fields = config.project_fields(["Tiger", "Fruit"], "label", "job-1", "Pick one", 3)
+    assert fields["maximum_annotations"] == 3 and fields["show_instruction"] is True
+    assert "<li>Tiger</li><li>Fruit</li>" in str(fields["expert_instruction"])
+    with pytest.raises(ValueError, match="2 distinct"):
+        config.label_config(["Tiger", "tiger"], "category")
+
+
+def test_the_storage_is_the_folder_of_each_bucket_s_objects() -> None:
+    found = step.storage_locations(
+        ["s3://b/p/images/a/1.jpg", "s3://b/p/images/b/2.jpg", "s3://c/x.jpg"]
+    )
+    assert found == [("b", "p/images/"), ("c", "")]
+
+
+# --- against a real Label Studio ------------------------------------------------------------
+
+
+def test_three_annotators_label_and_the_output_is_ground_truth_s(
+    label_studio: dict[str, Any], s3: Any
+) -> None:
+    job = stage(s3, "ls-three-annotators", ["Fruit", "Tiger", "Snowman", "Fruit"])
+    admin = label_studio["admin"]
+    (one, _), (two, _), (three, _) = label_studio["annotators"]
+    ids = {f"labelstudio.{user_id}" for _, user_id in label_studio["annotators"]}
+    threads = Background(
+        (annotate_all, one, admin, job.job_name),
+        (annotate_all, two, admin, job.job_name),
+        (annotate_all, three, admin, job.job_name, {"Tiger"}),  # wrong on the tiger
+    )
+    lines: list[str] = []
+    described = step.run(admin, s3, job, poll_seconds=0.3, log=lines.append)
+    threads.join()
+    assert any("0/4 tasks" in line or "/4 tasks" in line for line in lines)
+    assert any(line.startswith("Label here: http://127.0.0.1") for line in lines)
+
+    manifest = step.read_text(s3, described["LabelingJobOutput"]["OutputDatasetS3Uri"])
+    table = results.parse_output_manifest(manifest, "category", "train", job.job_name)
+    truths = table["image_id"].str.split("-").str[0].str.capitalize()
+    assert list(table["class_name"]) == list(truths)
+    assert [CLASSES[i] for i in table["label"]] == list(truths)
+    assert table["human_annotated"].all() and table["failure_reason"].isna().all()
+    assert ((table["confidence"] > 0.5) & (table["confidence"] <= 1.0)).all()
+    assert set(table["job"]) == {job.job_name}
+    assert table["creation_date"].notna().all()
+
+    assert described["LabelingJobStatus"] == "Completed"
+    assert described["LabelCounters"]["TotalLabeled"] == 4
+    assert described["LabelCounters"]["FailedNonRetryableError"] == 0
+    assert described["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
+    assert described["LabelStudio"]["url"] == label_studio["url"]
+    written = read_json(s3, output.job_description_uri(job.output_location, job.job_name))
+    assert written == described
+
+    prefix = f"{job.output_location}/{job.job_name}"
+    bucket, key = step.split_uri(prefix)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]]
+    responses = [k for k in keys if "/annotations/worker-response/iteration-1/" in k]
+    assert len(responses) == 4
+    answers = json.loads(s3.get_object(Bucket=bucket, Key=responses[0])["Body"].read())["answers"]
+    assert len(answers) == 3
+    assert {a["workerId"] for a in answers} == ids
+    assert all(a["timeSpentInSeconds"] == 2.5 for a in answers)
+    assert any("consolidation-response/iteration-1/" in k for k in keys)
+    assert any(k.endswith("manifests/intermediate/1/output.manifest") for k in keys)
+
+
+def test_a_retried_step_attaches_to_its_project_and_imports_nothing_twice(
+    label_studio: dict[str, Any], s3: Any
+) -> None:
+    job = stage(s3, "ls-retried", ["Fruit", "Tiger"])
+    admin = label_studio["admin"]
+    classes = CLASSES
+    sources = [
+        json.loads(x)["source-ref"] for x in step.read_text(s3, job.manifest_location).splitlines()
+    ]
+    first = step.ensure_project(admin, job, classes, print)
+    step.connect_storage(admin, first["id"], job, sources)
+    assert step.import_missing(admin, first["id"], sources, print) == 2
+    # the pod is retried: the same project, the same storage, no second import
+    again = step.ensure_project(admin, job, classes, print)
+    assert again["id"] == first["id"]
+    step.connect_storage(admin, again["id"], job, sources)
+    assert step.import_missing(admin, again["id"], sources, print) == 0
+    assert admin.project(first["id"])["task_number"] == 2
+    assert len(admin.s3_storages(first["id"])) == 1
+    # a project of that title made for something else (another labeling config) is not ours
+    other = step.Job(**{**job.__dict__, "attribute": "label"})
+    with pytest.raises(RuntimeError, match="another labeling config"):
+        step.ensure_project(admin, other, classes, print)
+
+
+def test_one_annotator_gives_confidence_zero(label_studio: dict[str, Any], s3: Any) -> None:
+    job = stage(s3, "ls-one-annotator", ["Snowman", "Tiger"])
+    job = step.Job(**{**job.__dict__, "workers": 1})
+    admin = label_studio["admin"]
+    (one, _), *_ = label_studio["annotators"]
+    threads = Background((annotate_all, one, admin, job.job_name))
+    described = step.run(admin, s3, job, poll_seconds=0.3, log=lambda _: None)
+    threads.join()
+    manifest = step.read_text(s3, described["LabelingJobOutput"]["OutputDatasetS3Uri"])
+    table = results.parse_output_manifest(manifest, "category", "train", job.job_name)
+    assert list(table["confidence"]) == [0.0, 0.0]
+    assert list(table["class_name"]) == ["Snowman", "Tiger"]
+
+
+def test_tasks_without_their_annotations_in_time_fail_and_cancelled_ones_do_not_count(
+    label_studio: dict[str, Any], s3: Any
+) -> None:
+    job = stage(s3, "ls-expired", ["Fruit", "Tiger", "Snowman"])
+    job = step.Job(**{**job.__dict__, "workers": 2, "task_availability": 4})
+    admin = label_studio["admin"]
+    (one, _), (two, _), (three, _) = label_studio["annotators"]
+
+    def answer_first_only() -> None:
+        annotate_all(one, admin, job.job_name)  # all three tasks
+        project = next(p for p in admin.projects() if p["title"] == job.job_name)
+        tasks = sorted(admin.tasks(project["id"]), key=lambda t: t["id"])
+        two.annotate(tasks[0]["id"], choose("Fruit"), lead_time=1.0)  # the first gets its 2
+        three.annotate(tasks[1]["id"], [], was_cancelled=True)  # a skip is not an answer
+
+    threads = Background((answer_first_only,))
+    lines: list[str] = []
+    described = step.run(admin, s3, job, poll_seconds=0.3, log=lines.append)
+    threads.join()
+    assert any("task availability (4s) passed" in line for line in lines)
+    manifest = step.read_text(s3, described["LabelingJobOutput"]["OutputDatasetS3Uri"])
+    table = results.parse_output_manifest(manifest, "category", "train", job.job_name)
+    assert list(table["class_name"].fillna("-")) == ["Fruit", "-", "-"]
+    assert table["failure_reason"].isna().tolist() == [True, False, False]
+    assert "1 of 2 annotations" in table["failure_reason"].iloc[1]
+    assert described["LabelCounters"]["TotalLabeled"] == 1
+    assert described["LabelCounters"]["FailedNonRetryableError"] == 2
+    assert described["LabelingJobStatus"] == "Completed"
+
+
+def test_a_title_longer_than_label_studio_takes_is_refused_first(
+    label_studio: dict[str, Any], s3: Any
+) -> None:
+    job = stage(s3, "x" * 51, ["Fruit", "Tiger"])
+    with pytest.raises(ValueError, match="at most 50"):
+        step.run(label_studio["admin"], s3, job, log=lambda _: None)
