@@ -49,6 +49,8 @@ ADMIN_EMAIL = "admin@walkthrough.local"
 #: The local mode's default labelers (settings: `labelers` = labeler-1..3 in local mode).
 DEFAULT_ANNOTATORS = ("labeler-1", "labeler-2", "labeler-3")
 START_TIMEOUT = 240.0
+#: S3 for storages without an endpoint when no local AWS runs: a closed port on loopback.
+NO_ENDPOINT = "http://127.0.0.1:9"
 #: Label Studio 1.23.2's default banned subnets (core/utils/io.py, validate_ip), loopback aside.
 DEFAULT_BANNED_SUBNETS = (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12",
@@ -261,6 +263,14 @@ def allowed_loopback_subnets() -> list[str]:
     return [*DEFAULT_BANNED_SUBNETS, *sorted(str(n) for n in rest)]
 
 
+def local_aws_url(folder: Path) -> str | None:
+    """The URL of the local AWS whose state folder holds this Label Studio's, when it runs."""
+    from helpers.local import process
+
+    info = process.status(folder.parent)
+    return str(info["url"]) if info["running"] else None
+
+
 def environment(folder: Path, secret_key: str) -> dict[str, str]:
     """The environment of Label Studio's processes: its data here, offline, loopback only."""
     env = {
@@ -279,7 +289,12 @@ def environment(folder: Path, secret_key: str) -> dict[str, str]:
         # storages may reach the local AWS on 127.0.0.1, and no other reserved address
         USE_DEFAULT_BANNED_SUBNETS="false",
         USER_ADDITIONAL_BANNED_SUBNETS=",".join(allowed_loopback_subnets()),
-        # never the user's AWS credentials or instance metadata: storages carry their own keys
+        # the local AWS's credentials and endpoint for storages that name neither (the local
+        # AWS runs before it and stops it); without one, a closed loopback port: never AWS itself
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_ENDPOINT_URL=local_aws_url(folder) or NO_ENDPOINT,
+        # never the user's AWS credentials or instance metadata
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
