@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import signal
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from helpers.labelstudio import api
+from helpers.local import process
+from helpers.local.labelstudio import __main__ as cli
 from helpers.local.labelstudio import server
 from tests import label_studio_support
 from tests.label_studio_support import ANNOTATORS, LabelStudio, persistent_template
@@ -97,23 +103,78 @@ def test_ensure_running_answers_at_once_when_it_runs(label_studio: LabelStudio) 
     assert server.status(label_studio.folder)["running"]
 
 
-def test_a_new_state_folder_starts_from_the_template_and_stops(
+def test_a_new_state_folder_starts_from_the_template_restarts_and_stops_with_the_local_aws(
     label_studio: LabelStudio, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "label-studio"
+    folder = tmp_path / "label-studio"  # as under a local AWS's state folder
     started = time.monotonic()
     account = server.ensure_running(
-        folder, annotators=["someone@example.org"], template=persistent_template(), simulate=False
+        folder, annotators=["someone@example.org"], template=persistent_template()
     )
     took = time.monotonic() - started
     try:
         me = api.Client(account["url"], account["annotators"]["someone@example.org"]["token"])
         assert me.whoami()["email"] == "someone@example.org"
         assert took < 60, f"a start from the template took {took:.0f}s"
+        assert server.status(folder)["annotators_running"]
         added = server.add_annotators(["labeler-9"], folder)
         assert set(added["annotators"]) == {"someone@example.org", "labeler-9@walkthrough.local"}
+
+        # it dies (a killed kernel's machine, OOM): the stale one is cleaned, the next start
+        # keeps its database, accounts and port
+        os.kill(server.status(folder)["pid"], signal.SIGKILL)
+        wait_until(lambda: not server.status(folder)["running"])
+        again = server.ensure_running(folder, annotators=["someone@example.org"])
+        assert again == added
+        assert me.whoami()["email"] == "someone@example.org"
     finally:
-        assert server.stop(folder)
+        annotators_pid = json.loads((folder / server.ANNOTATORS_FILE).read_text())["pid"]
+        assert process.stop(tmp_path) is False  # no local AWS ran there, but Label Studio did
     assert not server.status(folder)["running"]
     assert not server.healthy(account["url"])
+    assert not Path(f"/proc/{annotators_pid}").exists()
     assert not server.stop(folder)
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait until `check()` holds (or fail)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_the_command_line_shows_passwords_in_local_mode_only(
+    label_studio: LabelStudio, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = ["--folder", str(label_studio.folder)]
+    assert cli.main(["status", *folder]) == 0
+    shown = capsys.readouterr().out
+    assert label_studio.url in shown
+    password = label_studio.annotator("labeler-2")["password"]
+    assert f"annotator labeler-2@walkthrough.local  password {password}" in shown
+    assert label_studio.admin_token not in shown
+
+    monkeypatch.setenv("WALKTHROUGH_MODE", "aws")
+    monkeypatch.setenv("WALKTHROUGH_BUCKET", "my-team-gt-bucket")
+    assert cli.main(["status", *folder]) == 0
+    shown = capsys.readouterr().out
+    assert "annotator labeler-2@walkthrough.local" in shown
+    assert "password" not in shown and password not in shown
+
+
+def test_its_environment_is_offline_and_reaches_no_address_but_the_local_aws(
+    tmp_path: Path,
+) -> None:
+    env = server.environment(tmp_path / "label-studio", "k")
+    assert env["LATEST_VERSION_CHECK"] == "false"
+    assert env["AWS_ENDPOINT_URL"] == server.NO_ENDPOINT  # no local AWS runs there
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
+    banned = [ipaddress.ip_network(n) for n in env["USER_ADDITIONAL_BANNED_SUBNETS"].split(",")]
+    assert env["USE_DEFAULT_BANNED_SUBNETS"] == "false"
+    for address, allowed in [
+        ("127.0.0.1", True), ("127.0.0.2", False), ("127.255.255.254", False),
+        ("10.0.0.1", False), ("169.254.169.254", False), ("::1", False),
+    ]:  # fmt: skip
+        ip = ipaddress.ip_address(address)
+        assert any(ip in n for n in banned if n.version == ip.version) is not allowed, address

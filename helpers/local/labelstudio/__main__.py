@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped" if server.stop(args.folder) else "not running")
             return 0
         settings = _settings()
-        local = settings is None or settings.mode == "local"
+        local = settings is not None and settings.mode == "local"
         if args.command == "start":
             names = None
             if settings is not None and settings.labelers:

@@ -144,18 +144,22 @@ def _ours(pid: int, word: str) -> bool:
 
 def _end_group(pid: int, word: str, timeout: float = 15.0) -> None:
     """End process `pid` and its children (its own session), politely then not."""
-    if not _ours(pid, word):
-        return
     for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not _ours(pid, word):
+            break
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _ours(pid, word):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+            _reap(pid)
             time.sleep(0.1)
-        if not _ours(pid, word):
-            return
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit of `pid` when this process started it (else it lingers as a zombie)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 # --- public -------------------------------------------------------------------------------------
