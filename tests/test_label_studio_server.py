@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
 import signal
 import stat
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +25,19 @@ label_studio = label_studio_support.label_studio  # the session's Label Studio (
 
 
 def listening_addresses(port: int) -> set[str]:
-    """The local addresses something listens on at `port` (from `ss`)."""
-    lines = subprocess.run(
-        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    return {line.split()[3].rsplit(":", 1)[0] for line in lines}
+    """The local addresses something listens on at `port` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(address)
+                    # the kernel writes each 32-bit word in host (little-endian) order
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+                    found.add(str(ipaddress.ip_address(words)))
+    return found
 
 
 def test_it_listens_on_loopback_only(label_studio: LabelStudio) -> None:

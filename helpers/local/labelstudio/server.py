@@ -76,9 +76,15 @@ def venv() -> Path:
     return project_root() / ".venv-ls"
 
 
+def installed_version() -> str:
+    """The Label Studio release installed in `.venv-ls` (VERSION when it cannot be read)."""
+    found = sorted(venv().glob("lib/python*/site-packages/label_studio-*.dist-info"))
+    return found[-1].name.removesuffix(".dist-info").split("-", 1)[1] if found else VERSION
+
+
 def template_folder(cache: Path | None = None) -> Path:
-    """Where the migrated, empty template database of this Label Studio version is kept."""
-    return (cache or cache_dir()) / "label-studio-template" / VERSION
+    """Where the migrated, empty template database of the installed Label Studio is kept."""
+    return (cache or cache_dir()) / "label-studio-template" / installed_version()
 
 
 def installed() -> bool:
