@@ -207,3 +207,8 @@ def _detail(raw: bytes) -> str:
 def encode(value: str) -> str:
     """A value made safe for a query string."""
     return urllib.parse.quote(value, safe="")
+
+
+def server_version(url: str, timeout: float = TIMEOUT) -> str:
+    """The Label Studio release a server at `url` runs (`/api/version` needs no token)."""
+    return Client(url, "", timeout)._send("GET", "/api/version", None, None)["release"]

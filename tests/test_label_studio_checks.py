@@ -1,0 +1,216 @@
+"""Setup checks of the Label Studio backend, against a real Label Studio server and the local AWS:
+all pass on a ready setup; each broken piece fails, and the fix it prints repairs it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from helpers import policies, provision
+from helpers.aws import Aws
+from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
+from helpers.checks.labelstudio import annotator_emails
+from helpers.labelstudio import token
+from helpers.paths import state_dir
+from helpers.settings import Settings, load
+from tests import label_studio_c_support as support
+
+pytestmark = pytest.mark.skipif(support.venv() is None, reason="Label Studio is not installed")
+
+REGION = "eu-central-1"
+BUCKET = "ls-checks-tests"
+PREFIX = "ls-checks/demo"
+PARAMETERS = {
+    "region": REGION,
+    "bucket": BUCKET,
+    "prefix": PREFIX,
+    "labeling_backend": "label_studio",
+    "labelers": "ana,bo@example.com,cy",
+}
+BIN = Path(sys.executable).parent
+LABEL_STUDIO_CHECKS = (15, 16, 17, 18)
+
+
+@pytest.fixture(scope="module")
+def server(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Label Studio on 127.0.0.1 whose account file is the local state's."""
+    started = support.start(tmp_path_factory.mktemp("label-studio"), state_dir())
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@dataclasses.dataclass
+class Setup:
+    """The settings, the local AWS and the server of these tests."""
+
+    settings: Settings
+    aws: Aws
+    server: Any
+
+    def check(self, number: int, settings: Settings | None = None, **probes: Any) -> Result:
+        probes.setdefault("label_studio", lambda s: token.client(s, start=False))
+        probes.setdefault("label_studio_url", lambda s: token.server_url(s, start=False))
+        (result,) = run_checks(settings or self.settings, self.aws, only={number}, **probes)
+        return result
+
+
+@pytest.fixture(scope="module")
+def setup(server: Any, local_aws_url: str) -> Setup:
+    """A bucket with one staged image; the labelers' accounts made by create-missing."""
+    settings = load(PARAMETERS, env={})
+    aws = Aws(settings, boto3.session.Session(region_name=REGION), local_url=local_aws_url)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/images/a.jpg", Body=b"\xff\xd8\xff")
+    return Setup(settings, aws, server)
+
+
+@pytest.fixture(autouse=True)
+def _no_token_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(token.TOKEN_ENV, raising=False)
+
+
+def _fake_local_server(monkeypatch: pytest.MonkeyPatch, server: Any) -> None:
+    """`helpers.local.labelstudio.server` (helper A's), backed by this test's server."""
+    module = types.ModuleType("helpers.local.labelstudio.server")
+    module.add_annotators = lambda emails, folder=None: server.add_annotators(list(emails))  # type: ignore[attr-defined]
+    package = types.ModuleType("helpers.local.labelstudio")
+    package.server = module  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "helpers.local.labelstudio", package)
+    monkeypatch.setitem(sys.modules, "helpers.local.labelstudio.server", module)
+
+
+def test_missing_annotators_fail_and_create_missing_makes_them(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = setup.check(18)
+    assert result.status == FAIL
+    for email in ("ana@walkthrough.local", "bo@example.com", "cy@walkthrough.local"):
+        assert email in result.found
+    assert "create_missing" in result.fix
+    _fake_local_server(monkeypatch, setup.server)
+    monkeypatch.setattr(token, "client", lambda s, *a, **k: token.api.Client(*_account()))
+    steps = provision.create_missing(setup.settings, setup.aws)
+    made = {s.piece: s for s in steps}["Label Studio annotators"]
+    assert made.outcome == "created", made
+    assert "Cognito user pool" not in {s.piece for s in steps}  # no Ground Truth workforce
+    monkeypatch.undo()
+    assert setup.check(18).status == PASS
+    account = json.loads(setup.server.account_file.read_text())
+    assert set(account["annotators"]) == set(annotator_emails(setup.settings))
+
+
+def _account() -> tuple[str, str]:
+    account = json.loads(token.account_file().read_text())
+    return account["url"], account["admin"]["token"]
+
+
+def test_too_few_labelers_for_the_annotations_per_task(setup: Setup) -> None:
+    fewer = dataclasses.replace(
+        setup.settings, labelers="ana", ground_truth_num_workers_per_object=3
+    )
+    result = setup.check(18, fewer)
+    assert result.status == FAIL
+    assert "1 labeler(s), but each task asks for 3 annotations" in result.found
+
+
+def test_a_ready_setup_passes_and_ground_truth_checks_skip(setup: Setup) -> None:
+    setup.server.add_annotators(annotator_emails(setup.settings))
+    results = {
+        r.number: r
+        for r in run_checks(
+            setup.settings,
+            setup.aws,
+            label_studio=lambda s: token.client(s, start=False),
+            label_studio_url=lambda s: token.server_url(s, start=False),
+        )
+    }
+    for number in LABEL_STUDIO_CHECKS:
+        assert results[number].status == PASS, results[number]
+    assert "Label Studio 1." in results[15].found
+    assert "may create projects" in results[16].found
+    # the pod role create-missing made (first test) reads the manifests and writes the output
+    assert results[7].status == PASS, results[7]
+    assert "Label Studio's step" in results[7].found
+    for number in (2, 9, 10, 14):  # region Lambdas, workforce, names, Ground Truth access
+        assert results[number].status == SKIP
+        assert results[number].found == "labeling backend is label_studio"
+
+
+def test_ground_truth_backend_shows_no_label_studio_rows(setup: Setup) -> None:
+    ground_truth = dataclasses.replace(setup.settings, labeling_backend="ground_truth")
+    numbers = {r.number for r in run_checks(ground_truth, setup.aws, only={1, 2, 15, 16, 17, 18})}
+    assert numbers == {1, 2}
+
+
+def test_bad_url_fails_and_the_right_one_passes(setup: Setup) -> None:
+    closed = f"http://127.0.0.1:{support._free_port()}"
+    wrong = dataclasses.replace(setup.settings, label_studio_url=closed)
+    result = setup.check(15, wrong, label_studio=lambda s: token.client(s, {token.TOKEN_ENV: "x"}))
+    assert result.status == FAIL
+    assert closed in result.found and "does not answer" in result.found
+    right = dataclasses.replace(setup.settings, label_studio_url=setup.server.url)
+    assert setup.check(15, right).status == PASS
+
+
+def test_bad_token_fails_and_a_good_one_passes(setup: Setup, tmp_path: Path) -> None:
+    result = setup.check(
+        16, label_studio=lambda s: token.client(s, {token.TOKEN_ENV: "wrong"}, start=False)
+    )
+    assert result.status == FAIL
+    assert "refuses the API token" in result.found
+    assert "wrong" not in result.found + result.fix
+    file = tmp_path / "token"
+    file.write_text(setup.server.token)
+    with_file = dataclasses.replace(setup.settings, label_studio_token_file=str(file))
+    passed = setup.check(16, with_file, label_studio=lambda s: token.client(s, {}, start=False))
+    assert passed.status == PASS
+    assert setup.server.token not in passed.found
+
+
+def test_storage_on_a_missing_bucket_fails_and_its_fix_repairs_it(setup: Setup) -> None:
+    other = dataclasses.replace(setup.settings, bucket="ls-checks-missing")
+    result = setup.check(17, other)
+    assert result.status == FAIL
+    assert "does not exist" in result.found
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    for command in result.commands:
+        done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{command}\n{done.stderr}"
+    empty = setup.check(17, other)
+    assert empty.status == FAIL
+    assert "no images are staged" in empty.found and "notebook 01" in empty.fix
+    s3 = setup.aws.client("s3")
+    s3.put_object(Bucket=other.bucket, Key=f"{PREFIX}/images/b.jpg", Body=b"\xff\xd8\xff")
+    assert setup.check(17, other).status == PASS
+
+
+def test_label_studio_role_policy_reads_images_and_lists_the_prefix() -> None:
+    layout = load(PARAMETERS, env={}).layout
+    document = policies.label_studio_policy(layout)
+    actions = {st["Sid"]: st["Action"] for st in document["Statement"]}
+    assert actions == {"ReadTheImages": "s3:GetObject", "ListThePrefix": "s3:ListBucket"}
+    assert document["Statement"][0]["Resource"] == f"arn:aws:s3:::{BUCKET}/{PREFIX}/images/*"
+
+
+def test_pod_policy_with_label_studio_has_no_ground_truth_statements() -> None:
+    settings = load(PARAMETERS, env={})
+    document = policies.pod_policy(settings, "123456789012", "arn:aws:iam::123456789012:role/x")
+    sids = {st["Sid"] for st in document["Statement"]}
+    assert not sids & set(policies.GROUND_TRUTH_POD_SIDS)
+    assert {"LabeledDataAndTrainingInputs", "LabelStudioStepListsThePrefix"} <= sids
+    ground_truth = dataclasses.replace(settings, labeling_backend="ground_truth")
+    gt_sids = {st["Sid"] for st in policies.pod_policy(ground_truth, "1", "r")["Statement"]}
+    assert set(policies.GROUND_TRUTH_POD_SIDS) <= gt_sids
