@@ -16,9 +16,12 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from helpers.paths import project_root
 
@@ -170,3 +173,17 @@ def start(data: Path, state: Path, timeout: float = 240.0) -> Server:
     account_file.write_text(json.dumps(account))
     os.chmod(account_file, 0o600)
     return Server(url, token, data, process, account_file)
+
+
+@pytest.fixture(scope="session")
+def label_studio_server(
+    local_aws_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One real Label Studio for the test session; its account file is the local state's."""
+    from helpers.paths import state_dir
+
+    started = start(tmp_path_factory.mktemp("label-studio"), state_dir())
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
 from helpers.checks.labelstudio import annotator_emails
 from helpers.labelstudio import token
-from helpers.paths import state_dir
 from helpers.settings import Settings, load
 from tests import label_studio_c_support as support
+from tests.label_studio_c_support import label_studio_server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.skipif(support.venv() is None, reason="Label Studio is not installed")
 
@@ -42,13 +41,9 @@ LABEL_STUDIO_CHECKS = (15, 16, 17, 18)
 
 
 @pytest.fixture(scope="module")
-def server(local_aws_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A real Label Studio on 127.0.0.1 whose account file is the local state's."""
-    started = support.start(tmp_path_factory.mktemp("label-studio"), state_dir())
-    try:
-        yield started
-    finally:
-        started.stop()
+def server(label_studio_server: Any) -> Any:  # noqa: F811 - the imported fixture
+    """The session's real Label Studio (tests/label_studio_c_support.py)."""
+    return label_studio_server
 
 
 @dataclasses.dataclass
