@@ -15,14 +15,16 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import policies, provision
+from helpers import dataset, policies, provision
 from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
 from helpers.checks.labelstudio import annotator_emails
 from helpers.labelstudio import token
+from helpers.s3 import ensure_bucket
 from helpers.settings import Settings, load
 from tests import label_studio_c_support as support
 from tests.label_studio_c_support import label_studio_server  # noqa: F401 - a fixture
+from tests.support import execute_notebook, notebook_outputs
 
 pytestmark = pytest.mark.skipif(support.venv() is None, reason="Label Studio is not installed")
 
@@ -209,3 +211,36 @@ def test_pod_policy_with_label_studio_has_no_ground_truth_statements() -> None:
     ground_truth = dataclasses.replace(settings, labeling_backend="ground_truth")
     gt_sids = {st["Sid"] for st in policies.pod_policy(ground_truth, "1", "r")["Statement"]}
     assert set(policies.GROUND_TRUTH_POD_SIDS) <= gt_sids
+
+
+def test_notebook_02_checks_label_studio_and_never_shows_the_token(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notebook 02 with the Label Studio backend: its checks pass, the annotators' passwords are
+    shown (local mode), and the API token appears nowhere in the executed notebook."""
+    parameters = {
+        "region": REGION,
+        "bucket": "ls-notebook-02",
+        "prefix": PREFIX,
+        "images_per_class": 4,
+        "labeling_backend": "label_studio",
+        "label_studio_url": setup.server.url,
+    }
+    settings = load(parameters, env={})
+    s3 = setup.aws.client("s3")
+    ensure_bucket(s3, settings.bucket, REGION, create=True)
+    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
+    dataset.stage_images(settings, s3, chosen)
+    dataset.write_inputs(settings, s3, chosen)
+    passwords = setup.server.add_annotators(annotator_emails(settings))
+    monkeypatch.setenv(token.TOKEN_ENV, setup.server.token)
+    notebook = execute_notebook("02_check_aws_setup.ipynb", tmp_path, **parameters)
+    outputs = notebook_outputs(notebook)
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    shown = json.dumps(outputs)
+    assert setup.server.token not in shown
+    assert setup.server.token not in (tmp_path / "02_check_aws_setup.ipynb").read_text()
+    for email, password in passwords.items():
+        assert f"{email}  password {password}" in shown
+    for name in ("Label Studio storage", "annotators", "labeling backend is label_studio"):
+        assert name in shown

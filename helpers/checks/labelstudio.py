@@ -265,3 +265,43 @@ def annotators(ctx: Context) -> Outcome:
         parts,
         f"all {len(wanted)} labelers have Label Studio accounts ({need} annotations per task)",
     )
+
+
+# --- signing in (local mode) ----------------------------------------------------------------------
+
+
+def annotator_sign_in_lines(settings: Settings) -> list[str]:
+    """Local mode: the local Label Studio's URL and each annotator's e-mail and password.
+
+    The passwords are the local server's random ones (account.json, local mode only); the admin's
+    API token is never shown. In aws mode nothing is shown: your annotators have their own.
+    """
+    if settings.mode != "local" or not settings.label_studio:
+        return []
+    account = token.local_account(start=False)
+    if account is None:
+        return ["The local Label Studio has not been set up yet (create_missing=True does)."]
+    url = str(account["url"]).rstrip("/")
+    if settings.label_studio_url and settings.label_studio_url.rstrip("/") != url:
+        return [
+            f"label_studio_url is {settings.label_studio_url}, not the local server: its "
+            "annotators sign in with their own passwords."
+        ]
+    people = {n.strip() for n in (settings.person_labelers or "").split(",") if n.strip()}
+    lines = [f"Local Label Studio at {url}: sign in as an annotator with"]
+    known = account.get("annotators", {})
+    names = [n.strip() for n in (settings.labelers or "").split(",") if n.strip()]
+    for name in names:
+        email = annotator_email(name)
+        entry = known.get(email)
+        who = " (a person labels: person_labelers)" if name in people else ""
+        if entry:
+            lines.append(f"  {email}  password {entry['password']}{who}")
+        else:
+            lines.append(f"  {email}: no account yet (create_missing=True makes it)")
+    if not people:
+        lines.append(
+            "Simulated annotators answer every task (person_labelers is unset); "
+            "your own annotations count like theirs."
+        )
+    return lines
