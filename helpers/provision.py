@@ -97,8 +97,8 @@ def create_missing(settings: Settings, aws: Any) -> list[Step]:
 
 def _annotators(settings: Settings) -> Step:
     """Local mode: make the labelers' missing Label Studio accounts (random passwords)."""
-    from helpers.checks.labelstudio import annotator_emails
     from helpers.labelstudio import token
+    from helpers.labelstudio.annotators import annotator_emails
 
     piece = "Label Studio annotators"
     emails = annotator_emails(settings)
@@ -111,9 +111,7 @@ def _annotators(settings: Settings) -> Step:
     missing = [e for e in emails if e.lower() not in known]
     if not missing:
         return Step(piece, EXISTS, f"{len(emails)} annotator account(s)")
-    from helpers.local.labelstudio import server  # A's module: accounts with passwords
-
-    server.add_annotators(missing)
+    token.local_server().add_annotators(missing)  # accounts with random passwords
     return Step(piece, CREATED, f"{', '.join(missing)} (passwords: notebook 02, local mode)")
 
 

@@ -18,8 +18,8 @@ import pytest
 from helpers import dataset, policies, provision
 from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
-from helpers.checks.labelstudio import annotator_emails
 from helpers.labelstudio import token
+from helpers.labelstudio.annotators import annotator_emails
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings, load
 from tests import label_studio_c_support as support

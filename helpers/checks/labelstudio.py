@@ -15,6 +15,7 @@ from helpers.checks.model import Outcome, combine, failed, passed, skipped
 from helpers.checks.storage import create_bucket_command
 from helpers.errors import InputError, WalkthroughError
 from helpers.labelstudio import api, token
+from helpers.labelstudio.annotators import annotator_email, annotator_emails
 from helpers.s3 import bucket_region
 from helpers.settings import Settings
 
@@ -24,24 +25,6 @@ CREATE_PROJECTS = "projects.create"
 #: deleted right after.
 SCRATCH_PROJECT = "walkthrough setup check"
 SCRATCH_DESCRIPTION = "Made by the walkthrough's setup checks to validate S3 access; deleted after."
-#: The domain of annotator accounts made for labelers without an e-mail address.
-ANNOTATOR_DOMAIN = "walkthrough.local"
-
-
-def annotator_email(name: str) -> str:
-    """The Label Studio account (e-mail) of a labeler: the name with "@", else name@domain."""
-    try:
-        from helpers.labelstudio.accounts import annotator_email as rule  # A's module
-    except ImportError:
-        name = name.strip()
-        return (name if "@" in name else f"{name}@{ANNOTATOR_DOMAIN}").lower()
-    return str(rule(name))
-
-
-def annotator_emails(settings: Settings) -> list[str]:
-    """The Label Studio accounts of the settings' labelers, in their order."""
-    names = [n.strip() for n in (settings.labelers or "").split(",") if n.strip()]
-    return [annotator_email(n) for n in names]
 
 
 def _not_label_studio(settings: Settings) -> Outcome | None:

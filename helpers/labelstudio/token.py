@@ -47,12 +47,20 @@ def account_file() -> Path:
     return state_dir() / "label-studio" / "account.json"
 
 
+def local_server() -> Any:
+    """The local Label Studio server's module (local mode): start, stop, add annotators.
+
+    The walkthrough's one door to it besides `helpers.aws`/`demo`/`lab`'s to the local AWS.
+    """
+    from helpers.local.labelstudio import server
+
+    return server
+
+
 def local_account(start: bool = True) -> dict[str, Any] | None:
     """The local server's accounts (starting the server when `start`), or None when absent."""
     if start:
-        from helpers.local.labelstudio import server  # A's module: starts on demand
-
-        return dict(server.ensure_running())
+        return dict(local_server().ensure_running())
     path = account_file()
     if not path.is_file():
         return None
