@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,13 @@ from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
 from helpers.labelstudio import token
 from helpers.labelstudio.annotators import annotator_emails
+from helpers.local.labelstudio import server as local_server
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings, load
-from tests import label_studio_c_support as support
-from tests.label_studio_c_support import label_studio_server  # noqa: F401 - a fixture
+from tests import label_studio_support
 from tests.support import execute_notebook, notebook_outputs
 
-pytestmark = pytest.mark.skipif(support.venv() is None, reason="Label Studio is not installed")
+label_studio = label_studio_support.label_studio  # the session's real Label Studio (a fixture)
 
 REGION = "eu-central-1"
 BUCKET = "ls-checks-tests"
@@ -42,10 +42,11 @@ BIN = Path(sys.executable).parent
 LABEL_STUDIO_CHECKS = (15, 16, 17, 18)
 
 
-@pytest.fixture(scope="module")
-def server(label_studio_server: Any) -> Any:  # noqa: F811 - the imported fixture
-    """The session's real Label Studio (tests/label_studio_c_support.py)."""
-    return label_studio_server
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclasses.dataclass
@@ -54,24 +55,26 @@ class Setup:
 
     settings: Settings
     aws: Aws
-    server: Any
+    server: label_studio_support.LabelStudio
 
     def check(self, number: int, settings: Settings | None = None, **probes: Any) -> Result:
-        probes.setdefault("label_studio", lambda s: token.client(s, start=False))
-        probes.setdefault("label_studio_url", lambda s: token.server_url(s, start=False))
         (result,) = run_checks(settings or self.settings, self.aws, only={number}, **probes)
         return result
 
 
 @pytest.fixture(scope="module")
-def setup(server: Any, local_aws_url: str) -> Setup:
-    """A bucket with one staged image; the labelers' accounts made by create-missing."""
+def setup(label_studio: label_studio_support.LabelStudio, local_aws_url: str) -> Setup:
+    """A bucket with one staged image, and the local Label Studio (labeler-1..3 only)."""
     settings = load(PARAMETERS, env={})
     aws = Aws(settings, boto3.session.Session(region_name=REGION), local_url=local_aws_url)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/images/a.jpg", Body=b"\xff\xd8\xff")
-    return Setup(settings, aws, server)
+    return Setup(settings, aws, label_studio)
+
+
+def account_file(setup: Setup) -> Path:
+    return setup.server.folder / local_server.ACCOUNT_FILE
 
 
 @pytest.fixture(autouse=True)
@@ -79,39 +82,19 @@ def _no_token_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(token.TOKEN_ENV, raising=False)
 
 
-def _fake_local_server(monkeypatch: pytest.MonkeyPatch, server: Any) -> None:
-    """`helpers.local.labelstudio.server` (helper A's), backed by this test's server."""
-    module = types.ModuleType("helpers.local.labelstudio.server")
-    module.add_annotators = lambda emails, folder=None: server.add_annotators(list(emails))  # type: ignore[attr-defined]
-    package = types.ModuleType("helpers.local.labelstudio")
-    package.server = module  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "helpers.local.labelstudio", package)
-    monkeypatch.setitem(sys.modules, "helpers.local.labelstudio.server", module)
-
-
-def test_missing_annotators_fail_and_create_missing_makes_them(
-    setup: Setup, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_annotators_fail_and_create_missing_makes_them(setup: Setup) -> None:
     result = setup.check(18)
     assert result.status == FAIL
     for email in ("ana@walkthrough.local", "bo@example.com", "cy@walkthrough.local"):
         assert email in result.found
     assert "create_missing" in result.fix
-    _fake_local_server(monkeypatch, setup.server)
-    monkeypatch.setattr(token, "client", lambda s, *a, **k: token.api.Client(*_account()))
     steps = provision.create_missing(setup.settings, setup.aws)
     made = {s.piece: s for s in steps}["Label Studio annotators"]
     assert made.outcome == "created", made
     assert "Cognito user pool" not in {s.piece for s in steps}  # no Ground Truth workforce
-    monkeypatch.undo()
     assert setup.check(18).status == PASS
-    account = json.loads(setup.server.account_file.read_text())
-    assert set(account["annotators"]) == set(annotator_emails(setup.settings))
-
-
-def _account() -> tuple[str, str]:
-    account = json.loads(token.account_file().read_text())
-    return account["url"], account["admin"]["token"]
+    account = json.loads(account_file(setup).read_text())
+    assert set(annotator_emails(setup.settings)) <= set(account["annotators"])
 
 
 def test_too_few_labelers_for_the_annotations_per_task(setup: Setup) -> None:
@@ -124,16 +107,8 @@ def test_too_few_labelers_for_the_annotations_per_task(setup: Setup) -> None:
 
 
 def test_a_ready_setup_passes_and_ground_truth_checks_skip(setup: Setup) -> None:
-    setup.server.add_annotators(annotator_emails(setup.settings))
-    results = {
-        r.number: r
-        for r in run_checks(
-            setup.settings,
-            setup.aws,
-            label_studio=lambda s: token.client(s, start=False),
-            label_studio_url=lambda s: token.server_url(s, start=False),
-        )
-    }
+    local_server.add_annotators(annotator_emails(setup.settings), setup.server.folder)
+    results = {r.number: r for r in run_checks(setup.settings, setup.aws)}
     for number in LABEL_STUDIO_CHECKS:
         assert results[number].status == PASS, results[number]
     assert "Label Studio 1." in results[15].found
@@ -153,7 +128,7 @@ def test_ground_truth_backend_shows_no_label_studio_rows(setup: Setup) -> None:
 
 
 def test_bad_url_fails_and_the_right_one_passes(setup: Setup) -> None:
-    closed = f"http://127.0.0.1:{support._free_port()}"
+    closed = f"http://127.0.0.1:{closed_port()}"
     wrong = dataclasses.replace(setup.settings, label_studio_url=closed)
     result = setup.check(15, wrong, label_studio=lambda s: token.client(s, {token.TOKEN_ENV: "x"}))
     assert result.status == FAIL
@@ -163,18 +138,16 @@ def test_bad_url_fails_and_the_right_one_passes(setup: Setup) -> None:
 
 
 def test_bad_token_fails_and_a_good_one_passes(setup: Setup, tmp_path: Path) -> None:
-    result = setup.check(
-        16, label_studio=lambda s: token.client(s, {token.TOKEN_ENV: "wrong"}, start=False)
-    )
+    result = setup.check(16, label_studio=lambda s: token.client(s, {token.TOKEN_ENV: "wrong"}))
     assert result.status == FAIL
     assert "refuses the API token" in result.found
     assert "wrong" not in result.found + result.fix
     file = tmp_path / "token"
-    file.write_text(setup.server.token)
+    file.write_text(setup.server.admin_token)
     with_file = dataclasses.replace(setup.settings, label_studio_token_file=str(file))
-    passed = setup.check(16, with_file, label_studio=lambda s: token.client(s, {}, start=False))
+    passed = setup.check(16, with_file, label_studio=lambda s: token.client(s, {}))
     assert passed.status == PASS
-    assert setup.server.token not in passed.found
+    assert setup.server.admin_token not in passed.found
 
 
 def test_storage_on_a_missing_bucket_fails_and_its_fix_repairs_it(setup: Setup) -> None:
@@ -214,17 +187,16 @@ def test_pod_policy_with_label_studio_has_no_ground_truth_statements() -> None:
 
 
 def test_notebook_02_checks_label_studio_and_never_shows_the_token(
-    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    setup: Setup, tmp_path: Path
 ) -> None:
-    """Notebook 02 with the Label Studio backend: its checks pass, the annotators' passwords are
-    shown (local mode), and the API token appears nowhere in the executed notebook."""
+    """Notebook 02 with the Label Studio backend (local mode, the local server): its checks pass,
+    the annotators' passwords are shown, and no API token appears in the executed notebook."""
     parameters = {
         "region": REGION,
         "bucket": "ls-notebook-02",
         "prefix": PREFIX,
         "images_per_class": 4,
         "labeling_backend": "label_studio",
-        "label_studio_url": setup.server.url,
     }
     settings = load(parameters, env={})
     s3 = setup.aws.client("s3")
@@ -232,15 +204,16 @@ def test_notebook_02_checks_label_studio_and_never_shows_the_token(
     chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
     dataset.stage_images(settings, s3, chosen)
     dataset.write_inputs(settings, s3, chosen)
-    passwords = setup.server.add_annotators(annotator_emails(settings))
-    monkeypatch.setenv(token.TOKEN_ENV, setup.server.token)
     notebook = execute_notebook("02_check_aws_setup.ipynb", tmp_path, **parameters)
     outputs = notebook_outputs(notebook)
     assert not [o for o in outputs if o["output_type"] == "error"]
     shown = json.dumps(outputs)
-    assert setup.server.token not in shown
-    assert setup.server.token not in (tmp_path / "02_check_aws_setup.ipynb").read_text()
-    for email, password in passwords.items():
+    saved = (tmp_path / "02_check_aws_setup.ipynb").read_text()
+    account = json.loads(account_file(setup).read_text())
+    tokens = [account["admin"]["token"], *(a["token"] for a in account["annotators"].values())]
+    assert not [t for t in tokens if t in saved]
+    for email in annotator_emails(settings):  # labeler-1..3@walkthrough.local
+        password = account["annotators"][email]["password"]
         assert f"{email}  password {password}" in shown
     for name in ("Label Studio storage", "annotators", "labeling backend is label_studio"):
         assert name in shown
