@@ -667,9 +667,10 @@ def survey(
     runs = known_runs(settings, aws, under)
     objects = _object_items(listing, under)
     last_key = listing[-1][0] if listing else None
-    projects, client = (
-        _project_items(settings, runs, studio) if settings.label_studio else ([], None)
+    studio_runs = settings.label_studio or any(
+        getattr(record, "labeling", "") == "label_studio" for record, _ in runs.values()
     )
+    projects, client = _project_items(settings, runs, studio) if studio_runs else ([], None)
     items = [
         *_looked("labeling, training and transform jobs", lambda: _job_items(sm, runs, under)),
         *projects,

@@ -107,6 +107,8 @@ class Target:
     run_id: str | None
     source: str
     transform_job: str | None = None
+    #: the recorded run's labeling backend (records that say it), else None: the settings'
+    labeling: str | None = None
 
 
 def find_target(settings: Settings, s3: Any) -> Target:
@@ -136,6 +138,7 @@ def find_target(settings: Settings, s3: Any) -> Target:
         record.run_id,
         f"run {record.run_id} (submitted {record.submitted_at})",
         names.transform_job or None,  # "" in records of runs without predictions
+        getattr(record, "labeling", None),
     )
 
 
@@ -171,10 +174,13 @@ def label_studio_job(s3: Any, settings: Settings, job_name: str) -> dict[str, An
 
 
 def describe_labeling_jobs(
-    settings: Settings, aws: Any, jobs: Mapping[str, str]
+    settings: Settings, aws: Any, jobs: Mapping[str, str], labeling: str | None = None
 ) -> dict[str, dict[str, Any] | None]:
-    """Each split's labeling job description: SageMaker's, or Label Studio's step's job.json."""
-    if settings.label_studio:
+    """Each split's labeling job description: SageMaker's, or Label Studio's step's job.json.
+
+    `labeling` is the run's recorded backend when its record says; else the settings' is used.
+    """
+    if (labeling or settings.labeling_backend) == "label_studio":
         s3 = aws.client("s3")
         return {split: label_studio_job(s3, settings, name) for split, name in jobs.items()}
     sagemaker = aws.client("sagemaker")
@@ -188,13 +194,13 @@ def open_review(settings: Settings, aws: Any) -> Review:
     """Find and describe the jobs to review; stop with a clear message when none is ready."""
     target = find_target(settings, aws.client("s3"))
     sagemaker = aws.client("sagemaker")
-    found = describe_labeling_jobs(settings, aws, target.jobs)
+    found = describe_labeling_jobs(settings, aws, target.jobs, target.labeling)
     missing = [target.jobs[split] for split, job in found.items() if job is None]
     if missing:
         where = (
             f"have no job.json under {settings.layout.labeling_output} (Label Studio's "
             "labeling step writes it when it ends)"
-            if settings.label_studio
+            if (target.labeling or settings.labeling_backend) == "label_studio"
             else f"do not exist in {settings.region}"
         )
         raise NothingToReview(
@@ -257,7 +263,12 @@ def _with_training_job(
         return target
     names = run_names(settings, run_id)
     return Target(
-        target.jobs, names.training_job, run_id, target.source, names.transform_job or None
+        target.jobs,
+        names.training_job,
+        run_id,
+        target.source,
+        names.transform_job or None,
+        target.labeling,
     )
 
 

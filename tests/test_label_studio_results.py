@@ -116,3 +116,12 @@ def test_ground_truth_backend_still_asks_sagemaker() -> None:
     ground_truth = settings(labeling_backend="ground_truth")
     with pytest.raises(AssertionError, match="describe_labeling_job"):
         results.open_review(ground_truth, aws_with({}))
+
+
+def test_a_runs_recorded_backend_wins_over_the_settings() -> None:
+    """A run recorded as labeled by Label Studio is read from job.json, whatever the setting."""
+    job = label_studio_job(TRAIN, "Completed")
+    aws = aws_with({results.job_description_uri(BASE, TRAIN): json.dumps(job).encode()})
+    ground_truth = settings(labeling_backend="ground_truth")
+    found = results.describe_labeling_jobs(ground_truth, aws, {"train": TRAIN}, "label_studio")
+    assert found["train"]["LabelStudio"]["project_id"] == 7
