@@ -17,6 +17,9 @@ What it looks for, and how it knows the walkthrough made it:
   except another walkthrough prefix nested under it (one with notebook 01's files or run
   records): that is someone else's, so its objects and its runs' workteams and jobs are kept, and
   listed as kept with the reason;
+- with labeling_backend=label_studio, the recorded runs' Label Studio projects (their titles hold
+  the run id or are the run's labeling job names): deleted with their tasks and annotations;
+  other projects are never touched; when the server cannot be reached, a row says why;
 - the two roles the settings name, when `--create-missing` made them (tag `walkthrough-setup`);
 - the shared pieces (private workforce, Cognito user pool, IAM OIDC provider, EKS cluster), kept
   unless named in `also_delete` and only when tagged `walkthrough-setup`;
@@ -56,6 +59,7 @@ CANNOT_DELETE = "job record: AWS has no API to delete it"
 NOT_OURS = f"not created by the walkthrough (no {SETUP_TAG}=true tag): never touched"
 NOT_DONE = "not done (dry run)"
 RUNNING = ("Initializing", "InProgress", "Stopping")
+PROJECT = "Label Studio project"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class Plan:
     confirmed: bool
     bucket: str
     prefix: str
+    #: the Label Studio API client that deletes the run's projects (labeling_backend=label_studio)
+    label_studio: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -606,7 +612,53 @@ def _looked(kind: str, find: Callable[[], list[Item]]) -> list[Item]:
         return [Item(f"({kind})", kind, "-", KEEP, note)]
 
 
-def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset()) -> Plan:
+def label_studio_client(settings: Settings) -> Any:
+    """The Label Studio client clean-up uses; None when local mode never set a server up."""
+    from helpers.labelstudio import token
+
+    never_started = not token.account_file().is_file()
+    if settings.mode == "local" and not settings.label_studio_url and never_started:
+        return None
+    return token.client(settings)
+
+
+def _project_items(
+    settings: Settings,
+    runs: Mapping[str, tuple[RunRecord, str]],
+    studio: Callable[[Settings], Any],
+) -> tuple[list[Item], Any]:
+    """The recorded runs' Label Studio projects (titled with the run's job names and id)."""
+    from helpers.labelstudio.api import LabelStudioError
+
+    kind = PROJECT
+    try:
+        client = studio(settings)
+        if client is None:
+            note = "no local Label Studio server was ever set up: nothing to look at"
+            return [Item("(Label Studio projects)", kind, "-", KEEP, note)], None
+        projects = client.projects()
+    except (LabelStudioError, WalkthroughError, ImportError, OSError) as exc:
+        note = f"could not look: {exc} (nothing touched)"
+        return [Item("(Label Studio projects)", kind, "-", KEEP, note)], None
+    items = []
+    for project in projects:
+        title = str(project.get("title", ""))
+        for run_id, (record, source) in runs.items():
+            names = {record.names.get("train_job"), record.names.get("validation_job")}
+            if run_id in title or title in names:
+                resource = f"{title} (project {project['id']})"
+                target = {"id": str(project["id"])}
+                items.append(Item(resource, kind, f"{source} {run_id}", DELETE, "", target))
+                break
+    return items, client
+
+
+def survey(
+    settings: Settings,
+    aws: Any,
+    also_delete: frozenset[str] = frozenset(),
+    studio: Callable[[Settings], Any] = label_studio_client,
+) -> Plan:
     """Find what the walkthrough created for these settings; plan to stop, delete or keep it."""
     prefix = object_prefix(settings)
     s3, sm = aws.client("s3"), aws.client("sagemaker")
@@ -615,8 +667,13 @@ def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset
     runs = known_runs(settings, aws, under)
     objects = _object_items(listing, under)
     last_key = listing[-1][0] if listing else None
+    studio_runs = settings.label_studio or any(
+        getattr(record, "labeling", "") == "label_studio" for record, _ in runs.values()
+    )
+    projects, client = _project_items(settings, runs, studio) if studio_runs else ([], None)
     items = [
         *_looked("labeling, training and transform jobs", lambda: _job_items(sm, runs, under)),
+        *projects,
         *_looked("models", lambda: _model_items(sm, runs, under)),
         *_looked("workteam", lambda: _workteam_items(sm, runs)),
         *objects,
@@ -624,7 +681,7 @@ def survey(settings: Settings, aws: Any, also_delete: frozenset[str] = frozenset
         *_looked("shared pieces", lambda: _shared_items(aws, settings, also_delete)),
         *_looked("S3 bucket", lambda: _bucket_item(s3, settings, last_key, under.nested)),
     ]
-    return Plan(tuple(items), bool(settings.confirm_delete), settings.bucket, prefix)
+    return Plan(tuple(items), bool(settings.confirm_delete), settings.bucket, prefix, client)
 
 
 def leftovers(plan: Plan) -> list[Item]:
@@ -712,6 +769,17 @@ def _wait_until_stopped(
         if len(ended) == len(stops) or time.monotonic() > deadline:
             return ended
         time.sleep(poll_seconds)
+
+
+def _delete_project(aws: Any, plan: Plan, item: Item) -> str:
+    """Delete a run's Label Studio project (with its tasks and annotations)."""
+    from helpers.labelstudio.api import LabelStudioError
+
+    try:
+        plan.label_studio.delete_project(int(item.target["id"]))
+    except LabelStudioError as exc:
+        return "already gone" if exc.status == 404 else f"failed: {exc}"
+    return "deleted (with its tasks and annotations)"
 
 
 def _delete_workteam(aws: Any, plan: Plan, item: Item) -> str:
@@ -810,6 +878,7 @@ _ACTIONS: dict[str, Callable[[Any, Plan, Item], str]] = {
     "transform job": _stop_job,
     "model": _delete_model,
     "workteam": _delete_workteam,
+    PROJECT: _delete_project,
     "S3 objects": _delete_objects,
     "IAM role": _delete_role,
     "private workforce": _delete_workforce,

@@ -4,7 +4,9 @@ Each notebook is executed with papermill (mode=local) into the run folder, with 
 beside it; `runs/latest` points at the newest run. The local AWS is started when needed and
 stopped afterwards if this command started it.
 
-The demo runs local mode with the defaults and any `WALKTHROUGH_*` variables. It never reads
+The demo runs local mode with the defaults and any `WALKTHROUGH_*` variables (which the notebooks'
+kernels inherit: `WALKTHROUGH_LABELING_BACKEND=label_studio make demo` labels with a local Label
+Studio instead of the local Ground Truth). It never reads
 `settings.json` (or the file `WALKTHROUGH_SETTINGS_FILE` names): that file holds a user's aws
 settings, such as their real bucket, which are not the demo's.
 """
@@ -105,8 +107,24 @@ def isolate_settings(run: Path, environ: MutableMapping[str, str]) -> str:
         ignored.append(str(default))
     line = "The demo runs in local mode with the defaults and your WALKTHROUGH_* variables"
     if ignored:
-        return f"{line}; it does not read {' or '.join(ignored)} (your settings for aws mode)."
-    return f"{line} (it never reads settings.json, which is for aws mode)."
+        line = f"{line}; it does not read {' or '.join(ignored)} (your settings for aws mode)."
+    else:
+        line = f"{line} (it never reads settings.json, which is for aws mode)."
+    return f"{line}\n{backend_line(environ)}"
+
+
+def backend_line(environ: MutableMapping[str, str]) -> str:
+    """Which labeling backend the notebooks use (WALKTHROUGH_LABELING_BACKEND passes through)."""
+    backend = settings_module.load({"mode": "local"}, env=environ).labeling_backend
+    if backend == "label_studio":
+        return (
+            "Labeling backend: label_studio (a local Label Studio server on 127.0.0.1, started "
+            "on demand; simulated annotators label through its API)."
+        )
+    return (
+        f"Labeling backend: {backend} (WALKTHROUGH_LABELING_BACKEND=label_studio labels with "
+        "Label Studio instead)."
+    )
 
 
 def run_notebook(source: Path, run: Path, parameters: dict[str, object]) -> NotebookResult:

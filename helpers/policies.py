@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from helpers import regions
 from helpers.awserrors import unless_missing
+from helpers.layout import Layout
 from helpers.settings import KMS_SETTINGS, Settings, load
 
 VERSION = "2012-10-17"
@@ -390,9 +391,14 @@ def _sagemaker_arn(settings: Settings, account: str, kind: str) -> str:
 
 
 def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any]:
-    """Inline policy of the KFP pod role: the pipeline's SageMaker calls and PassRole."""
+    """Inline policy of the KFP pod role: the pipeline's SageMaker calls and PassRole.
+
+    With Label Studio (labeling_backend=label_studio) the pods make no Ground Truth call: the
+    labeling step itself reads the manifests and writes the labeling output, so the role has
+    no workteam, labeling-job or Cognito statements, and may list the prefix.
+    """
     pool = settings.user_pool or "*"
-    return {
+    document = {
         "Version": VERSION,
         "Statement": [
             {
@@ -468,6 +474,51 @@ def pod_policy(settings: Settings, account: str, role_arn: str) -> dict[str, Any
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": settings.layout.object_arn,
+            },
+        ],
+    }
+    if not settings.label_studio:
+        return document
+    statements = [st for st in document["Statement"] if st["Sid"] not in GROUND_TRUTH_POD_SIDS]
+    statements.append(
+        {
+            "Sid": "LabelStudioStepListsThePrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": settings.layout.bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [settings.layout.keys + "*"]}},
+        }
+    )
+    return {"Version": VERSION, "Statement": statements}
+
+
+#: The pod policy's statements only Ground Truth's steps need (workteam, labeling jobs, Cognito).
+GROUND_TRUTH_POD_SIDS = ("Workteams", "LabelingJobs", "WorkteamCognito", "Lookups")
+#: The inline policy name of Label Studio's own role (IRSA of its service account).
+LABEL_STUDIO_POLICY_NAME = "label-studio-reads-the-images"
+
+
+def label_studio_policy(layout: Layout) -> dict[str, Any]:
+    """Label Studio's own role (IRSA of its service account): read the images, list the prefix.
+
+    Its S3 source storage lists the prefix and presigns GET URLs of the images for the
+    annotators' browsers; it writes nothing to S3 (the labeling step exports through its API).
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ReadTheImages",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{layout.bucket}/{layout.image_keys}*",
+            },
+            {
+                "Sid": "ListThePrefix",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": layout.bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [layout.keys, layout.keys + "*"]}},
             },
         ],
     }

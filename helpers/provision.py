@@ -24,7 +24,8 @@ from botocore.exceptions import ClientError
 
 from helpers import cognito, gt_access, policies
 from helpers.awserrors import error_code, is_missing
-from helpers.errors import InputError
+from helpers.errors import InputError, WalkthroughError
+from helpers.labelstudio.api import LabelStudioError
 from helpers.s3 import ensure_bucket
 from helpers.settings import Settings
 from helpers.tags import SETUP_TAG, SHARED_TAG, WORKFORCE_NAME, tag_map, tag_pairs
@@ -55,6 +56,8 @@ def _guard(piece: str, make: Callable[[], Step]) -> Step:
         return Step(piece, FAILED, f"{exc.operation_name}: {error_code(exc)}: {message}")
     except InputError as exc:
         return Step(piece, SKIPPED, f"{exc.rule}; {exc.fix}")
+    except (LabelStudioError, WalkthroughError) as exc:  # the Label Studio pieces
+        return Step(piece, FAILED, str(exc))
 
 
 def create_missing(settings: Settings, aws: Any) -> list[Step]:
@@ -80,13 +83,36 @@ def create_missing(settings: Settings, aws: Any) -> list[Step]:
             ),
         ),
     ]
-    pool_steps, settings = _workforce(settings, aws)
-    steps += pool_steps
+    if settings.label_studio:  # no Cognito workforce: Label Studio's own accounts label
+        steps.append(_guard("Label Studio annotators", lambda: _annotators(settings)))
+    else:
+        pool_steps, settings = _workforce(settings, aws)
+        steps += pool_steps
     steps.append(_guard("EKS cluster", lambda: _cluster(settings, aws)))
     issuer = _issuer(settings, aws)
     steps.append(_guard("IAM OIDC provider", lambda: _oidc_provider(aws, account, issuer)))
     steps.append(_guard("KFP pod role", lambda: _pod_role(settings, aws, account, issuer)))
     return steps
+
+
+def _annotators(settings: Settings) -> Step:
+    """Local mode: make the labelers' missing Label Studio accounts (random passwords)."""
+    from helpers.labelstudio import token
+    from helpers.labelstudio.annotators import annotator_emails
+
+    piece = "Label Studio annotators"
+    emails = annotator_emails(settings)
+    if not emails:
+        return Step(piece, SKIPPED, "no labelers set (settings: labelers)")
+    if settings.mode != "local" or settings.label_studio_url:
+        return Step(piece, SKIPPED, "invite them in Label Studio (Organization > Add People)")
+    client = token.client(settings)
+    known = {str(u.get("email", "")).lower() for u in client.users()}
+    missing = [e for e in emails if e.lower() not in known]
+    if not missing:
+        return Step(piece, EXISTS, f"{len(emails)} annotator account(s)")
+    token.local_server().add_annotators(missing)  # accounts with random passwords
+    return Step(piece, CREATED, f"{', '.join(missing)} (passwords: notebook 02, local mode)")
 
 
 def _bucket(settings: Settings, aws: Any) -> Step:

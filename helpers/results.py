@@ -107,6 +107,8 @@ class Target:
     run_id: str | None
     source: str
     transform_job: str | None = None
+    #: the recorded run's labeling backend (records that say it), else None: the settings'
+    labeling: str | None = None
 
 
 def find_target(settings: Settings, s3: Any) -> Target:
@@ -136,6 +138,7 @@ def find_target(settings: Settings, s3: Any) -> Target:
         record.run_id,
         f"run {record.run_id} (submitted {record.submitted_at})",
         names.transform_job or None,  # "" in records of runs without predictions
+        getattr(record, "labeling", None),
     )
 
 
@@ -155,19 +158,54 @@ class Review:
         return self.target.run_id or next(iter(self.target.jobs.values()))
 
 
+def job_description_uri(output_location: str, job_name: str) -> str:
+    """Where Label Studio's labeling step writes its DescribeLabelingJob-shaped job.json."""
+    try:
+        from helpers.labelstudio.output import job_description_uri as uri  # the step's own rule
+    except ImportError:
+        return f"{output_location.rstrip('/')}/{job_name}/label-studio/job.json"
+    return str(uri(output_location, job_name))
+
+
+def label_studio_job(s3: Any, settings: Settings, job_name: str) -> dict[str, Any] | None:
+    """A Label Studio labeling job as DescribeLabelingJob shows one (its job.json), or None."""
+    text = read_text(s3, job_description_uri(settings.layout.labeling_output, job_name))
+    return None if text is None else dict(json.loads(text))
+
+
+def describe_labeling_jobs(
+    settings: Settings, aws: Any, jobs: Mapping[str, str], labeling: str | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """Each split's labeling job description: SageMaker's, or Label Studio's step's job.json.
+
+    `labeling` is the run's recorded backend when its record says; else the settings' is used.
+    """
+    if (labeling or settings.labeling_backend) == "label_studio":
+        s3 = aws.client("s3")
+        return {split: label_studio_job(s3, settings, name) for split, name in jobs.items()}
+    sagemaker = aws.client("sagemaker")
+    return {
+        split: unless_missing(sagemaker.describe_labeling_job, LabelingJobName=name)
+        for split, name in jobs.items()
+    }
+
+
 def open_review(settings: Settings, aws: Any) -> Review:
     """Find and describe the jobs to review; stop with a clear message when none is ready."""
     target = find_target(settings, aws.client("s3"))
     sagemaker = aws.client("sagemaker")
-    found = {
-        split: unless_missing(sagemaker.describe_labeling_job, LabelingJobName=name)
-        for split, name in target.jobs.items()
-    }
+    found = describe_labeling_jobs(settings, aws, target.jobs, target.labeling)
     missing = [target.jobs[split] for split, job in found.items() if job is None]
     if missing:
+        where = (
+            f"have no job.json under {settings.layout.labeling_output} (Label Studio's "
+            "labeling step writes it when it ends)"
+            if (target.labeling or settings.labeling_backend) == "label_studio"
+            else f"do not exist in {settings.region}"
+        )
         raise NothingToReview(
             f"Nothing to review: labeling job(s) {', '.join(missing)} (from {target.source}) "
-            f"do not exist in {settings.region}. Run notebook 03_run_pipeline first, or fix "
+            f"{where}. Run notebook 03_run_pipeline first, or fix "
             "ground_truth_train_job_name / ground_truth_validation_job_name."
         )
     labeling = {split: job for split, job in found.items() if job is not None}
@@ -214,6 +252,8 @@ def _with_training_job(
     if target.training_job:
         return target
     first = next(iter(labeling.values()))
+    if "LabelingJobArn" not in first:  # Label Studio's job.json: no SageMaker resource to ask
+        return target
     try:
         tags = sagemaker.list_tags(ResourceArn=first["LabelingJobArn"]).get("Tags", [])
     except ClientError:  # e.g. no sagemaker:ListTags permission: review without training
@@ -223,7 +263,12 @@ def _with_training_job(
         return target
     names = run_names(settings, run_id)
     return Target(
-        target.jobs, names.training_job, run_id, target.source, names.transform_job or None
+        target.jobs,
+        names.training_job,
+        run_id,
+        target.source,
+        names.transform_job or None,
+        target.labeling,
     )
 
 

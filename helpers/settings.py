@@ -81,6 +81,13 @@ COGNITO_CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
 COGNITO_GROUP = re.compile(r"^[^\s,]{1,128}$")  # letters, marks, symbols, digits, punctuation
 EKS_CLUSTER = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: A Kubernetes secret's name (an RFC 1123 subdomain) and a key in its data.
+K8S_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+K8S_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+#: The labeling backends: Ground Truth (the default) or a Label Studio server of your own.
+LABELING_BACKENDS = ("ground_truth", "label_studio")
+#: Host suffixes of in-cluster Kubernetes services (traffic that never leaves the cluster).
+CLUSTER_HOST_SUFFIXES = (".svc", ".svc.cluster.local")
 #: GPU instance families the built-in image-classification algorithm accepts for training.
 GPU_FAMILIES = ("p2", "p3", "p3dn", "p4d", "p4de", "p5", "g4dn", "g5")
 #: GPU families with local NVMe instance storage: AWS refuses a VolumeKmsKeyId on them ("KMS
@@ -156,6 +163,15 @@ class Settings:
     user_pool: str | None = None
     user_groups: str | None = None
     client_id: str | None = None
+    # labeling backend
+    #: `ground_truth` (SageMaker Ground Truth) or `label_studio` (a Label Studio server of yours)
+    labeling_backend: str = "ground_truth"
+    #: Label Studio's URL (local mode, unset: the local server, started on demand)
+    label_studio_url: str | None = None
+    #: a file holding the Label Studio API token (never printed)
+    label_studio_token_file: str | None = None
+    #: the Kubernetes secret (in kfp_namespace) with the token: `<secret>` or `<secret>/<key>`
+    label_studio_token_secret: str | None = None
     # Ground Truth
     ground_truth_train_job_name: str | None = None
     ground_truth_validation_job_name: str | None = None
@@ -216,6 +232,11 @@ class Settings:
     def layout(self) -> Layout:
         """Where everything lives under the bucket and prefix."""
         return Layout(self.bucket, self.prefix)
+
+    @property
+    def label_studio(self) -> bool:
+        """Whether Label Studio labels the images (labeling_backend=label_studio)."""
+        return self.labeling_backend == "label_studio"
 
     @property
     def predictions(self) -> bool:
@@ -821,6 +842,7 @@ def validate(s: Settings) -> None:
     )
     _check_range(s, "ground_truth_max_concurrent_tasks", 1, 5000, "use 100")
     _validate_auto_labeling(s)
+    _validate_label_studio(s)
     problem = training_instance_problem(s.training_instance_type)
     _check(
         problem is None,
@@ -918,6 +940,137 @@ def _validate_auto_labeling(s: Settings) -> None:
         f"stage at least {need:,} images in all (images_per_class x classes) at this "
         "validation_fraction, or a validation_fraction nearer 0.5 (5,000 images at 0.5 make two "
         "jobs of 2,500), or set enable_auto_labeling=False",
+    )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def label_studio_url_problem(url: str, mode: str) -> str | None:
+    """Return which rule a Label Studio URL breaks in this mode, or None."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    if parts.username is not None or parts.password is not None:
+        return "must not hold a user name or password (the API token is given apart)"
+    if parts.query or parts.fragment:
+        return "must not hold a query (?...) or fragment (#...)"
+    host = parts.hostname
+    try:
+        parts.port  # noqa: B018 - the look-up is the test
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535"
+    if mode == "local" and not is_loopback_host(host):
+        return (
+            "local mode uses a Label Studio server on this machine (localhost or 127.0.0.1), "
+            f"not {host}"
+        )
+    internal = host.lower().endswith(CLUSTER_HOST_SUFFIXES) or is_loopback_host(host)
+    if mode == "aws" and parts.scheme.lower() != "https" and not internal:
+        return (
+            "must use https in aws mode: the API token would cross the network in clear text "
+            "(http is accepted for in-cluster hosts *.svc / *.svc.cluster.local and loopback)"
+        )
+    return None
+
+
+def redacted_url(url: str) -> str:
+    """The URL with any user:password part replaced by `***` (safe to show)."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@", r"\1***@", url.strip())
+
+
+def token_file_problem(path: str) -> str | None:
+    """Return why a token file cannot give a token (missing, unreadable, empty), or None."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return "the file does not exist"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"the file cannot be read ({type(exc).__name__})"
+    if not text.strip():
+        return "the file is empty"
+    return None
+
+
+def split_secret(value: str) -> tuple[str, str]:
+    """Split `label_studio_token_secret` into (secret name, key); the key defaults to `token`."""
+    name, _, key = value.partition("/")
+    return name, key or "token"
+
+
+def _validate_label_studio(s: Settings) -> None:
+    """Rules of the labeling backend and the Label Studio settings."""
+    _check(
+        s.labeling_backend in LABELING_BACKENDS,
+        "labeling_backend",
+        s.labeling_backend,
+        f"must be one of {', '.join(LABELING_BACKENDS)}",
+        "use ground_truth (SageMaker Ground Truth, for accounts that have it) or label_studio "
+        "(a Label Studio server of yours)",
+    )
+    if s.label_studio_url is not None:
+        problem = label_studio_url_problem(s.label_studio_url, s.mode)
+        _check(
+            problem is None,
+            "label_studio_url",
+            redacted_url(s.label_studio_url),
+            problem or "",
+            "use e.g. https://label-studio.example.com, or "
+            "http://label-studio.<namespace>.svc.cluster.local:8080 inside the cluster"
+            if s.mode == "aws"
+            else "leave it unset: local mode starts its own Label Studio server",
+        )
+    _check(
+        not s.label_studio or s.mode == "local" or s.label_studio_url is not None,
+        "label_studio_url",
+        s.label_studio_url,
+        "aws mode with labeling_backend=label_studio needs the URL of your Label Studio server",
+        "set label_studio_url, e.g. http://label-studio.<namespace>.svc.cluster.local:8080 "
+        "(the Helm chart's service) or https://label-studio.example.com",
+    )
+    if s.label_studio_token_file is not None:
+        problem = token_file_problem(s.label_studio_token_file)
+        _check(
+            problem is None,
+            "label_studio_token_file",
+            s.label_studio_token_file,
+            problem or "",
+            "write the API token (Label Studio: Account & Settings > Personal Access Token) into "
+            "that file, or unset label_studio_token_file",
+        )
+    secret = s.label_studio_token_secret
+    if secret is not None:
+        name, key = split_secret(secret)
+        _check(
+            secret.count("/") <= 1
+            and len(name) <= 253
+            and K8S_SECRET_NAME.fullmatch(name) is not None
+            and len(key) <= 253
+            and K8S_SECRET_KEY.fullmatch(key) is not None,
+            "label_studio_token_secret",
+            secret,
+            "must be `<secret>` or `<secret>/<key>`: a Kubernetes secret name (lower-case "
+            "letters, digits, '-' and '.', at most 253 characters) and a key of its data "
+            "(letters, digits, '-', '_', '.')",
+            "e.g. label-studio-token or label-studio/api-token (the key defaults to token)",
+        )
+    _check(
+        not (s.label_studio and s.enable_auto_labeling),
+        "enable_auto_labeling",
+        s.enable_auto_labeling,
+        "automated data labeling is a Ground Truth feature; Label Studio labels every object by "
+        "its annotators",
+        "set enable_auto_labeling=False with labeling_backend=label_studio, or use ground_truth",
     )
 
 
@@ -1056,6 +1209,13 @@ MEANINGS: Mapping[str, str] = types.MappingProxyType(
         "user_pool": "the Cognito user pool of the private workforce",
         "user_groups": "the Cognito groups whose users label (comma-separated)",
         "client_id": "the Cognito app client of the private workforce",
+        "labeling_backend": "`ground_truth` (SageMaker Ground Truth) or `label_studio` (a Label "
+        "Studio server of yours)",
+        "label_studio_url": "Label Studio's http(s) URL (https in aws mode, except in-cluster "
+        "`*.svc` hosts; local, unset: the local server)",
+        "label_studio_token_file": "a file holding the Label Studio API token (never printed)",
+        "label_studio_token_secret": "the Kubernetes secret in `kfp_namespace` holding the token: "
+        "`<secret>` or `<secret>/<key>` (key default `token`)",
         "ground_truth_train_job_name": "the train labeling job's name (unset: unique per run)",
         "ground_truth_validation_job_name": "the validation labeling job's name (unset: unique)",
         "ground_truth_label_attribute_name": "the label attribute in the output manifests",

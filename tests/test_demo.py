@@ -99,3 +99,13 @@ def test_a_stop_reply_cut_short_by_the_shutdown_is_not_a_failure() -> None:
     running["running"] = True
     with pytest.raises(http.client.IncompleteRead):
         stop_local_aws(stop, lambda: running)  # still running: say so
+
+
+def test_the_labeling_backend_passes_through_to_the_notebooks(tmp_path: Path) -> None:
+    """`WALKTHROUGH_LABELING_BACKEND=label_studio make demo`: the demo says so, and the
+    notebooks' kernels (which inherit the demo's environment) load it."""
+    env = {"WALKTHROUGH_LABELING_BACKEND": "label_studio"}
+    said = isolate_settings(tmp_path, env)
+    assert "Labeling backend: label_studio" in said
+    assert load({"mode": "local"}, env=env).labeling_backend == "label_studio"
+    assert "Labeling backend: ground_truth" in isolate_settings(tmp_path, {})

@@ -17,6 +17,8 @@ LOCAL_DOORS = {
     "helpers.aws": "the one door: connect() starts or reaches the local AWS in local mode",
     "helpers.demo": "`make demo` starts the local AWS before the notebooks and stops it after",
     "helpers.lab": "`make lab` starts the local AWS for JupyterLab and stops it if it started it",
+    "helpers.labelstudio.token": "local mode's Label Studio server: started on demand for its URL "
+    "and admin token; create-missing adds annotators through it",
 }
 #: Pure modules of the local AWS (no AWS, no server) that the Label Studio labeling step shares, so
 #: that its output is consolidated and laid out exactly as the local Ground Truth's.

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Nothing was created: {exc.problem} (check 1 below says how to fix it)\n")
         else:
             print(provision.text_report(steps) + "\n")
-    settings = cognito.with_workforce_pool(settings, aws)
+    if not settings.label_studio:  # Label Studio's accounts label: no Ground Truth workforce
+        settings = cognito.with_workforce_pool(settings, aws)
     results = run_checks(settings, aws)
     print(text_table(results))
     return 0 if ready(results) else 1

@@ -15,6 +15,20 @@ from helpers.checks import probes
 from helpers.settings import Settings
 
 
+def label_studio_client(settings: Settings) -> Any:
+    """The settings' Label Studio API client (local mode: the local server, started on demand)."""
+    from helpers.labelstudio import token
+
+    return token.client(settings)
+
+
+def label_studio_url(settings: Settings) -> str:
+    """The settings' Label Studio URL (local mode: the local server's, started on demand)."""
+    from helpers.labelstudio import token
+
+    return token.server_url(settings)
+
+
 @dataclass
 class Context:
     """The settings and AWS access one round of checks uses; look-ups are made once."""
@@ -23,6 +37,8 @@ class Context:
     aws: Any
     kubernetes: Callable[[Settings], tuple[Any | None, str]] = probes.kubernetes_api
     kfp_health: Callable[[Settings], str] = probes.kfp_health
+    label_studio: Callable[[Settings], Any] = label_studio_client
+    label_studio_url: Callable[[Settings], str] = label_studio_url
     _roles: dict[str, dict[str, Any] | None] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
@@ -33,6 +49,11 @@ class Context:
     def identity(self) -> dict[str, Any]:
         """The caller identity (raises when the credentials do not work)."""
         return dict(self.client("sts").get_caller_identity())
+
+    @cached_property
+    def studio(self) -> Any:
+        """The Label Studio API client (raises when there is no URL, token or server)."""
+        return self.label_studio(self.settings)
 
     @property
     def account(self) -> str:

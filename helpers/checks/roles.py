@@ -487,9 +487,15 @@ def pod_requests(settings: Settings, account: str) -> list[Request]:
     team = f"{base}:workteam/private-crowd/{names.team}"
     jobs = [f"{base}:labeling-job/{n.lower()}" for n in (names.train_job, names.validation_job)]
     training = f"{base}:training-job/{names.training_job.lower()}"
-    requests = [(f"sagemaker:{a}", team) for a in ("CreateWorkteam", "DescribeWorkteam", "AddTags")]
-    for job in jobs:
-        requests += [(f"sagemaker:{a}", job) for a in ("CreateLabelingJob", "DescribeLabelingJob")]
+    requests: list[Request] = []
+    if settings.label_studio:  # the labeling step reads the manifests and writes the output
+        requests += label_studio_step_requests(settings)
+    else:
+        actions = ("CreateWorkteam", "DescribeWorkteam", "AddTags")
+        requests += [(f"sagemaker:{a}", team) for a in actions]
+        for job in jobs:
+            actions = ("CreateLabelingJob", "DescribeLabelingJob")
+            requests += [(f"sagemaker:{a}", job) for a in actions]
     training_actions = ("CreateTrainingJob", "DescribeTrainingJob", "AddTags")
     requests += [(f"sagemaker:{a}", training) for a in training_actions]
     if settings.predictions:
@@ -504,6 +510,16 @@ def pod_requests(settings: Settings, account: str) -> list[Request]:
         )
         requests += [(f"sagemaker:{a}", transform) for a in transform_actions]
     return requests
+
+
+def label_studio_step_requests(settings: Settings) -> list[Request]:
+    """What the Label Studio labeling step does as the pod role: read inputs, write the output."""
+    staged = input_uris(settings)
+    reads = [staged.train_manifest, staged.validation_manifest, staged.label_config]
+    writes = [f"{settings.layout.labeling_output}/x"]
+    return [("s3:GetObject", s3_arn(u)) for u in reads] + [
+        ("s3:PutObject", s3_arn(u)) for u in writes
+    ]
 
 
 def pod_role_permissions(ctx: Context) -> Outcome:
@@ -542,6 +558,14 @@ def pod_role_permissions(ctx: Context) -> Outcome:
         if s.predictions
         else f"labeling jobs and training jobs ({PREDICTIONS_OFF})"
     )
+    if s.label_studio:
+        jobs = jobs.replace("labeling jobs, ", "").replace("labeling jobs and ", "")
+        return combine(
+            parts,
+            f"role {name} may read the manifests and write the labeling output (Label Studio's "
+            f"step), create and describe {jobs}, and pass {execution} to "
+            f"{policies.SAGEMAKER_SERVICE}",
+        )
     return combine(
         parts,
         f"role {name} may create and describe workteams, {jobs}, and pass {execution} to "

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from helpers import gt_access
 from helpers.aws import CREDENTIALS_FIX
-from helpers.checks import account, cluster, guardrails, roles, storage, workforce
+from helpers.checks import account, cluster, guardrails, labelstudio, roles, storage, workforce
 from helpers.checks.context import Context
 from helpers.checks.model import (
     Outcome,
@@ -22,6 +22,7 @@ from helpers.checks.model import (
     skipped,
 )
 from helpers.errors import CredentialsError, InputError
+from helpers.labelstudio.api import LabelStudioError
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Check:
     run: Callable[[Context], Outcome]
     #: False for a check that makes no AWS call (it runs even when the credentials do not work).
     needs_aws: bool = True
+    #: The labeling backend the check belongs to (None: both); with the other it SKIPs.
+    backend: str | None = None
 
 
 CHECKS: tuple[Check, ...] = (
@@ -49,6 +52,7 @@ CHECKS: tuple[Check, ...] = (
         "Ground Truth's built-in image-classification Lambdas exist here",
         account.region,
         needs_aws=False,
+        backend="ground_truth",
     ),
     Check(
         3,
@@ -88,8 +92,15 @@ CHECKS: tuple[Check, ...] = (
         "workforce",
         "Cognito pool, app client and group; the private workforce agrees",
         workforce.workforce,
+        backend="ground_truth",
     ),
-    Check(10, "names", "team and job names are free (or the team is ours)", workforce.names),
+    Check(
+        10,
+        "names",
+        "team and job names are free (or the team is ours)",
+        workforce.names,
+        backend="ground_truth",
+    ),
     Check(11, "KFP API", "the Kubeflow Pipelines API answers", cluster.kfp_api, needs_aws=False),
     Check(
         12,
@@ -108,12 +119,47 @@ CHECKS: tuple[Check, ...] = (
         "Ground Truth access",
         "the account may use Ground Truth (closed to new customers since 2026-07-30)",
         account.ground_truth_access,
+        backend="ground_truth",
+    ),
+    Check(
+        15,
+        "Label Studio",
+        "the Label Studio server answers at label_studio_url",
+        labelstudio.server,
+        needs_aws=False,
+        backend="label_studio",
+    ),
+    Check(
+        16,
+        "Label Studio user",
+        "the API token works; its user may create projects",
+        labelstudio.user,
+        needs_aws=False,
+        backend="label_studio",
+    ),
+    Check(
+        17,
+        "Label Studio storage",
+        "Label Studio can list the staged images in S3",
+        labelstudio.storage,
+        backend="label_studio",
+    ),
+    Check(
+        18,
+        "annotators",
+        "each labeler has a Label Studio account; enough per task",
+        labelstudio.annotators,
+        needs_aws=False,
+        backend="label_studio",
     ),
 )
 
 
 def guarded(check: Check, ctx: Context) -> Outcome:
     """Run one check; a denied call becomes SKIP with the reason, any other error a FAIL."""
+    backend = ctx.settings.labeling_backend
+    if check.backend is not None and check.backend != backend:
+        return skipped(f"labeling backend is {backend}")
     try:
         return check.run(ctx)
     except ClientError as exc:
@@ -133,6 +179,8 @@ def guarded(check: Check, ctx: Context) -> Outcome:
         return failed(f"{exc.setting} = {exc.value!r}: {exc.rule}", exc.fix + ".")
     except CredentialsError as exc:
         return _credentials_problem(exc)
+    except LabelStudioError as exc:
+        return failed(str(exc), "see the message; run the checks again once it is fixed.")
     except (BotoCoreError, OSError) as exc:
         return failed(f"could not reach AWS: {exc}", "check the network and the region.")
 
@@ -173,6 +221,8 @@ def run_checks(
     for check in CHECKS:
         if only is not None and check.number not in only:
             continue
+        if check.backend == "label_studio" and not settings.label_studio:
+            continue  # Ground Truth's table stays as it was: no Label Studio rows
         if broken is None or not check.needs_aws:
             outcome = aimed_at(guarded(check, ctx), getattr(aws, "endpoint_url", None))
         elif check.number == 1:

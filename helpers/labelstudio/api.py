@@ -228,3 +228,8 @@ def stored_task_data(client: Client, project_id: int) -> list[dict[str, Any]]:
         if len(found) >= answer.get("total", 0) or not answer["tasks"]:
             return found
         page += 1
+
+
+def server_version(url: str, timeout: float = TIMEOUT) -> str:
+    """The Label Studio release a server at `url` runs (`/api/version` needs no token)."""
+    return Client(url, "", timeout)._send("GET", "/api/version", None, None)["release"]
