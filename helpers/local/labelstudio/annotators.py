@@ -272,6 +272,9 @@ class Workforce:
             except api.LabelStudioError as error:
                 self.say(f"{annotator.email}: {error}")
                 answered = 0
+            except Exception as error:  # noqa: BLE001 - one odd answer must not end the annotator
+                self.say(f"{annotator.email}: {type(error).__name__}: {error}")
+                answered = 0
             if not answered:
                 self.stopping.wait(IDLE_SECONDS)
 
