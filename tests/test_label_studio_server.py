@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +128,16 @@ def test_a_new_state_folder_starts_from_the_template_restarts_and_stops_with_the
         assert server.status(folder)["annotators_running"]
         added = server.add_annotators(["labeler-9"], folder)
         assert set(added["annotators"]) == {"someone@example.org", "labeler-9@walkthrough.local"}
+
+        # it is slow to answer (a busy machine: here stopped for 3 s): it is waited for, not
+        # taken for dead and replaced, and its annotators keep working
+        pid = server.status(folder)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        threading.Timer(3.0, os.kill, (pid, signal.SIGCONT)).start()
+        assert not server.healthy(account["url"], timeout=1.0)
+        assert server.serving(folder, account["url"])
+        assert server.ensure_running(folder, annotators=[]) == added
+        assert server.status(folder)["pid"] == pid
 
         # it dies (a killed kernel's machine, OOM): the stale one is cleaned, the next start
         # keeps its database, accounts and port
