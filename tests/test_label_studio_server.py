@@ -186,7 +186,9 @@ def test_its_environment_is_offline_and_reaches_no_address_but_the_local_aws(
     tmp_path: Path,
 ) -> None:
     env = server.environment(tmp_path / "label-studio", "k")
-    assert env["LATEST_VERSION_CHECK"] == "false"
+    assert env["LATEST_VERSION_CHECK"] == "false"  # else it asks pypi.org
+    assert env["SENTRY_DSN"] == env["FRONTEND_SENTRY_DSN"] == ""  # else errors go to sentry.io
+    assert env["COLLECT_ANALYTICS"] == "false"
     assert env["AWS_ENDPOINT_URL"] == server.NO_ENDPOINT  # no local AWS runs there
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
     banned = [ipaddress.ip_network(n) for n in env["USER_ADDITIONAL_BANNED_SUBNETS"].split(",")]

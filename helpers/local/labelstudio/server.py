@@ -314,6 +314,9 @@ def environment(folder: Path, secret_key: str) -> dict[str, str]:
         # no call to pypi.org for the latest release
         LATEST_VERSION_CHECK="false",
         COLLECT_ANALYTICS="false",
+        # no error reports to sentry.io (its default DSNs; an empty one turns Sentry off)
+        SENTRY_DSN="",
+        FRONTEND_SENTRY_DSN="",
         LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
         # storages may reach the local AWS on 127.0.0.1, and no other reserved address
         USE_DEFAULT_BANNED_SUBNETS="false",
