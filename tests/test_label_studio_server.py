@@ -128,6 +128,17 @@ def test_a_new_state_folder_starts_from_the_template_restarts_and_stops_with_the
         assert server.status(folder)["annotators_running"]
         added = server.add_annotators(["labeler-9"], folder)
         assert set(added["annotators"]) == {"someone@example.org", "labeler-9@walkthrough.local"}
+        # the simulated annotators take the added account on: both answer a new project's tasks
+        admin = api.Client(account["url"], account["admin"]["token"])
+        config = (
+            '<View><Image name="image" value="$image"/><Choices name="c" toName="image">'
+            '<Choice value="A"/><Choice value="B"/></Choices></View>'
+        )
+        project = admin.create_project(title="added", label_config=config, maximum_annotations=2)
+        admin.import_tasks(project["id"], [{"data": {"image": f"s3://b/{i}.jpg"}} for i in "xy"])
+        wait_until(lambda: admin.project(project["id"])["finished_task_number"] == 2, 30)
+        by = {a["completed_by"] for t in admin.export(project["id"]) for a in t["annotations"]}
+        assert by == {a["id"] for a in added["annotators"].values()}
 
         # it is slow to answer (a busy machine: here stopped for 3 s): it is waited for, not
         # taken for dead and replaced, and its annotators keep working

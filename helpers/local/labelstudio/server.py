@@ -240,11 +240,12 @@ def ensure_running(
 
 
 def add_annotators(emails: Iterable[str], folder: Path | None = None) -> dict[str, Any]:
-    """Give each labeler (name or e-mail) an annotator account; return the account record."""
-    folder = folder or default_folder()
-    wanted = [annotator_email(e) for e in emails]
-    account = ensure_running(folder, annotators=wanted, simulate=False)
-    return account
+    """Give each labeler (name or e-mail) an annotator account; return the account record.
+
+    Label Studio is started when it does not run; the simulated annotators take the new
+    accounts on within a second.
+    """
+    return ensure_running(folder, annotators=[annotator_email(e) for e in emails])
 
 
 def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
