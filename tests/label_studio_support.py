@@ -7,12 +7,16 @@ about half a minute), so a session starts it in some seconds. Without `.venv-ls`
 (`scripts/install-label-studio`) the tests that use it skip, saying so; in CI (`CI` set) they fail.
 
 Use it in a test module with `label_studio = label_studio_support.label_studio` (a fixture).
+Its simulated annotators answer every project's tasks; `labeled_in_person(local_aws_url, names)`
+makes some (or all) of them person labelers for a while, so that a test's own answers count.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,8 @@ import pytest
 
 from helpers.labelstudio import api
 from helpers.labelstudio.accounts import annotator_email
-from helpers.local.labelstudio import server
+from helpers.local import admin
+from helpers.local.labelstudio import annotators, server
 from helpers.paths import project_root, state_dir
 
 #: The session's annotators (the local mode's default labelers).
@@ -76,3 +81,14 @@ def label_studio(local_aws_url: str) -> Iterator[LabelStudio]:
         yield LabelStudio(account["url"], account["admin"]["token"], account, folder)
     finally:
         server.stop(folder)
+
+
+@contextmanager
+def labeled_in_person(local_aws_url: str, names: Iterable[str] = ANNOTATORS) -> Iterator[None]:
+    """Leave the labelers `names` to people (the simulated ones pause); nobody after."""
+    admin.set_person_labelers(local_aws_url, list(names))
+    time.sleep(annotators.FRESH_FOR + 0.5)  # the annotators' last answer ages out
+    try:
+        yield
+    finally:
+        admin.set_person_labelers(local_aws_url, [])

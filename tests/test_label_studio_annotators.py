@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 import time
@@ -11,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from helpers.local import admin
 from helpers.local.config import LocalConfig
 from helpers.local.labelstudio import annotators
 from helpers.local.openimages import mirror
@@ -78,13 +78,10 @@ def chosen(annotation: dict[str, Any]) -> str:
 @pytest.fixture
 def people(local_aws_url: str) -> Iterator[Callable[[list[str]], None]]:
     """Name person labelers on the local AWS (the simulated annotators read them); reset after."""
-
-    def name(usernames: list[str]) -> None:
-        admin.set_person_labelers(local_aws_url, usernames)
-        time.sleep(annotators.FRESH_FOR + 0.5)  # the annotators' cached answer ages out
-
-    yield name
-    admin.set_person_labelers(local_aws_url, [])
+    with contextlib.ExitStack() as stack:
+        yield lambda names: stack.enter_context(
+            label_studio_support.labeled_in_person(local_aws_url, names)
+        )
 
 
 def test_the_choices_come_from_the_label_config() -> None:
@@ -109,7 +106,7 @@ def test_three_annotators_label_every_task_with_their_accuracy_and_pace(
     client = label_studio.client()
     wait_for(
         lambda: client.project(project)["finished_task_number"] == len(images),
-        60,
+        120,
         "every task has its three annotations",
     )
     truth = dict(images)

@@ -26,7 +26,6 @@ import pytest
 
 from helpers import results
 from helpers.labelstudio import step
-from helpers.local import admin
 from helpers.local.openimages import mirror
 from tests import label_studio_support
 from tests.label_studio_support import LabelStudio
@@ -45,6 +44,8 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1280,1100",
+    # the page may reach 127.0.0.1 (Label Studio, the local AWS) and nothing else
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 CLASSES = ["Musical instrument", "Fruit", "Cheetah", "Tiger", "Snowman"]
 PICTURES = ["Cheetah", "Fruit", "Snowman"]
@@ -83,12 +84,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def in_person(local_aws_url: str) -> Iterator[None]:
     """Every annotator labels in person (the simulated ones pause); reset after."""
-    from helpers.local.labelstudio import annotators
-
-    admin.set_person_labelers(local_aws_url, list(label_studio_support.ANNOTATORS))
-    time.sleep(annotators.FRESH_FOR + 0.5)
-    yield
-    admin.set_person_labelers(local_aws_url, [])
+    with label_studio_support.labeled_in_person(local_aws_url):
+        yield
 
 
 def stage(local_aws_url: str, name: str) -> tuple[Any, step.Job, dict[str, str]]:

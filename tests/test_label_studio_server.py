@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +128,27 @@ def test_a_new_state_folder_starts_from_the_template_restarts_and_stops_with_the
         assert server.status(folder)["annotators_running"]
         added = server.add_annotators(["labeler-9"], folder)
         assert set(added["annotators"]) == {"someone@example.org", "labeler-9@walkthrough.local"}
+        # the simulated annotators take the added account on: both answer a new project's tasks
+        admin = api.Client(account["url"], account["admin"]["token"])
+        config = (
+            '<View><Image name="image" value="$image"/><Choices name="c" toName="image">'
+            '<Choice value="A"/><Choice value="B"/></Choices></View>'
+        )
+        project = admin.create_project(title="added", label_config=config, maximum_annotations=2)
+        admin.import_tasks(project["id"], [{"data": {"image": f"s3://b/{i}.jpg"}} for i in "xy"])
+        wait_until(lambda: admin.project(project["id"])["finished_task_number"] == 2, 30)
+        by = {a["completed_by"] for t in admin.export(project["id"]) for a in t["annotations"]}
+        assert by == {a["id"] for a in added["annotators"].values()}
+
+        # it is slow to answer (a busy machine: here stopped for 3 s): it is waited for, not
+        # taken for dead and replaced, and its annotators keep working
+        pid = server.status(folder)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        threading.Timer(3.0, os.kill, (pid, signal.SIGCONT)).start()
+        assert not server.healthy(account["url"], timeout=1.0)
+        assert server.serving(folder, account["url"])
+        assert server.ensure_running(folder, annotators=[]) == added
+        assert server.status(folder)["pid"] == pid
 
         # it dies (a killed kernel's machine, OOM): the stale one is cleaned, the next start
         # keeps its database, accounts and port
@@ -175,7 +197,9 @@ def test_its_environment_is_offline_and_reaches_no_address_but_the_local_aws(
     tmp_path: Path,
 ) -> None:
     env = server.environment(tmp_path / "label-studio", "k")
-    assert env["LATEST_VERSION_CHECK"] == "false"
+    assert env["LATEST_VERSION_CHECK"] == "false"  # else it asks pypi.org
+    assert env["SENTRY_DSN"] == env["FRONTEND_SENTRY_DSN"] == ""  # else errors go to sentry.io
+    assert env["COLLECT_ANALYTICS"] == "false"
     assert env["AWS_ENDPOINT_URL"] == server.NO_ENDPOINT  # no local AWS runs there
     assert env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
     banned = [ipaddress.ip_network(n) for n in env["USER_ADDITIONAL_BANNED_SUBNETS"].split(",")]

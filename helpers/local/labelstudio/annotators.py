@@ -43,7 +43,7 @@ from helpers.local.standins import workers as crowd
 
 #: Real seconds an annotator waits before looking again when it found nothing to do.
 IDLE_SECONDS = 1.0
-#: Real seconds without an answer from the server after which the workforce stops.
+#: Real seconds the server may be gone (its process ended) before the workforce stops.
 GONE_AFTER = 10.0
 #: The Open Images sources the local Ground Truth takes truths from (human-verified labels).
 HUMAN_SOURCES = ("verification", "crowdsource-verification")
@@ -272,6 +272,9 @@ class Workforce:
             except api.LabelStudioError as error:
                 self.say(f"{annotator.email}: {error}")
                 answered = 0
+            except Exception as error:  # noqa: BLE001 - one odd answer must not end the annotator
+                self.say(f"{annotator.email}: {type(error).__name__}: {error}")
+                answered = 0
             if not answered:
                 self.stopping.wait(IDLE_SECONDS)
 
@@ -377,6 +380,6 @@ def run(folder: Path) -> None:
     )
     signal.signal(signal.SIGTERM, lambda *_: workforce.stopping.set())
     print(f"simulated annotators answer {account['url']}", flush=True)
-    workforce.run(lambda: server.healthy(account["url"]), current)
+    workforce.run(lambda: server.serving(folder, account["url"]), current)
     print(f"simulated annotators stopped after {workforce.answered} answers", flush=True)
     sys.stdout.flush()

@@ -130,6 +130,25 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _answers(record: dict[str, Any], patience: float = 30.0) -> bool:
+    """Whether the recorded server answers; one whose process runs is given `patience` seconds
+    (a busy machine), one whose process has ended is not waited for."""
+    deadline = time.monotonic() + patience
+    while True:
+        if healthy(record["url"], timeout=5.0):
+            return True
+        if not _ours(int(record["pid"]), "label-studio") or time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+
+
+def serving(folder: Path, url: str) -> bool:
+    """Whether the server that `folder` records at `url` still runs (its process; no HTTP, so a
+    server slow to answer on a busy machine still counts)."""
+    record = _read(folder / SERVER_FILE)
+    return bool(record) and record["url"] == url and _ours(int(record["pid"]), "label-studio")  # type: ignore[index]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -209,7 +228,7 @@ def ensure_running(
     with FileLock(str(folder / "lock"), timeout=timeout + 30):
         account = _read(folder / ACCOUNT_FILE)
         server = _read(folder / SERVER_FILE)
-        if not (account and server and healthy(server["url"])):
+        if not (account and server and _answers(server)):
             account = _start(folder, account, emails, timeout, template or template_folder())
         missing = [e for e in emails if e not in account["annotators"]]
         if missing:
@@ -221,11 +240,12 @@ def ensure_running(
 
 
 def add_annotators(emails: Iterable[str], folder: Path | None = None) -> dict[str, Any]:
-    """Give each labeler (name or e-mail) an annotator account; return the account record."""
-    folder = folder or default_folder()
-    wanted = [annotator_email(e) for e in emails]
-    account = ensure_running(folder, annotators=wanted, simulate=False)
-    return account
+    """Give each labeler (name or e-mail) an annotator account; return the account record.
+
+    Label Studio is started when it does not run; the simulated annotators take the new
+    accounts on within a second.
+    """
+    return ensure_running(folder, annotators=[annotator_email(e) for e in emails])
 
 
 def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
