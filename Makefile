@@ -29,11 +29,29 @@ KUBEFLOW_IMAGE_TESTS := $(UNIT_TESTS:%=tests/test_%.py) tests/test_pipeline.py \
 # pytest's processes for `make test` (pytest-xdist); 0 runs in this process
 TEST_WORKERS ?= 2
 
+# Label Studio, the second labeling backend, in its own venv (.venv-ls, about 1 GB; its Django and
+# pins clash with ours): `make test` installs it (its tests run a real server); `make demo` and
+# `make lab` only when the labeling backend is label_studio (WALKTHROUGH_LABELING_BACKEND, else
+# "labeling_backend" in the settings file). scripts/install-label-studio is a no-op once done.
+LS_VENV := .venv-ls
+LS_STAMP := $(LS_VENV)/.installed
+SETTINGS_FILE := $(or $(WALKTHROUGH_SETTINGS_FILE),settings.json)
+ifdef WALKTHROUGH_LABELING_BACKEND
+WANTS_LABEL_STUDIO := $(filter label_studio,$(WALKTHROUGH_LABELING_BACKEND))
+else
+WANTS_LABEL_STUDIO := $(shell grep -qsE '"labeling_backend"[[:space:]]*:[[:space:]]*"label_studio"' \
+  $(SETTINGS_FILE) && echo yes)
+endif
+LABEL_STUDIO_IF_WANTED := $(if $(WANTS_LABEL_STUDIO),$(LS_STAMP))
+
 .PHONY: demo test test-kubeflow-image bench lab checks settings lint clean lock local-start local-stop aws-smoke
 
 $(VENV)/.installed-%: locks/%.txt pyproject.toml $(INSTALL)
 	$(INSTALL) $(VENV) $< $(PYTHON)
 	@touch $@
+
+$(LS_STAMP): locks/label-studio.txt scripts/install-label-studio
+	scripts/install-label-studio $(LS_VENV) $(PYTHON)
 
 $(STAMP37): tests/official-image-requirements.txt
 	@if [ -z "$(PYTHON37)" ]; then \
@@ -48,10 +66,10 @@ DEMO := $(VENV)/.installed-demo
 LAB := $(VENV)/.installed-lab
 TEST := $(VENV)/.installed-test
 
-demo: $(DEMO)  ## run every notebook headlessly on the local AWS into runs/<timestamp>/
+demo: $(DEMO) $(LABEL_STUDIO_IF_WANTED)  ## run every notebook headlessly on the local AWS into runs/<timestamp>/
 	$(BIN)/python -m helpers.demo
 
-test: $(TEST) $(STAMP37)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
+test: $(TEST) $(STAMP37) $(LS_STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
 	$(BIN)/python -m pytest tests --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 test-kubeflow-image:  ## unit tests and notebooks 01-03 on Python 3.12 with kfp 2.16 (a Kubeflow image)
@@ -68,7 +86,7 @@ aws-smoke: $(DEMO)  ## the smallest real run on your account (asks first; remove
 bench: $(TEST)  ## ours vs the upstream way: staging, annotations, walkthrough, scale (about 12 minutes)
 	$(BIN)/python -m benchmarks
 
-lab: $(LAB)  ## JupyterLab on the notebooks, with the local AWS (stopped again if it started it)
+lab: $(LAB) $(LABEL_STUDIO_IF_WANTED)  ## JupyterLab on the notebooks, with the local AWS (stopped again if it started it)
 	$(BIN)/python -m helpers.lab
 
 checks: $(DEMO)  ## the setup checks of notebook 02 for your settings (ARGS=--create-missing to create)
@@ -88,7 +106,7 @@ local-start: $(DEMO)
 local-stop: $(DEMO)
 	$(BIN)/python -m helpers.local stop
 
-clean:  ## stop the local AWS; remove runs and caches (the venvs stay: `rm -rf .venv*`)
+clean:  ## stop the local AWS (and its Label Studio); remove runs and caches (the venvs stay: `rm -rf .venv*`)
 	-test -x $(BIN)/python && $(BIN)/python -m helpers.local stop
 	rm -rf runs .local-aws .pytest_cache .ruff_cache
 

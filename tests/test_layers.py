@@ -30,6 +30,9 @@ LOCAL_MAY_USE = {
     "helpers.paths": "where the project keeps its cache and state",
     "helpers.settings": "the local account id and the GPU instance families, spelled once",
     "helpers.regions": "the regions' built-in image and Lambda ARNs, spelled once",
+    "helpers.labelstudio": "the local Label Studio's simulated annotators use its API client",
+    "helpers.labelstudio.api": "the local Label Studio's simulated annotators use its API client",
+    "helpers.labelstudio.accounts": "a labeler's Label Studio account (e-mail), spelled once",
 }
 #: Setup checks, provisioning and clean-up are siblings: none imports another...
 SIBLINGS = ("helpers.checks", "helpers.provision", "helpers.cleanup")

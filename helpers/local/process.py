@@ -179,9 +179,12 @@ def _server_environment() -> dict[str, str]:
 
 
 def stop(folder: Path | None = None, timeout: float = 20.0) -> bool:
-    """Stop the local AWS of this project; return False when none was running."""
+    """Stop the local AWS of this project (and its Label Studio); False when none was running."""
+    from helpers.local.labelstudio import server as label_studio
+
     folder = folder or state_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    label_studio.stop(folder / "label-studio", timeout)
     with FileLock(str(folder / "lock"), timeout=timeout + 10):
         record = _read_endpoint(folder)
         answer = admin.health(record["url"]) if record else None
