@@ -157,10 +157,13 @@ def stage(s3: Any, name: str, truths: list[str]) -> step.Job:
     )
 
 
-def truth_of(client: api.Client, task: dict[str, Any]) -> str:
-    """The class an image shows, from its file name (`fruit-0.jpg`)."""
+def truth_of(client: api.Client, task: dict[str, Any], truths: dict[str, str] | None) -> str:
+    """The class an image shows: from `truths` (source-ref -> class), else its file name."""
     export = client.request("GET", f"/api/tasks/{task['id']}/?resolve_uri=false")
-    name = export["data"]["image"].rsplit("/", 1)[-1]
+    source = export["data"]["image"]
+    if truths is not None:
+        return truths[source]
+    name = source.rsplit("/", 1)[-1]
     return next(c for c in CLASSES if name.startswith(c.lower()))
 
 
@@ -182,9 +185,12 @@ def annotate_all(
     title: str,
     wrong: set[str] = frozenset(),
     limit: int | None = None,
+    wait: float = 60,
+    truths: dict[str, str] | None = None,
+    classes: list[str] = CLASSES,
 ) -> int:
     """Wait for the project, then answer its tasks as `client` (wrong on `wrong` classes)."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + wait
     project = None
     while project is None and time.monotonic() < deadline:
         project = next((p for p in admin.projects() if p["title"] == title), None)
@@ -193,13 +199,21 @@ def annotate_all(
     while admin.project(project["id"]).get("task_number") in (None, 0):
         time.sleep(0.2)
     done = 0
-    while limit is None or done < limit:
+    answered: set[int] = set()
+    total = admin.project(project["id"])["task_number"]
+    deadline = time.monotonic() + wait
+    while (limit is None or done < limit) and len(answered) < total:
         task = retried(client.next_task, project["id"])
-        if task is None:
-            return done
-        truth = truth_of(client, task)
-        label = CLASSES[(CLASSES.index(truth) + 1) % len(CLASSES)] if truth in wrong else truth
+        if task is None:  # none left for us, or the rest is locked by other annotators a while
+            counts = admin.project(project["id"])
+            if counts["finished_task_number"] >= total or time.monotonic() > deadline:
+                return done
+            time.sleep(0.3)
+            continue
+        truth = truth_of(client, task, truths)
+        label = classes[(classes.index(truth) + 1) % len(classes)] if truth in wrong else truth
         retried(client.annotate, task["id"], choose(label), lead_time=2.5)
+        answered.add(task["id"])
         done += 1
         time.sleep(0.05)
     return done
@@ -398,3 +412,113 @@ def test_a_title_longer_than_label_studio_takes_is_refused_first(
     job = stage(s3, "x" * 51, ["Fruit", "Tiger"])
     with pytest.raises(ValueError, match="at most 50"):
         step.run(label_studio["admin"], s3, job, log=lambda _: None)
+
+
+def test_the_storage_endpoint_is_the_step_s_unless_it_is_aws_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    job = step.Job("j", "s3://b/m", "s3://b/o", "s3://b/c")
+    aws_s3 = boto3.client("s3", region_name="us-west-2", endpoint_url=None)
+    assert step.storage_endpoint(job, aws_s3) == ""
+    local_s3 = boto3.client("s3", region_name="us-west-2", endpoint_url="http://127.0.0.1:9")
+    assert step.storage_endpoint(job, local_s3) == "http://127.0.0.1:9"
+    given = step.Job(**{**job.__dict__, "endpoint_url": "http://127.0.0.1:7"})
+    assert step.storage_endpoint(given, local_s3) == "http://127.0.0.1:7"
+
+
+# --- the pipeline on kfp.local, labeling in Label Studio ----------------------------------------
+
+
+class StudioSettings:
+    """The walkthrough's settings with the Label Studio backend chosen (until settings have it)."""
+
+    def __init__(self, settings: Any, url: str) -> None:
+        self._settings = settings
+        self.labeling_backend = "label_studio"
+        self.label_studio_url = url
+        self.label_studio_token_secret = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._settings, name)
+
+
+def test_the_pipeline_labels_in_label_studio_and_trains_on_kfp_local(
+    label_studio: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from helpers import following, local_runner, records, submission
+    from helpers.settings import load
+    from tests.support import prepare_run_inputs
+
+    found = prepare_run_inputs(
+        "ls-pipeline-tests", "ls-pipeline/demo", "ls-pipeline-execution", "ls-group", ["ls-a"]
+    )
+    plain = load({**found["settings"].to_dict(), "test_images_per_class": 0}, env={})
+    settings = StudioSettings(plain, label_studio["url"])
+    aws = found["aws"]
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio["token"])
+    admin = label_studio["admin"]
+    submitted = submission.submit_or_resume(settings, aws)
+    record = submitted.record
+    assert record.labeling == "label_studio"
+    assert record.label_studio == {
+        "url": label_studio["url"],
+        "projects": {
+            "train": record.names["train_job"],
+            "validation": record.names["validation_job"],
+        },
+    }
+    assert "team_name" not in record.arguments
+    assert record.arguments["label_studio_url"] == label_studio["url"]
+    chosen = found["chosen"]
+    truths = dict(zip(chosen["uri"], chosen["class_name"], strict=True))
+    classes = list(plain.classes)
+    answering = Background(
+        *(
+            (annotate_all, client, admin, title, set(), None, 600, truths, classes)
+            for title in (record.names["train_job"], record.names["validation_job"])
+            for client, _ in label_studio["annotators"]
+        )
+    )
+    state = following.follow(aws, record, submitted.finished, poll_seconds=0.5, label_studio=admin)
+    answering.join()
+    assert state.training["TrainingJobStatus"] == "Completed"
+    assert state.training["HyperParameters"]["num_classes"] == "2"
+    assert {j["LabelingJobStatus"] for j in state.labeling.values()} == {"Completed"}
+    produced = following.outputs(state)
+    assert "workteam ARN" not in produced
+    link = produced["train Label Studio project"]
+    assert link.startswith(f"{label_studio['url']}/projects/") and link.endswith("/data")
+    printed = capsys.readouterr().out
+    assert f"Label Studio project {record.names['train_job']} (train): {link}" in printed
+    steps = following.step_states(state, ended=True)
+    assert "create-workteam" not in steps and steps["label-train"].startswith("succeeded")
+    # the token is in no record, argument or log
+    token = label_studio["token"]
+    log = local_runner.log_path(record.run_id).read_text()
+    assert "Label here: " in log
+    saved = records.latest_record(aws.client("s3"), settings)
+    assert saved is not None and saved.label_studio == record.label_studio
+    for text in (log, json.dumps(record.arguments), json.dumps(record.extra), printed):
+        assert token not in text
+
+
+def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take() -> None:
+    from helpers import planning
+    from helpers.errors import InputError
+    from helpers.names import RunNames
+    from helpers.settings import load
+
+    settings = StudioSettings(load({"bucket": "ls-planning"}, env={}), "")
+    with pytest.raises(InputError, match="label_studio_url") as caught:
+        planning.label_studio_url(settings)
+    assert caught.value.setting == "label_studio_url"
+    assert planning.label_studio_url(StudioSettings(settings, "http://ls.example/")) == (
+        "http://ls.example"
+    )
+    long = RunNames("0a1b2c3d", "team", "t" * 51, "v", "training")
+    with pytest.raises(InputError, match="at most 50") as caught:
+        planning.require_project_titles(long)
+    assert caught.value.setting == "ground_truth_train_job_name"
+    assert planning.labeling_backend(load({"bucket": "ls-planning"}, env={})) == "ground_truth"

@@ -62,6 +62,17 @@ def test_a_valid_record_is_read() -> None:
     assert record is not None and record.run_id == "0a1b2c3d"
 
 
+def test_a_label_studio_record_gives_its_url_and_project_titles() -> None:
+    projects = {"train": "mini-train-0a1b2c3d", "validation": "mini-validation-0a1b2c3d"}
+    studio = {"url": "http://127.0.0.1:8080", "projects": projects}
+    body = _record(labeling="label_studio", extra={"label_studio": studio, "pid": 12})
+    record = records.latest_record(_Bucket(body), SETTINGS)
+    assert record is not None and record.labeling == "label_studio"
+    assert record.label_studio == studio
+    older = records.latest_record(_Bucket(_record()), SETTINGS)  # before Label Studio
+    assert older is not None and older.labeling == "ground_truth" and older.label_studio is None
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
@@ -92,6 +103,15 @@ def test_a_valid_record_is_read() -> None:
         ({"extra": {"pid": "1"}}, "extra"),
         ({"ui_link": "javascript:alert(1)"}, "ui_link"),
         ({"surprise": 1}, "surprise"),
+        ({"labeling": "labelbox"}, "labeling"),
+        ({"labeling": "label_studio"}, "extra.label_studio"),
+        (
+            {
+                "labeling": "label_studio",
+                "extra": {"label_studio": {"url": "javascript:x", "projects": {}}},
+            },
+            "extra.label_studio",
+        ),
     ],
 )
 def test_a_bad_field_stops_before_it_is_used(changes: dict[str, Any], field: str) -> None:

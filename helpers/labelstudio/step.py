@@ -120,8 +120,24 @@ def ensure_project(client: api.Client, job: Job, classes: list[str], log: Callab
     return project
 
 
-def connect_storage(client: api.Client, project_id: int, job: Job, sources: list[str]) -> None:
-    """Connect each bucket's prefix as an S3 source storage (presigned URLs, no sync), once."""
+def storage_endpoint(job: Job, s3: Any = None) -> str:
+    """The S3 endpoint Label Studio is to use: the step's, else its S3 client's unless AWS's."""
+    if job.endpoint_url:
+        return job.endpoint_url
+    used = str(getattr(getattr(s3, "meta", None), "endpoint_url", "") or "")
+    host = used.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return "" if not host or host.endswith((".amazonaws.com", ".amazonaws.com.cn")) else used
+
+
+def connect_storage(
+    client: api.Client, project_id: int, job: Job, sources: list[str], s3: Any = None
+) -> None:
+    """Connect each bucket's prefix as an S3 source storage (presigned URLs, no sync), once.
+
+    The storage's endpoint is the step's S3 endpoint when that is not AWS's own (the local AWS
+    in local mode), so that Label Studio reads the same S3 as the step.
+    """
+    endpoint = storage_endpoint(job, s3)
     existing = {(s.get("bucket"), s.get("prefix") or "") for s in client.s3_storages(project_id)}
     for bucket, prefix in storage_locations(sources):
         if (bucket, prefix) in existing:
@@ -136,8 +152,8 @@ def connect_storage(client: api.Client, project_id: int, job: Job, sources: list
             "use_blob_urls": True,
             "region_name": job.region,
         }
-        if job.endpoint_url:
-            fields["s3_endpoint"] = job.endpoint_url
+        if endpoint:
+            fields["s3_endpoint"] = endpoint
         client.create_s3_storage(**fields)
 
 
@@ -212,7 +228,7 @@ def run(
     classes = read_classes(read_text(s3, job.label_category_config))
     sources = [str(line["source-ref"]) for line in manifest]
     project = ensure_project(client, job, classes, log)
-    connect_storage(client, project["id"], job, sources)
+    connect_storage(client, project["id"], job, sources, s3)
     import_missing(client, project["id"], sources, log)
     log(f"Label here: {client.url}/projects/{project['id']}/data")
     follow(client, project, job, len(set(sources)), poll_seconds, log, now, sleep)
