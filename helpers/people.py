@@ -52,6 +52,8 @@ def sign_in_lines(aws: Any, settings: Settings) -> list[str]:
     if _local_view(aws, "health") is None:
         return []
     people = person_labeler_names(settings)
+    if settings.labeling_backend == "label_studio":
+        return _label_studio_lines(settings, people)
     if not people:
         example = (cognito.labeler_names(settings) or ["labeler-1"])[0]
         return [
@@ -73,6 +75,27 @@ def sign_in_lines(aws: Any, settings: Settings) -> list[str]:
                 f"  {name} (no temporary password on record: the user was made before this "
                 "local AWS started, or already signed in with a password of their own)"
             )
+    return lines
+
+
+def _label_studio_lines(settings: Settings, people: list[str]) -> list[str]:
+    """Local mode with Label Studio: who labels, and where a person signs in to do so."""
+    from helpers.labelstudio import token
+    from helpers.labelstudio.accounts import annotator_email
+
+    if not people:
+        example = (cognito.labeler_names(settings) or ["labeler-1"])[0]
+        return [
+            "Simulated annotators answer every task in Label Studio; your own annotations count "
+            "like theirs. To leave some annotators' tasks to you, set person_labelers "
+            f"(e.g. person_labelers={example!r})."
+        ]
+    url = token.server_url(settings, start=False)
+    lines = [f"Label it yourself: open {url} and sign in as"]
+    lines += [f"  {annotator_email(name)}" for name in people]
+    lines.append(
+        "(passwords: notebook 02's output, or `python -m helpers.local.labelstudio status`)"
+    )
     return lines
 
 

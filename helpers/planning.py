@@ -45,21 +45,14 @@ def plan(settings: Settings, aws: Any) -> Plan:
 
 def labeling_backend(settings: Settings) -> str:
     """The settings' labeling backend: `ground_truth` (the default) or `label_studio`."""
-    return str(getattr(settings, "labeling_backend", None) or "ground_truth")
+    return settings.labeling_backend
 
 
 def label_studio_url(settings: Settings) -> str:
-    """The Label Studio URL the labeling steps use (an InputError when none is set)."""
-    url = str(getattr(settings, "label_studio_url", None) or "").rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise InputError(
-            "label_studio_url",
-            url or None,
-            "the Label Studio labeling steps need the server's http(s) URL",
-            "set label_studio_url (in local mode the local Label Studio's, which notebook 02 "
-            "starts)",
-        )
-    return url
+    """The Label Studio URL the labeling steps use: the setting, else the local server's."""
+    from helpers.labelstudio import token
+
+    return token.server_url(settings)
 
 
 def require_project_titles(names: RunNames) -> None:

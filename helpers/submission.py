@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from helpers import local_runner, pipeline, planning, records
 from helpers.aws import without_endpoint_overrides
-from helpers.errors import InputError, WalkthroughError
+from helpers.errors import WalkthroughError
 from helpers.following import observe
 from helpers.paths import runs_dir
 from helpers.planning import Plan
@@ -81,20 +81,10 @@ def runner_for(settings: Settings, aws: Any) -> Runner:
 
 
 def label_studio_token(settings: Settings) -> str:
-    """The Label Studio API token (from `helpers.labelstudio.token`, else LABEL_STUDIO_API_KEY)."""
-    try:
-        from helpers.labelstudio import token as tokens  # type: ignore[attr-defined]
-    except ImportError:  # before the token settings exist: the variable only
-        value = os.environ.get(pipeline.LABEL_STUDIO_TOKEN_ENV, "").strip()
-        if not value:
-            raise InputError(
-                pipeline.LABEL_STUDIO_TOKEN_ENV,
-                None,
-                "the Label Studio labeling steps need an API token",
-                f"set {pipeline.LABEL_STUDIO_TOKEN_ENV} to a Label Studio API token",
-            ) from None
-        return value
-    return str(tokens.api_token(settings))
+    """The Label Studio API token (file, LABEL_STUDIO_API_KEY, Kubernetes secret, local server)."""
+    from helpers.labelstudio import token
+
+    return token.api_token(settings)
 
 
 def label_studio_client(settings: Settings, record: RunRecord) -> Any:
