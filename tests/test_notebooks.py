@@ -134,7 +134,13 @@ def test_bad_input_stops_before_anything_is_written(
 
 
 def test_every_notebook_passes_nbval(local_aws_url: str) -> None:
-    env = dict(os.environ)
+    # a small run of its own (other tests run the defaults' sizes): every cell must pass
+    env = dict(
+        os.environ,
+        WALKTHROUGH_PREFIX="notebook-tests/nbval",
+        WALKTHROUGH_IMAGES_PER_CLASS="5",
+        WALKTHROUGH_TEST_IMAGES_PER_CLASS="1",
+    )
     result = subprocess.run(
         [
             sys.executable,

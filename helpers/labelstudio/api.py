@@ -136,12 +136,13 @@ class Client:
         """Import tasks (each `{"data": {...}}`) into a project."""
         return dict(self.request("POST", f"/api/projects/{project_id}/import", tasks))
 
-    def tasks(self, project_id: int) -> list[dict[str, Any]]:
-        """Every task of a project (data, annotation counts)."""
+    def tasks(self, project_id: int, resolve_uri: bool = True) -> list[dict[str, Any]]:
+        """Every task of a project (`resolve_uri=False`: storage URIs such as s3:// as imported)."""
         found: list[dict[str, Any]] = []
         page = 1
+        extra = "" if resolve_uri else "&resolve_uri=false&fields=task_only"
         while True:
-            path = f"/api/tasks/?project={project_id}&page={page}&page_size={PAGE_SIZE}"
+            path = f"/api/tasks/?project={project_id}&page={page}&page_size={PAGE_SIZE}{extra}"
             try:
                 answer = self.request("GET", path)
             except LabelStudioError as error:
@@ -211,23 +212,7 @@ def encode(value: str) -> str:
 
 def stored_task_data(client: Client, project_id: int) -> list[dict[str, Any]]:
     """Every task's data as imported (storage URIs such as s3://... left as they are)."""
-    found: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        path = (
-            f"/api/tasks/?project={project_id}&page={page}&page_size={PAGE_SIZE}"
-            "&resolve_uri=false&fields=task_only"
-        )
-        try:
-            answer = client.request("GET", path)
-        except LabelStudioError as error:
-            if error.status == 404 and page > 1:  # past the last page
-                return found
-            raise
-        found += [dict(task["data"]) for task in answer["tasks"]]
-        if len(found) >= answer.get("total", 0) or not answer["tasks"]:
-            return found
-        page += 1
+    return [dict(task["data"]) for task in client.tasks(project_id, resolve_uri=False)]
 
 
 def server_version(url: str, timeout: float = TIMEOUT) -> str:
