@@ -49,8 +49,18 @@ def labeling_backend(settings: Settings) -> str:
 
 
 def label_studio_url(settings: Settings) -> str:
-    """The Label Studio URL the labeling steps use (an InputError when none is set)."""
+    """The Label Studio URL the labeling steps use (an InputError when none is set).
+
+    The setting's, else (once `helpers.labelstudio.token` exists) the local server's.
+    """
     url = str(getattr(settings, "label_studio_url", None) or "").rstrip("/")
+    if not url:
+        try:
+            from helpers.labelstudio import token  # type: ignore[attr-defined]
+        except ImportError:  # before the token settings exist: the setting only
+            token = None
+        if token is not None:
+            url = str(token.server_url(settings)).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise InputError(
             "label_studio_url",
