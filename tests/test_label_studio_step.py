@@ -432,3 +432,28 @@ def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take() ->
         planning.require_project_titles(long)
     assert caught.value.setting == "ground_truth_train_job_name"
     assert planning.labeling_backend(load({"bucket": "ls-planning"}, env={})) == "ground_truth"
+
+
+def test_an_annotator_counts_once_with_the_latest_answer_and_unknown_choices_do_not() -> None:
+    def annotation(user: int, choice: str, at: str, cancelled: bool = False) -> dict[str, Any]:
+        return {
+            "completed_by": user,
+            "result": choose(choice),
+            "created_at": at,
+            "lead_time": 1.0,
+            "was_cancelled": cancelled,
+        }
+
+    task = {
+        "data": {"image": "s3://b/x.jpg"},
+        "annotations": [
+            annotation(1, "Tiger", "2026-01-01T00:00:00Z"),
+            annotation(1, "Fruit", "2026-01-01T00:01:00Z"),  # the same annotator, changed mind
+            annotation(2, "Dragon", "2026-01-01T00:02:00Z"),  # not a class of the job
+            annotation(3, "Fruit", "2026-01-01T00:03:00Z", cancelled=True),
+        ],
+    }
+    answers = output.task_answers(task, CLASSES, "category")
+    assert [(a.worker, CLASSES[a.label]) for a in answers] == [("labelstudio.1", "Fruit")]
+    built = output.build([{"source-ref": "s3://b/x.jpg"}], [task], CLASSES, "category", "j", 2, 60)
+    assert built.failed == 1 and "1 of 2 annotations" in built.manifest
