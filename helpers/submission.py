@@ -56,7 +56,7 @@ def compile_package(
         aws_secret=settings.kfp_aws_secret,
         predictions=settings.predictions if predictions is None else predictions,
         labeling=labeling or planning.labeling_backend(settings),
-        label_studio_secret=getattr(settings, "label_studio_token_secret", None),
+        label_studio_secret=settings.label_studio_token_secret,
     )
 
 

@@ -1,21 +1,18 @@
 """The Label Studio labeling step against a real Label Studio server and the local AWS.
 
-The server is started for this module from the Label Studio virtual environment (skipped when
-there is none); annotators answer through Label Studio's own API, as people's browsers do.
+The server is the test session's local Label Studio (`tests/label_studio_support`); its
+simulated annotators are paused, and this module's annotators answer through Label Studio's own
+API, as people's browsers do.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
-import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,105 +20,27 @@ import pytest
 
 from helpers import results
 from helpers.labelstudio import api, config, output, step
-from helpers.paths import project_root
+from tests import label_studio_support
 
 BUCKET = "label-studio-step-tests"
 CLASSES = ["Fruit", "Tiger", "Snowman"]
-#: Label Studio's own environment: the project's (scripts/install-label-studio), else the trial's.
-LS_VENVS = (project_root() / ".venv-ls", Path("/work/ls-try/.venv-ls"))
-#: Makes annotator accounts with legacy API tokens, through Label Studio's Django.
-MAKE_USERS = """
-import json, os, sys
-import label_studio
-sys.path.insert(0, os.path.dirname(label_studio.__file__))
-import django
-django.setup()
-from organizations.models import Organization
-from rest_framework.authtoken.models import Token
-from users.models import User
-org = Organization.objects.first()
-out = {}
-for email, key in json.loads(sys.argv[1]).items():
-    user = User.objects.create_user(email=email, password=None, username=email)
-    org.add_user(user)
-    user.active_organization = org
-    user.save()
-    Token.objects.filter(user=user).delete()  # one is made with the user
-    Token.objects.create(user=user, key=key)
-    out[email] = user.id
-print(json.dumps(out))
-"""
-
-
-def _ls_venv() -> Path | None:
-    return next((v for v in LS_VENVS if (v / "bin" / "label-studio").exists()), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: The session's Label Studio (helper A's fixture): a real local server with annotators.
+label_studio = label_studio_support.label_studio
 
 
 @pytest.fixture(scope="module")
-def label_studio(
-    local_aws_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    """A Label Studio server on 127.0.0.1 (its data in a temporary folder) with 3 annotators."""
-    venv = _ls_venv()
-    if venv is None:
-        pytest.skip("Label Studio is not installed (scripts/install-label-studio)")
-    folder = tmp_path_factory.mktemp("label-studio")
-    port = _free_port()
-    token = secrets.token_hex(20)
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_BASE_DATA_DIR": str(folder),
-        "DJANGO_DB": "sqlite",
-        "LATEST_VERSION_CHECK": "false",
-        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-        "SSRF_PROTECTION_ENABLED": "false",  # its S3 storage is the local AWS, on loopback
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-    }
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - the server writes it
-    server = subprocess.Popen(
-        [str(venv / "bin" / "label-studio"), "start", "--no-browser", "--internal-host",
-         "127.0.0.1", "--port", str(port), "--username", "admin@walkthrough.local",
-         "--password", secrets.token_hex(8), "--user-token", token,
-         "--enable-legacy-api-token"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        admin = api.Client(url, token)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                admin.version()
-                break
-            except api.LabelStudioError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((folder / "server.log").read_text()[-3000:]) from None
-                time.sleep(1)
-        tokens = {f"annotator-{i}@walkthrough.local": secrets.token_hex(20) for i in (1, 2, 3)}
-        made = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", MAKE_USERS, json.dumps(tokens)],
-            env={**env, "DJANGO_SETTINGS_MODULE": "label_studio.core.settings.label_studio"},
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if made.returncode:
-            raise RuntimeError(f"could not make the annotators: {made.stderr[-600:]}")
-        ids = json.loads(made.stdout.strip().splitlines()[-1])
-        annotators = [(api.Client(url, t), ids[e]) for e, t in tokens.items()]
-        yield {"url": url, "admin": admin, "annotators": annotators, "token": token}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+def studio(label_studio: Any, local_aws_url: str) -> Iterator[dict[str, Any]]:
+    """The session's Label Studio, its simulated annotators paused: this module's answer."""
+    with label_studio_support.labeled_in_person(local_aws_url):
+        yield {
+            "url": label_studio.url,
+            "admin": label_studio.client(),
+            "token": label_studio.admin_token,
+            "annotators": [
+                (label_studio.client(name), label_studio.annotator(name)["id"])
+                for name in label_studio_support.ANNOTATORS
+            ],
+        }
 
 
 @pytest.fixture(scope="module")
@@ -289,12 +208,12 @@ def test_the_storage_is_the_folder_of_each_bucket_s_objects() -> None:
 
 
 def test_three_annotators_label_and_the_output_is_ground_truth_s(
-    label_studio: dict[str, Any], s3: Any
+    studio: dict[str, Any], s3: Any
 ) -> None:
     job = stage(s3, "ls-three-annotators", ["Fruit", "Tiger", "Snowman", "Fruit"])
-    admin = label_studio["admin"]
-    (one, _), (two, _), (three, _) = label_studio["annotators"]
-    ids = {f"labelstudio.{user_id}" for _, user_id in label_studio["annotators"]}
+    admin = studio["admin"]
+    (one, _), (two, _), (three, _) = studio["annotators"]
+    ids = {f"labelstudio.{user_id}" for _, user_id in studio["annotators"]}
     threads = Background(
         (annotate_all, one, admin, job.job_name),
         (annotate_all, two, admin, job.job_name),
@@ -320,7 +239,7 @@ def test_three_annotators_label_and_the_output_is_ground_truth_s(
     assert described["LabelCounters"]["TotalLabeled"] == 4
     assert described["LabelCounters"]["FailedNonRetryableError"] == 0
     assert described["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
-    assert described["LabelStudio"]["url"] == label_studio["url"]
+    assert described["LabelStudio"]["url"] == studio["url"]
     written = read_json(s3, output.job_description_uri(job.output_location, job.job_name))
     assert written == described
 
@@ -338,10 +257,10 @@ def test_three_annotators_label_and_the_output_is_ground_truth_s(
 
 
 def test_a_retried_step_attaches_to_its_project_and_imports_nothing_twice(
-    label_studio: dict[str, Any], s3: Any
+    studio: dict[str, Any], s3: Any
 ) -> None:
     job = stage(s3, "ls-retried", ["Fruit", "Tiger"])
-    admin = label_studio["admin"]
+    admin = studio["admin"]
     classes = CLASSES
     sources = [
         json.loads(x)["source-ref"] for x in step.read_text(s3, job.manifest_location).splitlines()
@@ -362,11 +281,11 @@ def test_a_retried_step_attaches_to_its_project_and_imports_nothing_twice(
         step.ensure_project(admin, other, classes, print)
 
 
-def test_one_annotator_gives_confidence_zero(label_studio: dict[str, Any], s3: Any) -> None:
+def test_one_annotator_gives_confidence_zero(studio: dict[str, Any], s3: Any) -> None:
     job = stage(s3, "ls-one-annotator", ["Snowman", "Tiger"])
     job = step.Job(**{**job.__dict__, "workers": 1})
-    admin = label_studio["admin"]
-    (one, _), *_ = label_studio["annotators"]
+    admin = studio["admin"]
+    (one, _), *_ = studio["annotators"]
     threads = Background((annotate_all, one, admin, job.job_name))
     described = step.run(admin, s3, job, poll_seconds=0.3, log=lambda _: None)
     threads.join()
@@ -377,12 +296,12 @@ def test_one_annotator_gives_confidence_zero(label_studio: dict[str, Any], s3: A
 
 
 def test_tasks_without_their_annotations_in_time_fail_and_cancelled_ones_do_not_count(
-    label_studio: dict[str, Any], s3: Any
+    studio: dict[str, Any], s3: Any
 ) -> None:
     job = stage(s3, "ls-expired", ["Fruit", "Tiger", "Snowman"])
     job = step.Job(**{**job.__dict__, "workers": 2, "task_availability": 4})
-    admin = label_studio["admin"]
-    (one, _), (two, _), (three, _) = label_studio["annotators"]
+    admin = studio["admin"]
+    (one, _), (two, _), (three, _) = studio["annotators"]
 
     def answer_first_only() -> None:
         annotate_all(one, admin, job.job_name)  # all three tasks
@@ -407,11 +326,11 @@ def test_tasks_without_their_annotations_in_time_fail_and_cancelled_ones_do_not_
 
 
 def test_a_title_longer_than_label_studio_takes_is_refused_first(
-    label_studio: dict[str, Any], s3: Any
+    studio: dict[str, Any], s3: Any
 ) -> None:
     job = stage(s3, "x" * 51, ["Fruit", "Tiger"])
     with pytest.raises(ValueError, match="at most 50"):
-        step.run(label_studio["admin"], s3, job, log=lambda _: None)
+        step.run(studio["admin"], s3, job, log=lambda _: None)
 
 
 def test_the_storage_endpoint_is_the_step_s_unless_it_is_aws_s(
@@ -431,71 +350,56 @@ def test_the_storage_endpoint_is_the_step_s_unless_it_is_aws_s(
 # --- the pipeline on kfp.local, labeling in Label Studio ----------------------------------------
 
 
-class StudioSettings:
-    """The walkthrough's settings with the Label Studio backend chosen (until settings have it)."""
-
-    def __init__(self, settings: Any, url: str) -> None:
-        self._settings = settings
-        self.labeling_backend = "label_studio"
-        self.label_studio_url = url
-        self.label_studio_token_secret = None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._settings, name)
-
-
 def test_the_pipeline_labels_in_label_studio_and_trains_on_kfp_local(
-    label_studio: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
+    studio: dict[str, Any], local_aws_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
-    from helpers import following, local_runner, records, submission
+    from helpers import following, local, local_runner, records, submission
     from helpers.settings import load
     from tests.support import prepare_run_inputs
 
     found = prepare_run_inputs(
         "ls-pipeline-tests", "ls-pipeline/demo", "ls-pipeline-execution", "ls-group", ["ls-a"]
     )
-    plain = load({**found["settings"].to_dict(), "test_images_per_class": 0}, env={})
-    settings = StudioSettings(plain, label_studio["url"])
+    settings = load(
+        {
+            **found["settings"].to_dict(),
+            "test_images_per_class": 0,
+            "labeling_backend": "label_studio",
+            "label_studio_url": studio["url"],
+        },
+        env={},
+    )
     aws = found["aws"]
-    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio["token"])
-    admin = label_studio["admin"]
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio["token"])
+    admin = studio["admin"]
     submitted = submission.submit_or_resume(settings, aws)
     record = submitted.record
     assert record.labeling == "label_studio"
     assert record.label_studio == {
-        "url": label_studio["url"],
+        "url": studio["url"],
         "projects": {
             "train": record.names["train_job"],
             "validation": record.names["validation_job"],
         },
     }
     assert "team_name" not in record.arguments
-    assert record.arguments["label_studio_url"] == label_studio["url"]
-    chosen = found["chosen"]
-    truths = dict(zip(chosen["uri"], chosen["class_name"], strict=True))
-    classes = list(plain.classes)
-    answering = Background(
-        *(
-            (annotate_all, client, admin, title, set(), None, 600, truths, classes)
-            for title in (record.names["train_job"], record.names["validation_job"])
-            for client, _ in label_studio["annotators"]
-        )
-    )
+    assert record.arguments["label_studio_url"] == studio["url"]
+    # the simulated workforce answers (as in local mode), at the workers' accuracy and pace
+    local.set_person_labelers(local_aws_url, [])
     state = following.follow(aws, record, submitted.finished, poll_seconds=0.5, label_studio=admin)
-    answering.join()
     assert state.training["TrainingJobStatus"] == "Completed"
     assert state.training["HyperParameters"]["num_classes"] == "2"
     assert {j["LabelingJobStatus"] for j in state.labeling.values()} == {"Completed"}
     produced = following.outputs(state)
     assert "workteam ARN" not in produced
     link = produced["train Label Studio project"]
-    assert link.startswith(f"{label_studio['url']}/projects/") and link.endswith("/data")
+    assert link.startswith(f"{studio['url']}/projects/") and link.endswith("/data")
     printed = capsys.readouterr().out
     assert f"Label Studio project {record.names['train_job']} (train): {link}" in printed
     steps = following.step_states(state, ended=True)
     assert "create-workteam" not in steps and steps["label-train"].startswith("succeeded")
     # the token is in no record, argument or log
-    token = label_studio["token"]
+    token = studio["token"]
     log = local_runner.log_path(record.run_id).read_text()
     assert "Label here: " in log
     saved = records.latest_record(aws.client("s3"), settings)
@@ -510,15 +414,39 @@ def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take() ->
     from helpers.names import RunNames
     from helpers.settings import load
 
-    settings = StudioSettings(load({"bucket": "ls-planning"}, env={}), "")
+    aws = {"mode": "aws", "bucket": "ls-planning", "labeling_backend": "label_studio"}
     with pytest.raises(InputError, match="label_studio_url") as caught:
-        planning.label_studio_url(settings)
+        load(aws, env={})  # aws mode: no local server to take the URL from
     assert caught.value.setting == "label_studio_url"
-    assert planning.label_studio_url(StudioSettings(settings, "http://ls.example/")) == (
-        "http://ls.example"
-    )
+    given = load({**aws, "label_studio_url": "https://ls.example/"}, env={})
+    assert planning.label_studio_url(given) == "https://ls.example"
     long = RunNames("0a1b2c3d", "team", "t" * 51, "v", "training")
     with pytest.raises(InputError, match="at most 50") as caught:
         planning.require_project_titles(long)
     assert caught.value.setting == "ground_truth_train_job_name"
     assert planning.labeling_backend(load({"bucket": "ls-planning"}, env={})) == "ground_truth"
+
+
+def test_an_annotator_counts_once_with_the_latest_answer_and_unknown_choices_do_not() -> None:
+    def annotation(user: int, choice: str, at: str, cancelled: bool = False) -> dict[str, Any]:
+        return {
+            "completed_by": user,
+            "result": choose(choice),
+            "created_at": at,
+            "lead_time": 1.0,
+            "was_cancelled": cancelled,
+        }
+
+    task = {
+        "data": {"image": "s3://b/x.jpg"},
+        "annotations": [
+            annotation(1, "Tiger", "2026-01-01T00:00:00Z"),
+            annotation(1, "Fruit", "2026-01-01T00:01:00Z"),  # the same annotator, changed mind
+            annotation(2, "Dragon", "2026-01-01T00:02:00Z"),  # not a class of the job
+            annotation(3, "Fruit", "2026-01-01T00:03:00Z", cancelled=True),
+        ],
+    }
+    answers = output.task_answers(task, CLASSES, "category")
+    assert [(a.worker, CLASSES[a.label]) for a in answers] == [("labelstudio.1", "Fruit")]
+    built = output.build([{"source-ref": "s3://b/x.jpg"}], [task], CLASSES, "category", "j", 2, 60)
+    assert built.failed == 1 and "1 of 2 annotations" in built.manifest

@@ -171,10 +171,20 @@ def import_missing(client: api.Client, project_id: int, sources: list[str], log:
     return len(missing)
 
 
+def all_answered(client: api.Client, project_id: int, job: Job, classes: list[str]) -> bool:
+    """Whether every task of the project has `workers` annotators' submitted answers."""
+    tasks = client.export(project_id)
+    return bool(tasks) and all(
+        len({a.worker for a in output.task_answers(task, classes, job.attribute)}) >= job.workers
+        for task in tasks
+    )
+
+
 def follow(
     client: api.Client,
     project: dict[str, Any],
     job: Job,
+    classes: list[str],
     tasks: int,
     poll_seconds: float,
     log: Callable,
@@ -202,6 +212,13 @@ def follow(
             log(line)
             last = line
         if finished >= tasks:
+            return True
+        # Label Studio's count of finished tasks can lag behind annotations submitted at once:
+        # when there are enough annotations, count each task's annotators in the export
+        if int(counts.get("total_annotations_number") or 0) >= tasks * job.workers and all_answered(
+            client, project["id"], job, classes
+        ):
+            log(f"{job.job_name}: every task has its {job.workers} annotations")
             return True
         if (now() - created).total_seconds() >= job.availability:
             log(f"{job.job_name}: task availability ({job.availability}s) passed")
@@ -231,7 +248,7 @@ def run(
     connect_storage(client, project["id"], job, sources, s3)
     import_missing(client, project["id"], sources, log)
     log(f"Label here: {client.url}/projects/{project['id']}/data")
-    follow(client, project, job, len(set(sources)), poll_seconds, log, now, sleep)
+    follow(client, project, job, classes, len(set(sources)), poll_seconds, log, now, sleep)
     out = output.build(
         manifest,
         client.export(project["id"]),
