@@ -235,6 +235,10 @@ def test_three_annotators_label_and_the_output_is_ground_truth_s(
     assert set(table["job"]) == {job.job_name}
     assert table["creation_date"].notna().all()
 
+    project = next(p for p in admin.projects() if p["title"] == job.job_name)
+    assert '<Header value="Mini image classification"/>' in project["label_config"]
+    assert project["maximum_annotations"] == 3 and project["show_instruction"]
+    assert job.description in project["expert_instruction"]
     assert described["LabelingJobStatus"] == "Completed"
     assert described["LabelCounters"]["TotalLabeled"] == 4
     assert described["LabelCounters"]["FailedNonRetryableError"] == 0

@@ -100,7 +100,7 @@ def ensure_project(client: api.Client, job: Job, classes: list[str], log: Callab
             "ground_truth_*_job_name, or leave it unset."
         )
     fields = config.project_fields(
-        classes, job.attribute, job.job_name, job.description or job.title, job.workers
+        classes, job.attribute, job.job_name, job.description, job.workers, header=job.title
     )
     same = [p for p in client.projects() if p.get("title") == job.job_name]
     for project in same:
