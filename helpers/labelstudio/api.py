@@ -207,24 +207,3 @@ def _detail(raw: bytes) -> str:
 def encode(value: str) -> str:
     """A value made safe for a query string."""
     return urllib.parse.quote(value, safe="")
-
-
-def stored_task_data(client: Client, project_id: int) -> list[dict[str, Any]]:
-    """Every task's data as imported (storage URIs such as s3://... left as they are)."""
-    found: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        path = (
-            f"/api/tasks/?project={project_id}&page={page}&page_size={PAGE_SIZE}"
-            "&resolve_uri=false&fields=task_only"
-        )
-        try:
-            answer = client.request("GET", path)
-        except LabelStudioError as error:
-            if error.status == 404 and page > 1:  # past the last page
-                return found
-            raise
-        found += [dict(task["data"]) for task in answer["tasks"]]
-        if len(found) >= answer.get("total", 0) or not answer["tasks"]:
-            return found
-        page += 1

@@ -157,9 +157,30 @@ def connect_storage(
         client.create_s3_storage(**fields)
 
 
+def stored_task_data(client: api.Client, project_id: int) -> list[dict[str, Any]]:
+    """Every task's data as imported (storage URIs such as s3://... left as they are)."""
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        path = (
+            f"/api/tasks/?project={project_id}&page={page}&page_size={api.PAGE_SIZE}"
+            "&resolve_uri=false&fields=task_only"
+        )
+        try:
+            answer = client.request("GET", path)
+        except api.LabelStudioError as error:
+            if error.status == 404 and page > 1:  # past the last page
+                return found
+            raise
+        found += [dict(task["data"]) for task in answer["tasks"]]
+        if len(found) >= answer.get("total", 0) or not answer["tasks"]:
+            return found
+        page += 1
+
+
 def import_missing(client: api.Client, project_id: int, sources: list[str], log: Callable) -> int:
     """Import the objects that are not tasks of the project yet; return how many were added."""
-    present = {str(data.get(config.IMAGE)) for data in api.stored_task_data(client, project_id)}
+    present = {str(data.get(config.IMAGE)) for data in stored_task_data(client, project_id)}
     missing = list(dict.fromkeys(s for s in sources if s not in present))
     for start in range(0, len(missing), IMPORT_BATCH):
         batch = missing[start : start + IMPORT_BATCH]
