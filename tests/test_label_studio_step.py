@@ -418,8 +418,15 @@ def test_the_pipeline_labels_in_label_studio_and_trains_on_kfp_local(
         assert token not in text
 
 
-def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take() -> None:
+def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
     from helpers import planning
+
+    # no local server to take the URL from (helpers.labelstudio.token would start one)
+    monkeypatch.setitem(sys.modules, "helpers.labelstudio.token", None)
     from helpers.errors import InputError
     from helpers.names import RunNames
     from helpers.settings import load
