@@ -84,11 +84,30 @@ def label_studio(local_aws_url: str) -> Iterator[LabelStudio]:
 
 
 @contextmanager
-def labeled_in_person(local_aws_url: str, names: Iterable[str] = ANNOTATORS) -> Iterator[None]:
-    """Leave the labelers `names` to people (the simulated ones pause); nobody after."""
+def labeled_in_person(local_aws_url: str, names: Iterable[str] | None = None) -> Iterator[None]:
+    """Leave the labelers `names` (default: every account of the session's server, also those
+    other tests added) to people: the simulated ones pause; nobody after."""
+    if names is None:
+        names = (server.read_account(state_dir() / "label-studio") or {}).get("annotators", {})
     admin.set_person_labelers(local_aws_url, list(names))
     time.sleep(annotators.FRESH_FOR + 0.5)  # the annotators' last answer ages out
     try:
         yield
     finally:
         admin.set_person_labelers(local_aws_url, [])
+
+
+def fully_answered(client: api.Client, project_id: int, per_task: int) -> bool:
+    """Whether every task of a project has `per_task` annotators' submitted answers.
+
+    Read from the export: Label Studio's own count of finished tasks (`finished_task_number`)
+    can miss a task whose last annotations were submitted at the same moment.
+    """
+    counts = client.project(project_id)
+    if int(counts.get("total_annotations_number") or 0) < per_task * counts["task_number"]:
+        return False
+    return all(
+        len({a["completed_by"] for a in task["annotations"] if not a.get("was_cancelled")})
+        >= per_task
+        for task in client.export(project_id)
+    )

@@ -105,7 +105,7 @@ def test_three_annotators_label_every_task_with_their_accuracy_and_pace(
     project = make_project(label_studio, "annotators-accuracy", images, per_task=3)
     client = label_studio.client()
     wait_for(
-        lambda: client.project(project)["finished_task_number"] == len(images),
+        lambda: label_studio_support.fully_answered(client, project, 3),
         120,
         "every task has its three annotations",
     )
@@ -158,7 +158,11 @@ def test_a_person_labeler_is_left_to_the_person_whose_answers_count(
               "value": {"choices": ["Fruit"]}}],
             lead_time=3.0,
         )  # fmt: skip
-    assert client.project(project)["finished_task_number"] == len(images)
+    wait_for(
+        lambda: label_studio_support.fully_answered(client, project, 3),
+        10,
+        "every task has its three annotations, the person's included",
+    )
     client.delete_project(project)
 
 
@@ -189,7 +193,7 @@ def test_mistakes_prefer_similar_classes_and_the_workforce_stops_when_told(
     client = label_studio.client()
     try:
         wait_for(
-            lambda: client.project(project)["finished_task_number"] == len(images),
+            lambda: label_studio_support.fully_answered(client, project, 3),
             60,
             "the in-process workforce answers every task",
         )

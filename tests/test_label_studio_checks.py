@@ -31,12 +31,20 @@ label_studio = label_studio_support.label_studio  # the session's real Label Stu
 REGION = "eu-central-1"
 BUCKET = "ls-checks-tests"
 PREFIX = "ls-checks/demo"
+#: roles and cluster of these tests' own: create-missing in this region must not re-point the
+#: default roles' trust (other tests of the session's local AWS use them in us-west-2)
+OWN_SETUP = {
+    "role_arn": "arn:aws:iam::123456789012:role/ls-checks-execution-role",
+    "kfp_pod_role_arn": "arn:aws:iam::123456789012:role/ls-checks-pod-role",
+    "eks_cluster_name": "ls-checks-cluster",
+}
 PARAMETERS = {
     "region": REGION,
     "bucket": BUCKET,
     "prefix": PREFIX,
     "labeling_backend": "label_studio",
     "labelers": "ana,bo@example.com,cy",
+    **OWN_SETUP,
 }
 BIN = Path(sys.executable).parent
 LABEL_STUDIO_CHECKS = (15, 16, 17, 18)
@@ -197,6 +205,7 @@ def test_notebook_02_checks_label_studio_and_never_shows_the_token(
         "prefix": PREFIX,
         "images_per_class": 4,
         "labeling_backend": "label_studio",
+        **OWN_SETUP,
     }
     settings = load(parameters, env={})
     s3 = setup.aws.client("s3")

@@ -28,9 +28,10 @@ CLASSES = ["Fruit", "Tiger", "Snowman"]
 label_studio = label_studio_support.label_studio
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def studio(label_studio: Any, local_aws_url: str) -> Iterator[dict[str, Any]]:
-    """The session's Label Studio, its simulated annotators paused: this module's answer."""
+    """The session's Label Studio, its simulated annotators paused: the test answers (per test:
+    under pytest-xdist another module's notebook may set the person labelers in between)."""
     with label_studio_support.labeled_in_person(local_aws_url):
         yield {
             "url": label_studio.url,
@@ -235,6 +236,10 @@ def test_three_annotators_label_and_the_output_is_ground_truth_s(
     assert set(table["job"]) == {job.job_name}
     assert table["creation_date"].notna().all()
 
+    project = next(p for p in admin.projects() if p["title"] == job.job_name)
+    assert '<Header value="Mini image classification"/>' in project["label_config"]
+    assert project["maximum_annotations"] == 3 and project["show_instruction"]
+    assert job.description in project["expert_instruction"]
     assert described["LabelingJobStatus"] == "Completed"
     assert described["LabelCounters"]["TotalLabeled"] == 4
     assert described["LabelCounters"]["FailedNonRetryableError"] == 0
@@ -408,8 +413,15 @@ def test_the_pipeline_labels_in_label_studio_and_trains_on_kfp_local(
         assert token not in text
 
 
-def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take() -> None:
+def test_planning_refuses_a_missing_url_and_titles_label_studio_cannot_take(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
     from helpers import planning
+
+    # no local server to take the URL from (helpers.labelstudio.token would start one)
+    monkeypatch.setitem(sys.modules, "helpers.labelstudio.token", None)
     from helpers.errors import InputError
     from helpers.names import RunNames
     from helpers.settings import load

@@ -210,11 +210,6 @@ def encode(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def stored_task_data(client: Client, project_id: int) -> list[dict[str, Any]]:
-    """Every task's data as imported (storage URIs such as s3://... left as they are)."""
-    return [dict(task["data"]) for task in client.tasks(project_id, resolve_uri=False)]
-
-
 def server_version(url: str, timeout: float = TIMEOUT) -> str:
     """The Label Studio release a server at `url` runs (`/api/version` needs no token)."""
     return Client(url, "", timeout)._send("GET", "/api/version", None, None)["release"]

@@ -47,13 +47,18 @@ def instructions(classes: Sequence[str], description: str = "") -> str:
 
 
 def project_fields(
-    classes: Sequence[str], attribute: str, title: str, description: str, workers: int
+    classes: Sequence[str],
+    attribute: str,
+    title: str,
+    description: str,
+    workers: int,
+    header: str = "",
 ) -> dict[str, object]:
-    """The fields of a new project: title, config, instructions, annotations per task."""
+    """The fields of a new project: title, config (its header the task's title), instructions."""
     return {
         "title": title,
         "description": description,
-        "label_config": label_config(classes, attribute, title, description),
+        "label_config": label_config(classes, attribute, header or title, description),
         "expert_instruction": instructions(classes, description),
         "show_instruction": True,
         "maximum_annotations": workers,

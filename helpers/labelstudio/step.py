@@ -100,7 +100,7 @@ def ensure_project(client: api.Client, job: Job, classes: list[str], log: Callab
             "ground_truth_*_job_name, or leave it unset."
         )
     fields = config.project_fields(
-        classes, job.attribute, job.job_name, job.description or job.title, job.workers
+        classes, job.attribute, job.job_name, job.description, job.workers, header=job.title
     )
     same = [p for p in client.projects() if p.get("title") == job.job_name]
     for project in same:
@@ -157,9 +157,14 @@ def connect_storage(
         client.create_s3_storage(**fields)
 
 
+def stored_task_data(client: api.Client, project_id: int) -> list[dict[str, Any]]:
+    """Every task's data as imported (storage URIs such as s3://... left as they are)."""
+    return [dict(task["data"]) for task in client.tasks(project_id, resolve_uri=False)]
+
+
 def import_missing(client: api.Client, project_id: int, sources: list[str], log: Callable) -> int:
     """Import the objects that are not tasks of the project yet; return how many were added."""
-    present = {str(data.get(config.IMAGE)) for data in api.stored_task_data(client, project_id)}
+    present = {str(data.get(config.IMAGE)) for data in stored_task_data(client, project_id)}
     missing = list(dict.fromkeys(s for s in sources if s not in present))
     for start in range(0, len(missing), IMPORT_BATCH):
         batch = missing[start : start + IMPORT_BATCH]
