@@ -253,6 +253,21 @@ def run_total(
     }
 
 
+def label_studio_line(training: pd.DataFrame | None, transform: pd.DataFrame | None = None) -> str:
+    """One sentence for a run labeled in Label Studio: no per-object fee; training, predictions."""
+    costs = [
+        _instance_cost(training, "training cost (USD)"),
+        _instance_cost(transform, "transform cost (USD)"),
+    ]
+    known = None if None in costs else sum(c or 0.0 for c in costs)
+    instances = f"{known:.2f} USD" if known is not None else "unknown (no price or time on file)"
+    return (
+        f"**The run on AWS** (training and predictions): {instances}. Labeling in Label Studio "
+        "has no per-object fee: it costs your cluster's pods and storage while they run, and "
+        "your annotators' time."
+    )
+
+
 def total_line(
     labeling: pd.DataFrame, training: pd.DataFrame | None, transform: pd.DataFrame | None = None
 ) -> str:

@@ -153,6 +153,12 @@ class Review:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def labeled_in(self) -> str:
+        """Who labeled: "Label Studio" (the jobs are its step's job.json), else "Ground Truth"."""
+        studio = any("LabelStudio" in job for job in self.labeling.values())
+        return "Label Studio" if studio else "Ground Truth"
+
+    @property
     def run_id(self) -> str:
         """The run id, or the train job's name when the jobs were not made by a recorded run."""
         return self.target.run_id or next(iter(self.target.jobs.values()))
@@ -1160,6 +1166,7 @@ def what_the_labels_were_worth(
     training: Mapping[str, Any] | None,
     test_accuracy: float | None,
     test_matrix: pd.DataFrame,
+    labeled_in: str = "Ground Truth",
 ) -> pd.DataFrame:
     """The labels' agreement with Open Images beside the model's validation and test accuracy.
 
@@ -1170,7 +1177,7 @@ def what_the_labels_were_worth(
     validation = None if training is None else final_metrics(training).get("validation:accuracy")
     rows = [
         (
-            "Ground Truth labels agree with Open Images",
+            f"{labeled_in} labels agree with Open Images",
             label_accuracy,
             labels_compared,
             "Open Images' labels of the labeled images",
@@ -1179,7 +1186,7 @@ def what_the_labels_were_worth(
             "model: validation accuracy",
             validation,
             None,
-            "the Ground Truth labels of the validation images",
+            f"the {labeled_in} labels of the validation images",
         ),
         (
             "model: test accuracy",

@@ -83,6 +83,9 @@ def test_the_demo_labels_in_label_studio_trains_reviews_and_cleans_up(
     assert f"reviewed 10 objects of run {run_id}" in review
     for labeler in label_studio_support.ANNOTATORS:
         assert f"labelstudio.{label_studio.annotator(labeler)['id']}" in review
+    assert "Label Studio labels agree with Open Images" in review
+    assert "Labeling in Label Studio has no per-object fee" in review
+    assert "Ground Truth fee" not in review and "Ground Truth labels" not in review
 
     # 05: the run's projects are gone; nothing else was touched
     titles = [p["title"] for p in label_studio.client().projects()]
