@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers.labelstudio import api
+from helpers.labelstudio.accounts import annotator_email
 from helpers.local import process
 from helpers.local.labelstudio import __main__ as cli
 from helpers.local.labelstudio import server
@@ -211,3 +212,22 @@ def test_its_environment_is_offline_and_reaches_no_address_but_the_local_aws(
     ]:  # fmt: skip
         ip = ipaddress.ip_address(address)
         assert any(ip in n for n in banned if n.version == ip.version) is not allowed, address
+
+
+def test_a_personal_access_token_works_through_its_access_tokens(label_studio: LabelStudio) -> None:
+    """Label Studio's newer tokens (a JWT to refresh, Bearer access tokens) work as well as the
+    legacy ones: what a team's server, whose organization turned legacy tokens off, hands out."""
+    labeler = label_studio.client("labeler-2")
+    made = labeler.request("POST", "/api/token/")  # labeler-2's personal access token
+    pat = str(made["token"])
+    assert api.is_personal_access_token(pat)
+    client = api.Client(label_studio.url, pat)
+    assert client.whoami()["email"] == annotator_email("labeler-2")
+    first = client._access
+    client._access = (first[0], first[1] - api.ACCESS_LIFETIME - 1)  # an access token gone stale
+    assert client.whoami()["email"] == annotator_email("labeler-2")
+    assert client._access is not None and client._access[0] != first[0]
+    assert pat not in repr(client)
+    with pytest.raises(api.LabelStudioError) as caught:
+        api.Client(label_studio.url, pat[:-4] + "AAAA").whoami()
+    assert caught.value.status == 401 and pat[:-4] not in str(caught.value)
