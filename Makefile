@@ -26,7 +26,8 @@ UNIT_TESTS := awserrors gt_inputs iam_policy kfp_client mirror openimages progre
 KUBEFLOW_IMAGE_TESTS := $(UNIT_TESTS:%=tests/test_%.py) tests/test_pipeline.py \
   tests/test_notebooks.py --deselect tests/test_notebooks.py::test_every_notebook_passes_nbval \
   tests/test_checks.py::test_notebook_02_shows_the_table_and_says_done
-# pytest's processes for `make test` (pytest-xdist); 0 runs in this process
+# pytest's processes for `make test` (pytest-xdist); 0 runs in this process. --dist loadfile keeps a
+# module's tests in one process: its module fixtures (a notebook run, the rehearsal) run once, in order
 TEST_WORKERS ?= 2
 
 # Label Studio, the second labeling backend, in its own venv (.venv-ls, about 1 GB; its Django and
@@ -70,7 +71,7 @@ demo: $(DEMO) $(LABEL_STUDIO_IF_WANTED)  ## run every notebook headlessly on the
 	$(BIN)/python -m helpers.demo
 
 test: $(TEST) $(STAMP37) $(LS_STAMP)  ## unit tests, local-AWS tests and every notebook (papermill and nbval)
-	$(BIN)/python -m pytest tests --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+	$(BIN)/python -m pytest tests --durations=15 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test-kubeflow-image:  ## unit tests and notebooks 01-03 on Python 3.12 with kfp 2.16 (a Kubeflow image)
 	@if [ -z "$(PYTHON312)" ]; then \

@@ -15,16 +15,14 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import dataset, policies, provision
+from helpers import policies, provision
 from helpers.aws import Aws
 from helpers.checks import FAIL, PASS, SKIP, Result, run_checks
 from helpers.labelstudio import token
 from helpers.labelstudio.annotators import annotator_emails
 from helpers.local.labelstudio import server as local_server
-from helpers.s3 import ensure_bucket
 from helpers.settings import Settings, load
 from tests import label_studio_support
-from tests.support import execute_notebook, notebook_outputs
 
 label_studio = label_studio_support.label_studio  # the session's real Label Studio (a fixture)
 
@@ -192,37 +190,3 @@ def test_pod_policy_with_label_studio_has_no_ground_truth_statements() -> None:
     ground_truth = dataclasses.replace(settings, labeling_backend="ground_truth")
     gt_sids = {st["Sid"] for st in policies.pod_policy(ground_truth, "1", "r")["Statement"]}
     assert set(policies.GROUND_TRUTH_POD_SIDS) <= gt_sids
-
-
-def test_notebook_02_checks_label_studio_and_never_shows_the_token(
-    setup: Setup, tmp_path: Path
-) -> None:
-    """Notebook 02 with the Label Studio backend (local mode, the local server): its checks pass,
-    the annotators' passwords are shown, and no API token appears in the executed notebook."""
-    parameters = {
-        "region": REGION,
-        "bucket": "ls-notebook-02",
-        "prefix": PREFIX,
-        "images_per_class": 4,
-        "labeling_backend": "label_studio",
-        **OWN_SETUP,
-    }
-    settings = load(parameters, env={})
-    s3 = setup.aws.client("s3")
-    ensure_bucket(s3, settings.bucket, REGION, create=True)
-    chosen = dataset.choose_images(settings, s3, dataset.load_annotations(settings, s3))
-    dataset.stage_images(settings, s3, chosen)
-    dataset.write_inputs(settings, s3, chosen)
-    notebook = execute_notebook("02_check_aws_setup.ipynb", tmp_path, **parameters)
-    outputs = notebook_outputs(notebook)
-    assert not [o for o in outputs if o["output_type"] == "error"]
-    shown = json.dumps(outputs)
-    saved = (tmp_path / "02_check_aws_setup.ipynb").read_text()
-    account = json.loads(account_file(setup).read_text())
-    tokens = [account["admin"]["token"], *(a["token"] for a in account["annotators"].values())]
-    assert not [t for t in tokens if t in saved]
-    for email in annotator_emails(settings):  # labeler-1..3@walkthrough.local
-        password = account["annotators"][email]["password"]
-        assert f"{email}  password {password}" in shown
-    for name in ("Label Studio storage", "annotators", "labeling backend is label_studio"):
-        assert name in shown

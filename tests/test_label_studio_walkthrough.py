@@ -3,8 +3,8 @@
 The demo's runner executes every notebook in local mode against the session's local AWS and its
 real Label Studio server; the simulated annotators label both projects through Label Studio's API,
 the pipeline trains and predicts from the output manifests the labeling steps wrote, notebook 04
-reviews them and notebook 05 deletes the run's projects. Kept small (2 classes, 5 images each, one
-test image per class): about a minute.
+reviews them and notebook 05 deletes the run's projects. Kept small (2 classes, 5 images each, no
+predictions: they follow training as with Ground Truth): under a minute.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SETTINGS = {
     "WALKTHROUGH_LABELING_BACKEND": "label_studio",
     "WALKTHROUGH_PREFIX": PREFIX,
     "WALKTHROUGH_IMAGES_PER_CLASS": "5",
-    "WALKTHROUGH_TEST_IMAGES_PER_CLASS": "1",
+    "WALKTHROUGH_TEST_IMAGES_PER_CLASS": "0",  # predictions follow training, whoever labeled
 }
 PROJECT_LINE = re.compile(
     r"Label Studio project (?P<title>\S+) \((?P<split>train|validation)\): "
@@ -76,7 +76,7 @@ def test_the_demo_labels_in_label_studio_trains_reviews_and_cleans_up(
     assert run_id in projects["validation"]["title"]
     assert projects["train"]["url"] == label_studio.url
     assert "label-train: succeeded" in shown["03_run_pipeline"]
-    assert "evaluate: succeeded" in shown["03_run_pipeline"]
+    assert re.search(r"^train: succeeded", shown["03_run_pipeline"], re.MULTILINE)
 
     # 04: the labels came from Label Studio's annotators and reached training and predictions
     review = shown["04_review_results"]
@@ -98,6 +98,7 @@ def test_the_demo_labels_in_label_studio_trains_reviews_and_cleans_up(
     seen = (
         result.stdout
         + result.stderr
-        + "".join(p.read_text(errors="replace") for p in run.rglob("*") if p.is_file())
+        # the run folder, the run records, the local runner's logs
+        + "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
     )
     assert not [t for t in tokens if t in seen]

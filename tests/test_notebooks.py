@@ -139,7 +139,7 @@ def test_every_notebook_passes_nbval(local_aws_url: str) -> None:
         os.environ,
         WALKTHROUGH_PREFIX="notebook-tests/nbval",
         WALKTHROUGH_IMAGES_PER_CLASS="5",
-        WALKTHROUGH_TEST_IMAGES_PER_CLASS="1",
+        WALKTHROUGH_TEST_IMAGES_PER_CLASS="0",
     )
     result = subprocess.run(
         [
