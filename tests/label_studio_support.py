@@ -97,6 +97,13 @@ def labeled_in_person(local_aws_url: str, names: Iterable[str] | None = None) ->
         admin.set_person_labelers(local_aws_url, [])
 
 
+def other_accounts() -> list[str]:
+    """Annotator accounts of the session's server beyond labeler-1..3 (other tests added them)."""
+    account = server.read_account(state_dir() / "label-studio") or {}
+    ours = {annotator_email(name) for name in ANNOTATORS}
+    return [email for email in account.get("annotators", {}) if email not in ours]
+
+
 def fully_answered(client: api.Client, project_id: int, per_task: int) -> bool:
     """Whether every task of a project has `per_task` annotators' submitted answers.
 
