@@ -27,6 +27,7 @@ from typing import Any
 from kfp import compiler, dsl
 
 from helpers import components
+from helpers.settings import split_secret
 
 PIPELINE_NAME = "mini-image-classification-ground-truth"
 DESCRIPTION = (
@@ -85,8 +86,6 @@ GROUND_TRUTH_PARAMETERS = (
 )
 #: The environment variable that carries the Label Studio API token into its steps.
 LABEL_STUDIO_TOKEN_ENV = "LABEL_STUDIO_API_KEY"
-#: The key of the token in the Kubernetes secret when the secret's name does not give one.
-LABEL_STUDIO_SECRET_KEY = "token"
 #: What the transform job sends and asks for. The built-in image-classification algorithm takes
 #: image/png, image/jpeg and application/x-image for inference (SageMaker Developer Guide,
 #: "Image Classification - MXNet", "Input/Output Interface for the Image Classification
@@ -96,12 +95,6 @@ TRANSFORM_CONTENT_TYPE = "application/x-image"
 TRANSFORM_ACCEPT = "application/json"
 #: One image per request; 6 MB is the official component's default and SageMaker's.
 TRANSFORM_MAX_PAYLOAD_MB = 6
-
-
-def secret_and_key(label_studio_secret: str) -> tuple[str, str]:
-    """`<secret>` or `<secret>/<key>` as (secret, key); the key is `token` by default."""
-    name, _, key = label_studio_secret.partition("/")
-    return name, key or LABEL_STUDIO_SECRET_KEY
 
 
 def build(
@@ -364,7 +357,7 @@ def build(
         if studio and label_studio_secret:
             from kfp import kubernetes
 
-            secret, key = secret_and_key(label_studio_secret)
+            secret, key = split_secret(label_studio_secret)
             for task in labeling_tasks.values():  # the token goes to the labeling steps only
                 kubernetes.use_secret_as_env(
                     task, secret_name=secret, secret_key_to_env={key: LABEL_STUDIO_TOKEN_ENV}
