@@ -13,8 +13,6 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,21 +26,12 @@ from helpers import results
 from helpers.labelstudio import step
 from helpers.local.openimages import mirror
 from tests import label_studio_support
+from tests.chromium_support import chromium
 from tests.label_studio_support import LabelStudio
 
 label_studio = label_studio_support.label_studio  # the session's Label Studio (a fixture)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
     "--window-size=1280,1100",
     # the page may reach 127.0.0.1 (Label Studio, the local AWS) and nothing else
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
@@ -60,25 +49,8 @@ CORS_RULE = {
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium with a fresh profile (skips, saying why, where it is not installed)."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip(
-            "Chromium and its driver are not installed: `apt-get install -y chromium "
-            "chromium-driver` (.ci/run installs them where apt-get can)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the [dev] extra")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="label-studio-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    with chromium("label-studio-chromium-", FLAGS) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

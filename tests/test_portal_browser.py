@@ -14,8 +14,6 @@ The last test runs the same on the session's local AWS, a separate process, as a
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,6 +25,7 @@ import pytest
 
 from helpers import cognito
 from helpers.local.standins.workers import worker_id
+from tests.chromium_support import chromium
 from tests.portal_support import (
     CORS_RULE,
     LABELS,
@@ -41,17 +40,7 @@ from tests.portal_support import (
 )
 from tests.support import REGION, labeling_job_request, prepare_run_inputs, workforce_pool
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
     "--window-size=1280,1000",
 ]
 NEW_PASSWORD = "Labeler-pass-42!"
@@ -60,27 +49,8 @@ NEW_PASSWORD = "Labeler-pass-42!"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium with a fresh profile (skips, saying why, where it is not installed)."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip(
-            "Chromium and its driver are not installed: `apt-get install -y chromium "
-            "chromium-driver` (.ci/run installs them where apt-get can)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the [dev] extra")
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="portal-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.implicitly_wait(0)
-    try:
+    with chromium("portal-chromium-", FLAGS, browser_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
